@@ -191,6 +191,12 @@ flup|flup-mpx)
     launch python3 "$HERE/flup/echo.py" "$LADDR" $MPX
     wait_ready "$LADDR"
     echo "ADDR=$SHOWN"
+    # Without these flup writes "missing FastCGI param ... required by WSGI"
+    # to FCGI_STDERR on every request.
+    echo "PARAM=SERVER_NAME=localhost"
+    echo "PARAM=SERVER_PORT=80"
+    echo "PARAM=SERVER_PROTOCOL=HTTP/1.1"
+    echo "PARAM=REQUEST_METHOD=GET"
     ;;
 go)
     app_listen
@@ -198,6 +204,9 @@ go)
     launch "$APP" "$LADDR"
     wait_ready "$LADDR"
     echo "ADDR=$SHOWN"
+    # net/http/cgi.RequestFromMap answers 500 without these two.
+    echo "PARAM=REQUEST_METHOD=GET"
+    echo "PARAM=SERVER_PROTOCOL=HTTP/1.1"
     ;;
 nginx)
     server_listen
@@ -213,14 +222,15 @@ nginx)
     ;;
 lighttpd)
     server_listen
-    mkdir -p "$DIR/docroot" "$DIR/upload"
+    mkdir -p "$DIR/docroot/auth" "$DIR/upload"
+    printf 'AUTHORIZED\n' >"$DIR/docroot/auth/ok.txt"
     sed -e "s|@SCRATCH@|$DIR|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
         -e "s|@APP_HOST@|$APP_HOST|g" -e "s|@APP_PORT@|$APP_PORT|g" \
         "$HERE/lighttpd/lighttpd.conf.in" >"$DIR/lighttpd.conf"
     launch /usr/sbin/lighttpd -D -f "$DIR/lighttpd.conf"
     wait_ready "127.0.0.1:$HTTP_PORT"
     echo "HTTP=http://127.0.0.1:$HTTP_PORT/"
-    echo "HTTP_AUTHORIZER=http://127.0.0.1:$HTTP_PORT/auth/"
+    echo "HTTP_AUTHORIZER=http://127.0.0.1:$HTTP_PORT/auth/ok.txt"
     ;;
 apache2)
     server_listen

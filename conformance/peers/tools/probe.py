@@ -44,6 +44,12 @@ def summarize(recs, closed, timed_out):
                 "%s=%s" % (n.decode(), v.decode()) for n, v in decode_params(content))))
         elif rtype == UNKNOWN_TYPE:
             parts.append("%s(id=%d type=%d)" % (name, rid, content[0]))
+        elif rtype == STDOUT and b"FCGI-ECHO/1\n" in content and not VERBOSE:
+            body = content.split(b"FCGI-ECHO/1\n", 1)[1]
+            status = content.split(b"\n", 1)[0].strip()
+            parts.append("%s(id=%d%s %dB %r, echo: %d ECHO_ params, %r)" % (
+                name, rid, " x%d" % count if count > 1 else "", len(content), status,
+                body.count(b"param ECHO_"), body.split(b"stdin ", 1)[-1][:12]))
         elif content:
             shown = content if VERBOSE else content.split(b"\n", 1)[0][:40]
             parts.append("%s(id=%d%s %dB %r)" % (name, rid, " x%d" % count if count > 1 else "",

@@ -1,0 +1,209 @@
+//! Writing records (§3.3): headers, padding, streams split at 65535 bytes
+//! and the empty record that ends a stream (§5.3).
+
+use crate::application::{BeginRequestBody, EndRequestBody, ProtocolStatus};
+use crate::error::{Error, ErrorKind};
+use crate::management::UnknownTypeBody;
+use crate::name_value;
+use crate::record::{Header, RecordType, MAX_CONTENT_LEN, NULL_REQUEST_ID};
+use crate::role::Role;
+
+/// How much padding follows each record's content (§3.3, R-3.3-4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Padding {
+    /// No padding.
+    None,
+    /// Pad each record to a multiple of 8 bytes, as the spec recommends.
+    #[default]
+    Align8,
+    /// The same number of padding bytes after every record.
+    Fixed(u8),
+}
+
+impl Padding {
+    /// Padding bytes after `content_len` bytes of content.
+    pub fn for_len(self, content_len: usize) -> u8 {
+        match self {
+            Padding::None => 0,
+            Padding::Align8 => ((8 - content_len % 8) % 8) as u8,
+            Padding::Fixed(n) => n,
+        }
+    }
+}
+
+/// Writes records into a caller's buffer (§3.3). Sans-IO: it appends to a
+/// `Vec<u8>` and never touches a socket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Encoder {
+    /// Padding policy; default [`Padding::Align8`].
+    pub padding: Padding,
+    /// Largest content per record when splitting streams, 1..=65535; default 65535.
+    pub max_record_content: Option<u16>,
+}
+
+impl Encoder {
+    /// An encoder with the given padding.
+    pub fn with_padding(padding: Padding) -> Self {
+        Encoder {
+            padding,
+            max_record_content: None,
+        }
+    }
+
+    fn chunk_len(&self) -> usize {
+        match self.max_record_content {
+            Some(0) | None => MAX_CONTENT_LEN,
+            Some(n) => usize::from(n),
+        }
+    }
+
+    /// Appends one record (§3.3). Fails if `content` exceeds 65535 bytes.
+    pub fn record(
+        &self,
+        record_type: RecordType,
+        request_id: u16,
+        content: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let len = u16::try_from(content.len())
+            .map_err(|_| Error::new(ErrorKind::ContentTooLong(content.len()), 0))?;
+        let pad = self.padding.for_len(content.len());
+        out.reserve(8 + content.len() + usize::from(pad));
+        out.extend_from_slice(&Header::new(record_type, request_id, len, pad).to_bytes());
+        out.extend_from_slice(content);
+        out.resize(out.len() + usize::from(pad), 0);
+        Ok(())
+    }
+
+    /// Appends stream content (§5.3) as as many records as it needs. Empty
+    /// `data` writes nothing: only [`Encoder::end_stream`] writes the empty record.
+    pub fn stream(
+        &self,
+        record_type: RecordType,
+        request_id: u16,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        for chunk in data.chunks(self.chunk_len()) {
+            self.record(record_type, request_id, chunk, out)?;
+        }
+        Ok(())
+    }
+
+    /// Appends the empty record that ends a stream (§5.3, R-5.3-1).
+    pub fn end_stream(
+        &self,
+        record_type: RecordType,
+        request_id: u16,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.record(record_type, request_id, &[], out)
+    }
+
+    /// Appends `FCGI_BEGIN_REQUEST` (§5.1).
+    pub fn begin_request(
+        &self,
+        request_id: u16,
+        role: Role,
+        keep_conn: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let body = BeginRequestBody::new(role, keep_conn).to_bytes();
+        self.record(RecordType::BeginRequest, request_id, &body, out)
+    }
+
+    /// Appends `FCGI_ABORT_REQUEST` (§5.4).
+    pub fn abort_request(&self, request_id: u16, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.record(RecordType::AbortRequest, request_id, &[], out)
+    }
+
+    /// Appends `FCGI_END_REQUEST` (§5.5).
+    pub fn end_request(
+        &self,
+        request_id: u16,
+        app_status: u32,
+        protocol_status: ProtocolStatus,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let body = EndRequestBody {
+            app_status,
+            protocol_status,
+        }
+        .to_bytes();
+        self.record(RecordType::EndRequest, request_id, &body, out)
+    }
+
+    /// Appends a PARAMS stream's content (§5.2) for `pairs`, shortest forms,
+    /// split across records as needed; the stream is not ended.
+    pub fn params<'p, I>(&self, request_id: u16, pairs: I, out: &mut Vec<u8>) -> Result<(), Error>
+    where
+        I: IntoIterator<Item = (&'p [u8], &'p [u8])>,
+    {
+        let block = name_value::encode_pairs(pairs)?;
+        self.stream(RecordType::Params, request_id, &block, out)
+    }
+
+    /// Appends `FCGI_GET_VALUES` (§4.1) asking for `names`.
+    pub fn get_values<'n, I>(&self, names: I, out: &mut Vec<u8>) -> Result<(), Error>
+    where
+        I: IntoIterator<Item = &'n [u8]>,
+    {
+        let block = crate::management::query(names)?;
+        self.record(RecordType::GetValues, NULL_REQUEST_ID, &block, out)
+    }
+
+    /// Appends `FCGI_UNKNOWN_TYPE` (§4.2) naming `record_type`.
+    pub fn unknown_type(&self, record_type: u8, out: &mut Vec<u8>) -> Result<(), Error> {
+        let body = UnknownTypeBody { record_type }.to_bytes();
+        self.record(RecordType::UnknownType, NULL_REQUEST_ID, &body, out)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::record::records;
+
+    #[test]
+    fn pads_to_eight_by_default() {
+        let mut out = Vec::new();
+        Encoder::default()
+            .record(RecordType::Stdout, 1, b"abc", &mut out)
+            .unwrap();
+        assert_eq!(out.len(), 16);
+        assert_eq!(out[6], 5);
+    }
+
+    #[test]
+    fn splits_long_streams() {
+        let data = vec![7u8; 65535 * 2 + 10];
+        let mut out = Vec::new();
+        let enc = Encoder::with_padding(Padding::None);
+        enc.stream(RecordType::Stdin, 3, &data, &mut out).unwrap();
+        enc.end_stream(RecordType::Stdin, 3, &mut out).unwrap();
+        let lens: Vec<_> = records(&out)
+            .map(|r| r.unwrap().header.content_length)
+            .collect();
+        assert_eq!(lens, vec![65535, 65535, 10, 0]);
+    }
+
+    #[test]
+    fn empty_stream_data_writes_nothing() {
+        let mut out = Vec::new();
+        Encoder::default()
+            .stream(RecordType::Stdout, 1, b"", &mut out)
+            .unwrap();
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn refuses_oversized_record() {
+        let mut out = Vec::new();
+        let e = Encoder::default()
+            .record(RecordType::Stdout, 1, &vec![0; 65536], &mut out)
+            .unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::ContentTooLong(65536));
+    }
+}

@@ -1,0 +1,359 @@
+//! Name-value pairs (§3.4): the body of `FCGI_PARAMS`, `FCGI_GET_VALUES`
+//! and `FCGI_GET_VALUES_RESULT`.
+//!
+//! A length below 128 may take one byte; any length up to 2^31-1 may take
+//! four bytes with the high bit of the first set. The encoder picks the
+//! shortest form; the decoder takes either form for any length (R-3.4-3).
+
+use crate::error::{Error, ErrorKind, PairPart};
+
+/// Largest length the 1-byte form holds (§3.4, R-3.4-1).
+pub const MAX_SHORT_LEN: usize = 127;
+/// Largest length the 4-byte form holds, 2^31-1 (§3.4, R-3.4-2).
+pub const MAX_LEN: usize = 0x7fff_ffff;
+
+/// Which of the two length forms a length takes on the wire (§3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum LengthForm {
+    /// One byte, high bit clear: 0..=127 (R-3.4-1).
+    Short,
+    /// Four bytes big-endian, high bit of the first set: 0..=2^31-1 (R-3.4-2).
+    Long,
+}
+
+impl LengthForm {
+    /// The shortest form for `len`.
+    pub fn shortest(len: usize) -> Self {
+        if len <= MAX_SHORT_LEN {
+            LengthForm::Short
+        } else {
+            LengthForm::Long
+        }
+    }
+
+    /// Bytes the form takes.
+    pub fn size(self) -> usize {
+        match self {
+            LengthForm::Short => 1,
+            LengthForm::Long => 4,
+        }
+    }
+}
+
+/// Reads one length at `pos` (§3.4). Returns the length, its form and the
+/// position after it; `None` when the input ends inside it.
+pub fn decode_length(buf: &[u8], pos: usize) -> Option<(usize, LengthForm, usize)> {
+    let first = *buf.get(pos)?;
+    if first & 0x80 == 0 {
+        return Some((usize::from(first), LengthForm::Short, pos + 1));
+    }
+    let b = buf.get(pos..pos + 4)?;
+    let raw = u32::from_be_bytes([first & 0x7f, *b.get(1)?, *b.get(2)?, *b.get(3)?]);
+    Some((raw as usize, LengthForm::Long, pos + 4))
+}
+
+/// Appends `len` in the given form (§3.4).
+pub fn encode_length(len: usize, form: LengthForm, out: &mut Vec<u8>) -> Result<(), Error> {
+    match form {
+        LengthForm::Short => {
+            let b = u8::try_from(len)
+                .ok()
+                .filter(|b| *b <= 0x7f)
+                .ok_or(Error::new(ErrorKind::ShortFormTooSmall(len), 0))?;
+            out.push(b);
+        }
+        LengthForm::Long => {
+            let v = u32::try_from(len)
+                .ok()
+                .filter(|v| *v as usize <= MAX_LEN)
+                .ok_or(Error::new(ErrorKind::LengthTooLarge(len), 0))?;
+            out.extend_from_slice(&(v | 0x8000_0000).to_be_bytes());
+        }
+    }
+    Ok(())
+}
+
+/// Bytes one pair takes in the shortest forms.
+pub fn encoded_len(name: &[u8], value: &[u8]) -> usize {
+    LengthForm::shortest(name.len()).size()
+        + LengthForm::shortest(value.len()).size()
+        + name.len()
+        + value.len()
+}
+
+/// Appends one pair with the shortest length forms (§3.4).
+pub fn encode_pair(name: &[u8], value: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+    encode_pair_with(
+        name,
+        value,
+        LengthForm::shortest(name.len()),
+        LengthForm::shortest(value.len()),
+        out,
+    )
+}
+
+/// Appends one pair with chosen length forms, e.g. the 4-byte form for a
+/// short name (§3.4: legal, and the conformance suite sends it).
+pub fn encode_pair_with(
+    name: &[u8],
+    value: &[u8],
+    name_form: LengthForm,
+    value_form: LengthForm,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let mark = out.len();
+    let r = encode_length(name.len(), name_form, out)
+        .and_then(|()| encode_length(value.len(), value_form, out));
+    if let Err(e) = r {
+        out.truncate(mark);
+        return Err(e);
+    }
+    out.extend_from_slice(name);
+    out.extend_from_slice(value);
+    Ok(())
+}
+
+/// Encodes many pairs, shortest forms, into a fresh block.
+pub fn encode_pairs<'p, I>(pairs: I) -> Result<Vec<u8>, Error>
+where
+    I: IntoIterator<Item = (&'p [u8], &'p [u8])>,
+{
+    let mut out = Vec::new();
+    for (n, v) in pairs {
+        encode_pair(n, v, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// One decoded pair with the forms its lengths took on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair<'a> {
+    /// The name.
+    pub name: &'a [u8],
+    /// The value.
+    pub value: &'a [u8],
+    /// Form of the name length.
+    pub name_form: LengthForm,
+    /// Form of the value length.
+    pub value_form: LengthForm,
+    /// Offset of the pair's first byte in the block.
+    pub offset: usize,
+}
+
+/// A zero-copy iterator over the pairs of a complete block (§3.4).
+///
+/// Yields `Ok((name, value))` borrowed from the block, then, if the block
+/// is malformed, one `Err` with the byte offset of the bad length or the
+/// pair that overruns, and nothing after it. Lengths are checked against
+/// the bytes present before anything is sliced; nothing is allocated.
+#[derive(Debug, Clone)]
+pub struct Pairs<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    base: u64,
+    done: bool,
+}
+
+/// The pairs of `block` (§3.4).
+pub fn pairs(block: &[u8]) -> Pairs<'_> {
+    pairs_at(block, 0)
+}
+
+/// The pairs of `block`, with error offsets counted from `base`.
+pub fn pairs_at(block: &[u8], base: u64) -> Pairs<'_> {
+    Pairs {
+        buf: block,
+        pos: 0,
+        base,
+        done: false,
+    }
+}
+
+impl<'a> Pairs<'a> {
+    /// The next pair with its length forms, or the error that ends the block.
+    pub fn next_pair(&mut self) -> Option<Result<Pair<'a>, Error>> {
+        if self.done || self.pos >= self.buf.len() {
+            self.done = true;
+            return None;
+        }
+        let start = self.pos;
+        let r = self.read(start);
+        match r {
+            Ok(p) => Some(Ok(p)),
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+
+    fn err(&self, kind: ErrorKind, at: usize) -> Error {
+        Error::new(kind, self.base.saturating_add(at as u64))
+    }
+
+    fn read(&mut self, start: usize) -> Result<Pair<'a>, Error> {
+        let (name_len, name_form, p) = decode_length(self.buf, start).ok_or_else(|| {
+            self.err(
+                ErrorKind::TruncatedLength {
+                    which: PairPart::Name,
+                },
+                start,
+            )
+        })?;
+        let (value_len, value_form, p) = decode_length(self.buf, p).ok_or_else(|| {
+            self.err(
+                ErrorKind::TruncatedLength {
+                    which: PairPart::Value,
+                },
+                p,
+            )
+        })?;
+        let left = self.buf.len() - p;
+        let name_end = p
+            .checked_add(name_len)
+            .filter(|_| name_len <= left)
+            .ok_or_else(|| {
+                self.err(
+                    ErrorKind::PairOverrun {
+                        which: PairPart::Name,
+                        declared: name_len as u32,
+                        available: left,
+                    },
+                    start,
+                )
+            })?;
+        let left = self.buf.len() - name_end;
+        let value_end = name_end
+            .checked_add(value_len)
+            .filter(|_| value_len <= left)
+            .ok_or_else(|| {
+                self.err(
+                    ErrorKind::PairOverrun {
+                        which: PairPart::Value,
+                        declared: value_len as u32,
+                        available: left,
+                    },
+                    start,
+                )
+            })?;
+        let (Some(name), Some(value)) =
+            (self.buf.get(p..name_end), self.buf.get(name_end..value_end))
+        else {
+            // Unreachable by the checks above; reported rather than trusted.
+            return Err(self.err(
+                ErrorKind::TruncatedLength {
+                    which: PairPart::Name,
+                },
+                start,
+            ));
+        };
+        self.pos = value_end;
+        Ok(Pair {
+            name,
+            value,
+            name_form,
+            value_form,
+            offset: start,
+        })
+    }
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = Result<(&'a [u8], &'a [u8]), Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_pair().map(|r| r.map(|p| (p.name, p.value)))
+    }
+}
+
+/// Checks a whole block and counts its pairs, failing at the first error
+/// or when more than `max_pairs` are present.
+pub fn validate(block: &[u8], base: u64, max_pairs: usize) -> Result<usize, Error> {
+    let mut n = 0usize;
+    let mut it = pairs_at(block, base);
+    while let Some(p) = it.next_pair() {
+        let p = p?;
+        n += 1;
+        if n > max_pairs {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded {
+                    limit: crate::error::Limit::Pairs,
+                    max: max_pairs,
+                },
+                base.saturating_add(p.offset as u64),
+            ));
+        }
+    }
+    Ok(n)
+}
+
+/// Finds the first value for `name` in a block; malformed tails end the search.
+pub fn find<'a>(block: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    pairs(block)
+        .map_while(Result::ok)
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_and_long_forms() {
+        let mut out = Vec::new();
+        encode_pair(b"A", &[b'x'; 128], &mut out).unwrap();
+        assert_eq!(&out[..5], &[1, 0x80, 0, 0, 128]);
+        let got: Vec<_> = pairs(&out).collect::<Result<_, _>>().unwrap();
+        assert_eq!(got, vec![(&b"A"[..], &[b'x'; 128][..])]);
+    }
+
+    #[test]
+    fn long_form_for_short_length_is_accepted() {
+        let mut out = Vec::new();
+        encode_pair_with(b"AB", b"c", LengthForm::Long, LengthForm::Long, &mut out).unwrap();
+        assert_eq!(out, [0x80, 0, 0, 2, 0x80, 0, 0, 1, b'A', b'B', b'c']);
+        let got: Vec<_> = pairs(&out).collect::<Result<_, _>>().unwrap();
+        assert_eq!(got, vec![(&b"AB"[..], &b"c"[..])]);
+    }
+
+    #[test]
+    fn short_form_refuses_128() {
+        let mut out = vec![9];
+        let e = encode_pair_with(
+            &[0; 128],
+            b"",
+            LengthForm::Short,
+            LengthForm::Short,
+            &mut out,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::ShortFormTooSmall(128));
+        assert_eq!(out, [9], "nothing is left behind on error");
+    }
+
+    #[test]
+    fn huge_declared_length_is_an_error_not_an_allocation() {
+        let block = [0xff, 0xff, 0xff, 0xff, 0x01, b'a'];
+        let e = pairs(&block).next().unwrap().unwrap_err();
+        assert_eq!(e.offset(), 0);
+        assert!(matches!(
+            e.kind(),
+            ErrorKind::PairOverrun {
+                which: PairPart::Name,
+                declared: 0x7fff_ffff,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn truncation_inside_value_length() {
+        let block = [3, 0x80, 0];
+        let e = pairs(&block).next().unwrap().unwrap_err();
+        assert_eq!(e.offset(), 1);
+        assert_eq!(e.section(), "§3.4");
+    }
+}
