@@ -234,11 +234,13 @@ lighttpd)
     ;;
 apache2)
     server_listen
-    mkdir -p "$DIR/run"
+    mkdir -p "$DIR/run" "$DIR/htdocs"
     sed -e "s|@SCRATCH@|$DIR|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
         -e "s|@APP_HOST@|$APP_HOST|g" -e "s|@APP_PORT@|$APP_PORT|g" \
         "$HERE/apache2/httpd.conf.in" >"$DIR/httpd.conf"
-    launch env APACHE_RUN_DIR="$DIR/run" APACHE_LOCK_DIR="$DIR/run" \
+    # env -i: apache2 forwards its own environment (PATH...) as params.
+    launch env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C \
+        APACHE_RUN_DIR="$DIR/run" APACHE_LOCK_DIR="$DIR/run" \
         APACHE_LOG_DIR="$DIR" /usr/sbin/apache2 -X -f "$DIR/httpd.conf"
     wait_ready "127.0.0.1:$HTTP_PORT"
     echo "HTTP=http://127.0.0.1:$HTTP_PORT/"

@@ -47,8 +47,12 @@ LIST
         lighttpd)
             AU=$(sed -n 's/^HTTP_AUTHORIZER=//p' "$S/$peer.start")
             python3 "$T/http_get.py" "$AU" GET >/dev/null; sleep 0.3
-            cp "$(ls -t "$D"/*-in.bin | head -n 1)" "$HERE/$peer/captures/authorizer-request.bin"
-            echo "$peer: authorizer-request" ;;
+            # Two requests: the Authorizer one, then (after its 200) the
+            # same URL in the Responder role carrying the Variable-* params.
+            set -- $(ls -t "$D"/*-in.bin | head -n 2)
+            cp "$2" "$HERE/$peer/captures/authorizer-request.bin"
+            cp "$1" "$HERE/$peer/captures/authorizer-followup-request.bin"
+            echo "$peer: authorizer-request, authorizer-followup-request" ;;
         esac
         "$HERE/stop.sh" "$peer" "$S"
         kill "$EPID" 2>/dev/null || true
