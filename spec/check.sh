@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Checks the annotated specification in spec/:
+#   1. every requirement ID in requirements.toml is unique and well formed,
+#      and is defined by exactly one inline tag in fastcgi-1.0.md whose
+#      level and party agree with the TOML;
+#   2. every R-… ID mentioned in any markdown file under spec/ exists;
+#   3. every OQ-n linked from the markdown exists in open-questions.md;
+#   4. every `fcgi-bytes` example is numbered in sequence, has a kind, and
+#      frames exactly (records) or decodes without leftovers (pairs);
+#   5. requirements.md is up to date with requirements.toml
+#      (`spec/check.sh --write` regenerates it);
+#   6. `mdbook build spec` succeeds without warnings (skipped with
+#      --no-build, e.g. where mdbook is not installed).
+# Exit status: 0 when everything holds, 1 otherwise, 2 for usage errors.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+write=0
+build=1
+for arg in "$@"; do
+  case "$arg" in
+    --write) write=1 ;;
+    --no-build) build=0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "check.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+SPEC_DIR="$here" WRITE="$write" python3 - <<'PY'
+import os, re, sys, tomllib, pathlib
+
+spec = pathlib.Path(os.environ["SPEC_DIR"])
+write = os.environ["WRITE"] == "1"
+errors = []
+
+def err(msg):
+    errors.append(msg)
+
+# --- 1. requirements.toml ----------------------------------------------------
+ID_RE = r"R-(?:\d+(?:\.\d+)?|[A-Z])-\d+"
+with open(spec / "requirements.toml", "rb") as f:
+    reqs = tomllib.load(f).get("requirement", [])
+by_id = {}
+for r in reqs:
+    rid = r.get("id", "")
+    if not re.fullmatch(ID_RE, rid):
+        err(f"requirements.toml: malformed id {rid!r}")
+    if rid in by_id:
+        err(f"requirements.toml: duplicate id {rid}")
+    by_id[rid] = r
+    for key in ("section", "level", "party", "summary"):
+        if not r.get(key):
+            err(f"requirements.toml: {rid} lacks '{key}'")
+    if r.get("level") not in ("MUST", "SHOULD", "MAY"):
+        err(f"requirements.toml: {rid} has level {r.get('level')!r}")
+    if r.get("party") not in ("application", "web-server", "both"):
+        err(f"requirements.toml: {rid} has party {r.get('party')!r}")
+    sec = rid.split("-")[1] if rid.count("-") == 2 else None
+    if sec is not None and r.get("section") != sec:
+        err(f"requirements.toml: {rid} has section {r.get('section')!r}, id says {sec!r}")
+
+main_md = (spec / "fastcgi-1.0.md").read_text()
+TAG_RE = re.compile(r"(?<!`)\*\*\[(" + ID_RE + r")\]\*\* \((MUST|SHOULD|MAY), (application|web-server|both)\)")
+tags = {}
+for m in TAG_RE.finditer(main_md):
+    rid, level, party = m.groups()
+    tags.setdefault(rid, []).append((level, party))
+for rid, found in tags.items():
+    if len(found) > 1:
+        err(f"fastcgi-1.0.md: {rid} is tagged {len(found)} times")
+    r = by_id.get(rid)
+    if r is None:
+        continue  # reported below as an unknown ID
+    level, party = found[0]
+    if (level, party) != (r.get("level"), r.get("party")):
+        err(f"fastcgi-1.0.md: {rid} tagged ({level}, {party}) but requirements.toml says "
+            f"({r.get('level')}, {r.get('party')})")
+for rid, r in by_id.items():
+    if r.get("retired"):
+        continue
+    if rid not in tags:
+        err(f"fastcgi-1.0.md: requirement {rid} has no inline tag **[{rid}]** (LEVEL, party)")
+
+# --- 2. IDs mentioned anywhere in the markdown -------------------------------
+md_files = sorted(p for p in spec.rglob("*.md") if "book" not in p.relative_to(spec).parts)
+MENTION_RE = re.compile(r"(?<![\w-])(" + ID_RE + r")(?![\w.-]*\d)")
+for p in md_files:
+    for n, line in enumerate(p.read_text().splitlines(), 1):
+        for m in MENTION_RE.finditer(line):
+            if m.group(1) not in by_id:
+                err(f"{p.name}:{n}: unknown requirement ID {m.group(1)}")
+
+# --- 3. open questions ---------------------------------------------------------
+oq_text = (spec / "open-questions.md").read_text()
+oq_defined = set(re.findall(r"^## (OQ-\d+)\b", oq_text, re.M))
+nums = sorted(int(x[3:]) for x in oq_defined)
+if nums and nums != list(range(1, len(nums) + 1)):
+    err(f"open-questions.md: OQ numbers are not 1..{len(nums)} without gaps")
+for p in md_files:
+    for n, line in enumerate(p.read_text().splitlines(), 1):
+        for m in re.finditer(r"\bOQ-(\d+)\b", line):
+            if f"OQ-{m.group(1)}" not in oq_defined:
+                err(f"{p.name}:{n}: OQ-{m.group(1)} is not defined in open-questions.md")
+        for m in re.finditer(r"open-questions\.md#(oq-\d+)", line):
+            if m.group(1).upper() not in oq_defined:
+                err(f"{p.name}:{n}: broken anchor #{m.group(1)}")
+
+# --- 4. byte examples ------------------------------------------------------------
+def frame_records(b):
+    i, count = 0, 0
+    while i < len(b):
+        if len(b) - i < 8:
+            return f"{len(b) - i} stray bytes after record {count}"
+        if b[i] != 1:
+            return f"record {count} at offset {i} has version {b[i]}"
+        clen = (b[i + 4] << 8) | b[i + 5]
+        plen = b[i + 6]
+        end = i + 8 + clen + plen
+        if end > len(b):
+            return f"record {count} at offset {i} runs {end - len(b)} bytes past the end"
+        i, count = end, count + 1
+    return None
+
+def decode_pairs(b):
+    i = 0
+    def length(i):
+        if i >= len(b):
+            raise ValueError(f"length missing at offset {i}")
+        if b[i] & 0x80:
+            if i + 4 > len(b):
+                raise ValueError(f"4-byte length truncated at offset {i}")
+            return ((b[i] & 0x7F) << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3], i + 4
+        return b[i], i + 1
+    while i < len(b):
+        n, i = length(i)
+        v, i = length(i)
+        if i + n + v > len(b):
+            raise ValueError(f"pair at offset {i} overruns the input")
+        i += n + v
+    return None
+
+EX_RE = re.compile(r"^Example (E-(\d+)): \[(\w+)\] ([^\n]+)\n```fcgi-bytes\n([0-9a-f \n]*?)\n```\nDecodes to: [^\n]+$", re.M)
+blocks = len(re.findall(r"^```fcgi-bytes$", main_md, re.M))
+seen = []
+for m in EX_RE.finditer(main_md):
+    name, num, kind, _desc, body = m.groups()
+    seen.append(int(num))
+    if not re.fullmatch(r"[0-9a-f]{2}(?:[ \n][0-9a-f]{2})*", body):
+        err(f"{name}: the block must hold lower-case hex pairs separated by spaces or newlines")
+        continue
+    data = bytes(int(x, 16) for x in body.split())
+    if kind == "records":
+        problem = frame_records(data)
+        if problem:
+            err(f"{name}: {problem}")
+    elif kind == "pairs":
+        try:
+            decode_pairs(data)
+        except ValueError as e:
+            err(f"{name}: {e}")
+    else:
+        err(f"{name}: unknown kind [{kind}]")
+if len(seen) != blocks:
+    err(f"fastcgi-1.0.md: {blocks} fcgi-bytes blocks but {len(seen)} well-formed examples "
+        "(each needs 'Example E-n: [kind] …' before and 'Decodes to: …' after)")
+if seen != list(range(1, len(seen) + 1)):
+    err(f"fastcgi-1.0.md: examples are numbered {seen}, expected 1..{len(seen)} in order")
+
+# --- 5. requirements.md ----------------------------------------------------------
+def anchor(rid):
+    return "fastcgi-1.0.md"
+
+lines = [
+    "# Requirements index",
+    "",
+    "<!-- Generated by `spec/check.sh --write` from requirements.toml; do not edit. -->",
+    "",
+    "Every requirement of the [annotated specification](fastcgi-1.0.md), as listed",
+    "in `spec/requirements.toml`. *Derived* requirements are not stated in the",
+    "original but follow from it; see \"How levels were assigned\" in the",
+    "specification.",
+    "",
+]
+from collections import Counter
+live = [r for r in reqs if not r.get("retired")]
+lv = Counter(r["level"] for r in live)
+pt = Counter(r["party"] for r in live)
+lines.append(f"{len(live)} requirements: " + ", ".join(f"{lv[k]} {k}" for k in ("MUST", "SHOULD", "MAY"))
+             + "; " + ", ".join(f"{pt[k]} {k}" for k in ("application", "web-server", "both")) + ".")
+lines.append("")
+cur = None
+for r in live:
+    if r["section"] != cur:
+        cur = r["section"]
+        lines += ["", f"## Section {cur}" if cur not in ("A", "B") else f"## Appendix {cur}", "",
+                  "| ID | level | party | summary |", "|---|---|---|---|"]
+    d = " *(derived)*" if r.get("derived") else ""
+    summ = r["summary"].replace("|", "\\|")
+    lines.append(f"| {r['id']} | {r['level']} | {r['party']} | {summ}{d} |")
+generated = "\n".join(lines) + "\n"
+target = spec / "requirements.md"
+if write:
+    target.write_text(generated)
+elif not target.exists() or target.read_text() != generated:
+    err("requirements.md is out of date: run spec/check.sh --write")
+
+if errors:
+    for e in errors:
+        print("spec check: " + e, file=sys.stderr)
+    print(f"spec check: {len(errors)} problem(s)", file=sys.stderr)
+    sys.exit(1)
+print(f"spec check: {len(by_id)} requirements, {len(oq_defined)} open questions, "
+      f"{len(seen)} byte examples: OK")
+PY
+
+if [ "$build" = 1 ]; then
+  if ! command -v mdbook >/dev/null 2>&1; then
+    echo "spec check: mdbook not found (install with: cargo install mdbook --locked)" >&2
+    exit 1
+  fi
+  log="$(mktemp)"
+  trap 'rm -f "$log"' EXIT
+  if ! mdbook build "$here" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "spec check: mdbook build failed" >&2
+    exit 1
+  fi
+  if grep -E '\b(WARN|ERROR)\b' "$log" >&2; then
+    echo "spec check: mdbook build printed warnings" >&2
+    exit 1
+  fi
+  echo "spec check: mdbook build OK"
+fi
