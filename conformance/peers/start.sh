@@ -3,8 +3,8 @@
 #
 #   start.sh NAME SCRATCH_DIR [APP_ADDR_OR_PORT]
 #
-# Applications (php-fpm fcgiwrap libfcgi libfcgi-opensocket flup flup-mpx go
-# php-cgi): the optional third argument is the port (or 127.0.0.1:PORT, or a
+# Applications (php-fpm php-cgi fcgiwrap libfcgi libfcgi-opensocket flup
+# flup-mpx go python-echo): the optional third argument is the port (or 127.0.0.1:PORT, or a
 # unix socket path starting with /) to listen on; default: a free port.
 # Prints   ADDR=127.0.0.1:PORT   (or ADDR=unix:/path)   and PARAM=NAME=VALUE
 # lines the runner must send with every request.
@@ -30,6 +30,8 @@ DIR=$SCRATCH/$NAME
 PIDFILE=$SCRATCH/$NAME.pid
 mkdir -p "$DIR"
 LOG=$DIR/$NAME.out
+# Servers refuse to start over their own stale pid files (pids get reused).
+rm -f "$DIR/httpd.pid" "$DIR/nginx.pid"
 
 die() { echo "start.sh: $NAME: $*" >&2; exit 1; }
 
@@ -198,6 +200,14 @@ flup|flup-mpx)
     echo "PARAM=SERVER_PROTOCOL=HTTP/1.1"
     echo "PARAM=REQUEST_METHOD=GET"
     ;;
+python-echo)
+    # The project's own reference echo app (tools/echo_server.py), tcp only.
+    app_listen
+    [ -z "$LSOCK" ] || die "tcp only"
+    launch python3 "$HERE/tools/echo_server.py" --port "$LPORT" --max-seconds 86400
+    wait_ready "$LADDR"
+    echo "ADDR=$SHOWN"
+    ;;
 go)
     app_listen
     APP=$(binary echo-go)
@@ -248,6 +258,6 @@ apache2)
     echo "HTTP_KEEPALIVE=http://127.0.0.1:$HTTP_PORT/reuse/"
     ;;
 *)
-    die "unknown peer (php-fpm php-cgi fcgiwrap libfcgi libfcgi-opensocket flup flup-mpx go nginx lighttpd apache2)"
+    die "unknown peer (php-fpm php-cgi fcgiwrap libfcgi libfcgi-opensocket flup flup-mpx go python-echo nginx lighttpd apache2)"
     ;;
 esac
