@@ -1,1 +1,170 @@
-fn main() {}
+//! The `fcgi-conformance` command line.
+#![forbid(unsafe_code)]
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use fcgi_conformance::case::{section_key, CaseInfo};
+use fcgi_conformance::output::usage_error;
+use fcgi_conformance::{app, dump_cmd, server};
+
+/// Conformance suite for FastCGI 1.0 applications and web servers.
+#[derive(Parser, Debug)]
+#[command(name = "fcgi-conformance", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum DumpFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Annotate captured FastCGI bytes, one line per record.
+    Dump {
+        /// File to read, or `-` for standard input.
+        #[arg(default_value = "-")]
+        file: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DumpFormat::Text)]
+        format: DumpFormat,
+    },
+    /// Test a FastCGI application: the runner plays the web server.
+    App(app::AppArgs),
+    /// Test a web server: the runner plays the FastCGI application.
+    Server(server::ServerArgs),
+    /// List the cases with their spec sections and requirement IDs.
+    List {
+        /// Which suite (both when omitted).
+        #[arg(value_enum)]
+        suite: Option<SuiteChoice>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DumpFormat::Text)]
+        format: DumpFormat,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum SuiteChoice {
+    App,
+    Server,
+}
+
+fn run_list(suite: Option<SuiteChoice>, format: DumpFormat) -> ExitCode {
+    let mut all: Vec<CaseInfo> = Vec::new();
+    if suite != Some(SuiteChoice::Server) {
+        all.extend(app::cases());
+    }
+    if suite != Some(SuiteChoice::App) {
+        all.extend(server::cases());
+    }
+    all.sort_by(|a, b| {
+        a.id.split('/')
+            .next()
+            .cmp(&b.id.split('/').next())
+            .then(section_key(a.section).cmp(&section_key(b.section)))
+            .then(a.id.cmp(b.id))
+    });
+    match format {
+        DumpFormat::Json => println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default()),
+        DumpFormat::Text => {
+            for c in &all {
+                println!(
+                    "{:<44} §{:<5} {:<28} {}",
+                    c.id,
+                    c.section,
+                    c.requirements.join(","),
+                    c.title
+                );
+            }
+            println!("{} cases", all.len());
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| usage_error(&format!("cannot start the async runtime: {e}")))
+}
+
+fn run_dump(file: &str, format: DumpFormat) -> ExitCode {
+    let bytes = if file == "-" {
+        let mut v = Vec::new();
+        if let Err(e) = std::io::stdin().read_to_end(&mut v) {
+            return usage_error(&format!("cannot read standard input: {e}"));
+        }
+        v
+    } else {
+        match std::fs::read(PathBuf::from(file)) {
+            Ok(v) => v,
+            Err(e) => return usage_error(&format!(
+                "cannot read {file}: {e} (give a readable capture file, or - for standard input)"
+            )),
+        }
+    };
+    let d = fcgi_proto::dump::dump(&bytes);
+    match format {
+        DumpFormat::Text => print!("{d}"),
+        DumpFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&dump_cmd::to_json(&d)).unwrap_or_default()
+        ),
+    }
+    if d.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            let first = e
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ")
+                .to_string();
+            return usage_error(&format!("{first} (see fcgi-conformance --help)"));
+        }
+    };
+    match cli.command {
+        Command::Dump { file, format } => run_dump(&file, format),
+        Command::List { suite, format } => run_list(suite, format),
+        Command::App(args) => match runtime() {
+            Ok(rt) => rt.block_on(app::main(args)),
+            Err(code) => code,
+        },
+        Command::Server(args) => match runtime() {
+            Ok(rt) => rt.block_on(server::main(args)),
+            Err(code) => code,
+        },
+    }
+}

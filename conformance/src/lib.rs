@@ -1,0 +1,17 @@
+//! # fcgi-conformance
+//!
+//! The conformance suite for FastCGI 1.0: `app` tests a FastCGI
+//! application (the runner plays the web server), `server` tests a web
+//! server (the runner plays the application), `dump` annotates captured
+//! bytes, and `list` shows every case with its spec section and
+//! requirement IDs. With no target, each suite runs against this crate's
+//! bundled reference peer.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod case;
+pub mod dump_cmd;
+pub mod output;
+pub mod report;
+pub mod server;
+pub mod target;

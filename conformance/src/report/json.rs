@@ -1,0 +1,31 @@
+//! The JSON report (schema `fcgi-conformance-report/1`, docs/report-format.md).
+
+use serde::Serialize;
+
+use super::{Report, Summary, JSON_SCHEMA};
+use crate::case::CaseResult;
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    schema: &'static str,
+    tool_version: &'static str,
+    suite: &'static str,
+    target: &'a str,
+    duration_ms: u128,
+    summary: Summary,
+    cases: &'a [CaseResult],
+}
+
+/// The report as pretty-printed JSON.
+pub fn to_json(report: &Report) -> String {
+    let j = JsonReport {
+        schema: JSON_SCHEMA,
+        tool_version: env!("CARGO_PKG_VERSION"),
+        suite: report.suite.name(),
+        target: &report.target,
+        duration_ms: report.duration.as_millis(),
+        summary: report.summary(),
+        cases: &report.cases,
+    };
+    serde_json::to_string_pretty(&j).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}

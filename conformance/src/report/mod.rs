@@ -1,0 +1,102 @@
+//! The report model shared by both suites, and its renderings: text for
+//! people, JSON for tools, JUnit XML for CI systems.
+
+mod json;
+mod junit;
+mod text;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::case::{CaseResult, Suite, Verdict};
+
+pub use json::to_json;
+pub use junit::to_junit;
+pub use text::{to_text, Color};
+
+/// Schema name of the JSON report (docs/report-format.md).
+pub const JSON_SCHEMA: &str = "fcgi-conformance-report/1";
+
+/// Counts of each verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Passed cases.
+    pub pass: usize,
+    /// Failed cases (MUST broken).
+    pub fail: usize,
+    /// Warnings (SHOULD broken).
+    pub warn: usize,
+    /// Observations.
+    pub info: usize,
+    /// Skipped cases.
+    pub skip: usize,
+}
+
+/// A whole run of one suite against one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Which suite.
+    pub suite: Suite,
+    /// What was tested, e.g. `127.0.0.1:9000` or `bundled reference application`.
+    pub target: String,
+    /// Wall time of the run.
+    #[serde(skip)]
+    pub duration: Duration,
+    /// Results in the order they are reported (by section, then id).
+    pub cases: Vec<CaseResult>,
+}
+
+impl Report {
+    /// A report, its cases put in spec order.
+    pub fn new(
+        suite: Suite,
+        target: String,
+        duration: Duration,
+        mut cases: Vec<CaseResult>,
+    ) -> Self {
+        cases.sort_by(|a, b| {
+            crate::case::section_key(a.info.section)
+                .cmp(&crate::case::section_key(b.info.section))
+                .then(a.info.id.cmp(b.info.id))
+        });
+        Report {
+            suite,
+            target,
+            duration,
+            cases,
+        }
+    }
+
+    /// Counts by verdict.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.cases {
+            match c.outcome.verdict {
+                Verdict::Pass => s.pass += 1,
+                Verdict::Fail => s.fail += 1,
+                Verdict::Warn => s.warn += 1,
+                Verdict::Info => s.info += 1,
+                Verdict::Skip => s.skip += 1,
+            }
+        }
+        s
+    }
+
+    /// 0 when nothing failed, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        if self.summary().fail == 0 {
+            0
+        } else {
+            1
+        }
+    }
+
+    /// The verdict of each case by id, as `expected.json` files hold them.
+    pub fn verdicts(&self) -> std::collections::BTreeMap<String, Verdict> {
+        self.cases
+            .iter()
+            .map(|c| (c.info.id.to_string(), c.outcome.verdict))
+            .collect()
+    }
+}

@@ -1,0 +1,94 @@
+//! The text report: grouped by spec section, one line per case, details
+//! for failures, and the closing `N passed, N failed` line.
+
+use std::fmt::Write as _;
+
+use super::Report;
+use crate::case::Verdict;
+
+/// Whether to colour the text report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    /// ANSI colours.
+    Always,
+    /// Plain text.
+    Never,
+}
+
+fn paint(color: Color, code: &str, s: &str) -> String {
+    match color {
+        Color::Always => format!("\x1b[{code}m{s}\x1b[0m"),
+        Color::Never => s.to_string(),
+    }
+}
+
+fn badge(v: Verdict, color: Color) -> String {
+    let (code, text) = match v {
+        Verdict::Pass => ("32", "PASS"),
+        Verdict::Fail => ("31;1", "FAIL"),
+        Verdict::Warn => ("33", "WARN"),
+        Verdict::Info => ("36", "INFO"),
+        Verdict::Skip => ("2", "SKIP"),
+    };
+    paint(color, code, text)
+}
+
+/// The report as text.
+pub fn to_text(report: &Report, color: Color) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "fcgi-conformance {} — target: {}\n",
+        report.suite.name(),
+        report.target
+    );
+    let mut section = "";
+    for c in &report.cases {
+        if c.info.section != section {
+            section = c.info.section;
+            let _ = writeln!(out, "{}", paint(color, "1", &format!("§{section}")));
+        }
+        let _ = writeln!(
+            out,
+            "  {} {}  {}",
+            badge(c.outcome.verdict, color),
+            c.info.id,
+            c.info.title
+        );
+        match c.outcome.verdict {
+            Verdict::Fail | Verdict::Warn => {
+                let _ = writeln!(
+                    out,
+                    "       requirement: {}",
+                    c.info.requirements.join(", ")
+                );
+                let _ = writeln!(
+                    out,
+                    "       Expected: {}",
+                    c.outcome.expected.as_deref().unwrap_or("-")
+                );
+                let _ = writeln!(
+                    out,
+                    "       Actual:   {}",
+                    c.outcome.actual.as_deref().unwrap_or(&c.outcome.detail)
+                );
+            }
+            Verdict::Info | Verdict::Skip => {
+                let _ = writeln!(out, "       {}", c.outcome.detail);
+            }
+            Verdict::Pass => {}
+        }
+    }
+    let s = report.summary();
+    let _ = writeln!(out, "\n{} passed, {} failed", s.pass, s.fail);
+    let _ = writeln!(
+        out,
+        "{} warn, {} info, {} skip ({} cases in {:.2}s)",
+        s.warn,
+        s.info,
+        s.skip,
+        report.cases.len(),
+        report.duration.as_secs_f64()
+    );
+    out
+}
