@@ -17,6 +17,8 @@ use crate::record::{records_with, ParseOptions, Record, RecordType};
 
 /// Content bytes shown before a preview is cut.
 pub const PREVIEW_BYTES: usize = 48;
+/// Bytes of a pair's name or value shown before it is cut.
+pub const PAIR_PREVIEW_BYTES: usize = 96;
 /// Largest PARAMS block per request id the dump gathers to decode pairs
 /// that span records; longer blocks are shown as previews only.
 pub const MAX_GATHERED_PARAMS: usize = 1 << 20;
@@ -133,13 +135,44 @@ pub fn dump(bytes: &[u8]) -> Dump<'_> {
     dump_with(bytes, ParseOptions::default())
 }
 
+/// A PARAMS stream being gathered for one request id, so that pairs that
+/// span records can be decoded on the stream's end record.
+#[derive(Default)]
+struct Gathering {
+    block: Vec<u8>,
+    /// `(offset in block, offset in input, length)` of each record's content,
+    /// to map an error in the block back to the input.
+    segments: Vec<(u64, u64, u64)>,
+    /// Whether every record so far held whole pairs.
+    whole: bool,
+    /// Whether the block outgrew [`MAX_GATHERED_PARAMS`] and was dropped.
+    overflow: bool,
+}
+
+impl Gathering {
+    fn new() -> Self {
+        Gathering {
+            whole: true,
+            ..Gathering::default()
+        }
+    }
+
+    /// The input offset of byte `at` of the block; past its end, `end`.
+    fn input_offset(&self, at: u64, end: u64) -> u64 {
+        self.segments
+            .iter()
+            .find(|(start, _, len)| at >= *start && at - start < *len)
+            .map_or(end, |(start, input, _)| input + (at - start))
+    }
+}
+
 /// Decodes `bytes` for display with explicit parse options.
 pub fn dump_with(bytes: &[u8], options: ParseOptions) -> Dump<'_> {
     let mut entries = Vec::new();
     let mut error = None;
-    // Per request id: the PARAMS block so far, and whether every record held whole pairs.
-    let mut gathering: BTreeMap<u16, (Vec<u8>, bool)> = BTreeMap::new();
-    let mut gathered: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut gathering: BTreeMap<u16, Gathering> = BTreeMap::new();
+    // Entry index, the gathered stream, and the offset of its end record.
+    let mut gathered: Vec<(usize, Gathering, u64)> = Vec::new();
     for r in records_with(bytes, options) {
         let record = match r {
             Ok(r) => r,
@@ -177,12 +210,16 @@ pub fn dump_with(bytes: &[u8], options: ParseOptions) -> Dump<'_> {
                 let (pairs, err) = decode_pairs(record.content, at);
                 let slot = gathering
                     .entry(record.request_id())
-                    .or_insert((Vec::new(), true));
-                if slot.0.len() + record.content.len() <= MAX_GATHERED_PARAMS {
-                    slot.0.extend_from_slice(record.content);
+                    .or_insert_with(Gathering::new);
+                if slot.overflow || slot.block.len() + record.content.len() > MAX_GATHERED_PARAMS {
+                    // Too long to gather: the records keep their previews only.
+                    slot.overflow = true;
+                    slot.block = Vec::new();
+                    slot.segments = Vec::new();
                 } else {
-                    slot.1 = true;
-                    slot.0.clear();
+                    slot.segments
+                        .push((slot.block.len() as u64, at, record.content.len() as u64));
+                    slot.block.extend_from_slice(record.content);
                 }
                 if err.is_none() {
                     Detail::Pairs {
@@ -190,29 +227,29 @@ pub fn dump_with(bytes: &[u8], options: ParseOptions) -> Dump<'_> {
                         gathered: false,
                     }
                 } else {
-                    slot.1 = false;
+                    slot.whole = false;
                     Detail::PartialBlock
                 }
             }
             _ => Detail::Bytes,
         };
         if record.record_type() == RecordType::Params && record.content.is_empty() {
-            if let Some((block, whole)) = gathering.remove(&record.request_id()) {
-                if !whole {
-                    gathered.push((entries.len(), block));
+            if let Some(g) = gathering.remove(&record.request_id()) {
+                if !g.whole && !g.overflow {
+                    gathered.push((entries.len(), g, record.offset));
                 }
             }
         }
         entries.push(Entry { record, detail });
     }
-    // Decode gathered blocks now that `gathered` no longer moves.
     let mut dump = Dump {
         entries,
         error,
         len: bytes.len(),
     };
-    for (i, block) in &gathered {
-        let (pairs, err) = decode_pairs(block, 0);
+    // Decode gathered blocks now that `entries` no longer grows.
+    for (i, g, end) in &gathered {
+        let (pairs, err) = decode_pairs(&g.block, 0);
         let detail = match err {
             None => Detail::Pairs {
                 pairs: pairs
@@ -225,7 +262,10 @@ pub fn dump_with(bytes: &[u8], options: ParseOptions) -> Dump<'_> {
                     .collect(),
                 gathered: true,
             },
-            Some(e) => Detail::Malformed(e),
+            Some(e) => {
+                let at = g.input_offset(e.offset(), *end);
+                Detail::Malformed(Error::new(e.kind().clone(), at))
+            }
         };
         if let Some(entry) = dump.entries.get_mut(*i) {
             entry.detail = detail;
@@ -262,14 +302,19 @@ pub fn preview(bytes: &[u8], max: usize) -> String {
     s
 }
 
+/// The record type as the dump names it: the spec's name, or `UNKNOWN(<code>)`.
+fn type_label(t: RecordType) -> String {
+    match t {
+        RecordType::Unknown(c) => format!("UNKNOWN({c})"),
+        t => t.name().to_string(),
+    }
+}
+
 impl fmt::Display for Dump<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for e in &self.entries {
             let h = &e.record.header;
-            let name = match h.record_type {
-                RecordType::Unknown(c) => format!("UNKNOWN({c})"),
-                t => t.name().to_string(),
-            };
+            let name = type_label(h.record_type);
             write!(
                 f,
                 "{:>6}  {:<17} id={} len={} pad={}",
@@ -284,7 +329,8 @@ impl fmt::Display for Dump<'_> {
             match &e.detail {
                 Detail::EndOfStream => writeln!(f, "  (end of stream)")?,
                 Detail::Bytes => writeln!(f, "  {}", preview(e.record.content, PREVIEW_BYTES))?,
-                Detail::Abort => writeln!(f)?,
+                Detail::Abort if e.record.content.is_empty() => writeln!(f)?,
+                Detail::Abort => writeln!(f, "  {}", preview(e.record.content, PREVIEW_BYTES))?,
                 Detail::BeginRequest(b) => writeln!(
                     f,
                     "  role={}({}) flags={}{}",
@@ -300,7 +346,10 @@ impl fmt::Display for Dump<'_> {
                     b.protocol_status.name(),
                     b.protocol_status.code()
                 )?,
-                Detail::UnknownType(b) => writeln!(f, "  type={}", b.record_type)?,
+                Detail::UnknownType(b) => {
+                    let t = RecordType::from_u8(b.record_type);
+                    writeln!(f, "  type={}({})", t.name(), t.code())?
+                }
                 Detail::PartialBlock => writeln!(
                     f,
                     "  {} (pairs continue in the next record)",
@@ -317,9 +366,15 @@ impl fmt::Display for Dump<'_> {
                     )?;
                     for p in pairs {
                         let mut line = String::from("          ");
-                        escape_into(&p.name, &mut line);
+                        escape_into(
+                            p.name.get(..PAIR_PREVIEW_BYTES).unwrap_or(&p.name),
+                            &mut line,
+                        );
+                        if p.name.len() > PAIR_PREVIEW_BYTES {
+                            let _ = write!(line, " +{} bytes", p.name.len() - PAIR_PREVIEW_BYTES);
+                        }
                         line.push_str(" = ");
-                        line.push_str(&preview(&p.value, 96));
+                        line.push_str(&preview(&p.value, PAIR_PREVIEW_BYTES));
                         if p.long_form_for_short {
                             line.push_str("  [4-byte length for a short length]");
                         }
@@ -372,5 +427,37 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn gathered_pair_error_points_into_the_input() {
+        // "NAME" split over two records, the second cut one byte short.
+        let enc = Encoder::default();
+        let mut w = Vec::new();
+        enc.record(RecordType::Params, 1, &[4, 5, b'N', b'A'], &mut w)
+            .unwrap();
+        enc.record(
+            RecordType::Params,
+            1,
+            &[b'M', b'E', b'v', b'a', b'l', b'u'],
+            &mut w,
+        )
+        .unwrap();
+        enc.end_stream(RecordType::Params, 1, &mut w).unwrap();
+        let d = dump(&w);
+        let err = d.first_error().unwrap();
+        // The pair starts at the first content byte of the first record.
+        assert_eq!(err.offset(), 8);
+        assert!(!d.is_clean());
+    }
+
+    #[test]
+    fn unknown_type_body_names_the_type() {
+        let mut w = Vec::new();
+        Encoder::default().unknown_type(99, &mut w).unwrap();
+        Encoder::default().unknown_type(9, &mut w).unwrap();
+        let text = render(&w);
+        assert!(text.contains("type=UNKNOWN(99)"), "{text}");
+        assert!(text.contains("type=GET_VALUES(9)"), "{text}");
     }
 }
