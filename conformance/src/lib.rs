@@ -15,3 +15,4 @@ pub mod output;
 pub mod report;
 pub mod server;
 pub mod target;
+pub mod transcript;
