@@ -137,7 +137,6 @@ pub fn dump(bytes: &[u8]) -> Dump<'_> {
 
 /// A PARAMS stream being gathered for one request id, so that pairs that
 /// span records can be decoded on the stream's end record.
-#[derive(Default)]
 struct Gathering {
     block: Vec<u8>,
     /// `(offset in block, offset in input, length)` of each record's content,
@@ -149,14 +148,18 @@ struct Gathering {
     overflow: bool,
 }
 
-impl Gathering {
-    fn new() -> Self {
+impl Default for Gathering {
+    fn default() -> Self {
         Gathering {
+            block: Vec::new(),
+            segments: Vec::new(),
             whole: true,
-            ..Gathering::default()
+            overflow: false,
         }
     }
+}
 
+impl Gathering {
     /// The input offset of byte `at` of the block; past its end, `end`.
     fn input_offset(&self, at: u64, end: u64) -> u64 {
         self.segments
@@ -208,9 +211,7 @@ pub fn dump_with(bytes: &[u8], options: ParseOptions) -> Dump<'_> {
             }
             RecordType::Params => {
                 let (pairs, err) = decode_pairs(record.content, at);
-                let slot = gathering
-                    .entry(record.request_id())
-                    .or_insert_with(Gathering::new);
+                let slot = gathering.entry(record.request_id()).or_default();
                 if slot.overflow || slot.block.len() + record.content.len() > MAX_GATHERED_PARAMS {
                     // Too long to gather: the records keep their previews only.
                     slot.overflow = true;
@@ -436,13 +437,8 @@ mod tests {
         let mut w = Vec::new();
         enc.record(RecordType::Params, 1, &[4, 5, b'N', b'A'], &mut w)
             .unwrap();
-        enc.record(
-            RecordType::Params,
-            1,
-            &[b'M', b'E', b'v', b'a', b'l', b'u'],
-            &mut w,
-        )
-        .unwrap();
+        enc.record(RecordType::Params, 1, b"MEvalu", &mut w)
+            .unwrap();
         enc.end_stream(RecordType::Params, 1, &mut w).unwrap();
         let d = dump(&w);
         let err = d.first_error().unwrap();
