@@ -134,6 +134,7 @@ class Conn(threading.Thread):
                         cur["data_done"] = True
                 elif rtype == ABORT_REQUEST:
                     out = record(END_REQUEST, rid, struct.pack(">IB3x", 1, 0))
+                    self.sock.sendall(out)
                     self.finish(raw[raw_start:end_of_rec], out)
                     raw_start = end_of_rec
                     keep, cur = cur["keep"], None
