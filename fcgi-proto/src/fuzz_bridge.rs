@@ -1,0 +1,1130 @@
+//! Invariant checks shared by the fuzz targets in `fuzz/` and the replayed
+//! regressions in `tests/fuzz_regressions.rs` (compiled with the `arbitrary`
+//! feature only).
+//!
+//! Each check takes what a fuzz target receives, drives one part of the
+//! codec and panics, through an assertion, when an invariant breaks: a
+//! panic is a finding. The invariants are the crate's promises (see the
+//! crate documentation): no panic on any input, every malformed input
+//! reported as an [`Error`] whose offset lies inside the input (§3.3, §3.4),
+//! incremental and one-shot decoding agree (§3.3), encode then decode is
+//! the identity (§3.3, §3.4, R-3.4-3), and nothing a peer says grows memory
+//! past the configured [`Limits`].
+//!
+//! The targets that take typed input ([`AppInput`], [`ServerInput`],
+//! [`RoundTripInput`]) are built from bytes exactly as `libfuzzer-sys`
+//! builds them, so [`run_target`] replays a saved crash input byte for byte.
+//!
+//! The assertions are the point of this module, hence the lint exceptions.
+#![allow(clippy::panic, clippy::indexing_slicing)]
+
+use arbitrary::{Arbitrary, Unstructured};
+
+use crate::app;
+use crate::application::{BeginRequestBody, EndRequestBody, ProtocolStatus};
+use crate::cgi;
+use crate::decoder::Decoder;
+use crate::dump as annotated;
+use crate::encoder::{Encoder, Padding};
+use crate::error::{ErrorKind, PairPart};
+use crate::limits::Limits;
+use crate::management::UnknownTypeBody;
+use crate::name_value::{self, LengthForm};
+use crate::record::{records_with, Header, OwnedRecord, ParseOptions, RecordType, Status};
+use crate::role::Role;
+use crate::server;
+use crate::stream::Reassembler;
+use crate::{Error, Record};
+
+/// The names of the fuzz targets, as `fuzz/fuzz_targets/<name>.rs` and
+/// `fuzz/corpus/<name>/` spell them.
+pub const TARGETS: [&str; 7] = [
+    "params_truncated",
+    "record_stream",
+    "app_state_machine",
+    "server_state_machine",
+    "cgi_response",
+    "dump",
+    "round_trip",
+];
+
+/// Runs the check of fuzz target `name` on raw fuzzer bytes, building typed
+/// input the way `libfuzzer-sys` does. Returns false for an unknown name.
+pub fn run_target(name: &str, data: &[u8]) -> bool {
+    match name {
+        "params_truncated" => params_truncated(data),
+        "record_stream" => record_stream(data),
+        "cgi_response" => cgi_response(data),
+        "dump" => dump(data),
+        "app_state_machine" => {
+            if let Some(input) = typed::<AppInput>(data) {
+                app_state_machine(&input);
+            }
+        }
+        "server_state_machine" => {
+            if let Some(input) = typed::<ServerInput>(data) {
+                server_state_machine(&input);
+            }
+        }
+        "round_trip" => {
+            if let Some(input) = typed::<RoundTripInput>(data) {
+                round_trip(&input);
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Typed input from fuzzer bytes, as `libfuzzer_sys::fuzz_target!` makes it:
+/// too short for the type's size hint, or not buildable, means no run.
+pub fn typed<'a, T: Arbitrary<'a>>(data: &'a [u8]) -> Option<T> {
+    if data.len() < T::size_hint(0).0 {
+        return None;
+    }
+    T::arbitrary_take_rest(Unstructured::new(data)).ok()
+}
+
+// ---------------------------------------------------------------------------
+// params_truncated: name-value pairs (§3.4)
+// ---------------------------------------------------------------------------
+
+/// A pair as decoded, with the forms its lengths took.
+type FormPair<'a> = (&'a [u8], &'a [u8], LengthForm, LengthForm);
+
+/// Decodes a whole block; returns the pairs, the end offset of each and the
+/// error that ended it, checking where the error is placed (§3.4, R-3.4-3).
+fn decode_block(block: &[u8]) -> (Vec<FormPair<'_>>, Vec<usize>, Option<Error>) {
+    let mut pairs = Vec::new();
+    let mut ends = Vec::new();
+    let mut it = name_value::pairs_at(block, 0);
+    let mut err = None;
+    let mut count = 0usize;
+    while let Some(p) = it.next_pair() {
+        count += 1;
+        assert!(count <= block.len(), "more pairs than bytes");
+        match p {
+            Ok(p) => {
+                let start = ends.last().copied().unwrap_or(0);
+                assert_eq!(p.offset, start, "pairs are contiguous");
+                let len = p.name_form.size() + p.value_form.size() + p.name.len() + p.value.len();
+                ends.push(start + len);
+                pairs.push((p.name, p.value, p.name_form, p.value_form));
+            }
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    assert!(
+        it.next_pair().is_none(),
+        "nothing after the error or the end"
+    );
+    let accepted = ends.last().copied().unwrap_or(0);
+    match &err {
+        None => assert_eq!(accepted, block.len(), "a clean block is used whole"),
+        Some(e) => {
+            let off = usize::try_from(e.offset()).unwrap_or(usize::MAX);
+            // The error lies in the pair after the last accepted one.
+            assert!(off >= accepted, "error {e} before the accepted prefix");
+            let at_end_ok = matches!(
+                e.kind(),
+                ErrorKind::TruncatedLength {
+                    which: PairPart::Value
+                }
+            );
+            // Inside the input; only a missing value length may point just past it.
+            assert!(
+                off < block.len() || (at_end_ok && off == block.len()),
+                "error {e} outside a block of {} bytes",
+                block.len()
+            );
+            assert!(
+                matches!(
+                    e.kind(),
+                    ErrorKind::TruncatedLength { .. } | ErrorKind::PairOverrun { .. }
+                ),
+                "unexpected error kind {e}"
+            );
+            assert_eq!(e.section(), "§3.4");
+        }
+    }
+    (pairs, ends, err)
+}
+
+/// `params_truncated`: name-value pairs (§3.4) decoded from arbitrary bytes
+/// and from every truncation of a valid encoding: never a panic, always an
+/// error inside the input, and decode, encode, decode is the identity on
+/// everything accepted, the 4-byte form for short lengths normalised.
+pub fn params_truncated(data: &[u8]) {
+    let (pairs, ends, err) = decode_block(data);
+    let accepted = ends.last().copied().unwrap_or(0);
+
+    // validate() agrees with the iterator.
+    match (name_value::validate(data, 0, usize::MAX), &err) {
+        (Ok(n), None) => assert_eq!(n, pairs.len()),
+        (Err(a), Some(b)) => assert_eq!(&a, b),
+        (a, b) => panic!("validate {a:?} disagrees with pairs() {b:?}"),
+    }
+    if let Some(max) = pairs.len().checked_sub(1) {
+        if err.is_none() {
+            let e = name_value::validate(data, 0, max).err();
+            assert!(
+                matches!(
+                    e.as_ref().map(Error::kind),
+                    Some(ErrorKind::LimitExceeded { .. })
+                ),
+                "max_pairs not enforced: {e:?}"
+            );
+        }
+    }
+
+    // Re-encoding with the forms as read gives the accepted bytes back.
+    let mut same_forms = Vec::with_capacity(accepted);
+    for (n, v, nf, vf) in &pairs {
+        let r = name_value::encode_pair_with(n, v, *nf, *vf, &mut same_forms);
+        assert!(r.is_ok(), "a decoded pair must re-encode: {r:?}");
+    }
+    assert_eq!(same_forms.as_slice(), &data[..accepted]);
+
+    // Shortest forms: decode gives the same names and values, and encoding
+    // that again is a fixed point.
+    let mut normal = Vec::with_capacity(accepted);
+    for (n, v, _, _) in &pairs {
+        let r = name_value::encode_pair(n, v, &mut normal);
+        assert!(r.is_ok(), "a decoded pair must re-encode: {r:?}");
+    }
+    assert!(normal.len() <= accepted, "shortest forms are never longer");
+    let (again, _, e2) = decode_block(&normal);
+    assert!(e2.is_none(), "normalised block fails: {e2:?}");
+    assert_eq!(again.len(), pairs.len());
+    for ((n1, v1, ..), (n2, v2, nf, vf)) in pairs.iter().zip(&again) {
+        assert_eq!((n1, v1), (n2, v2));
+        assert_eq!(*nf, LengthForm::shortest(n2.len()));
+        assert_eq!(*vf, LengthForm::shortest(v2.len()));
+    }
+
+    // Every truncation of the valid prefix: an error exactly when the cut
+    // falls inside a pair, placed in that pair, and the pairs before it intact.
+    truncations(&data[..accepted], &ends, pairs.len());
+    let mut nends = Vec::with_capacity(again.len());
+    let mut at = 0;
+    for (n, v, nf, vf) in &again {
+        at += nf.size() + vf.size() + n.len() + v.len();
+        nends.push(at);
+    }
+    truncations(&normal, &nends, again.len());
+}
+
+/// Cuts `block` (a valid encoding whose pairs end at `ends`) and checks each cut.
+/// Blocks over 1 KiB are cut near every pair boundary only, to keep runs fast.
+fn truncations(block: &[u8], ends: &[usize], n_pairs: usize) {
+    let check = |cut: usize| {
+        let Some(part) = block.get(..cut) else { return };
+        let (got, _, err) = decode_block(part);
+        let whole = ends.partition_point(|&e| e <= cut);
+        assert_eq!(got.len(), whole, "pairs before cut {cut}");
+        let boundary = cut == 0 || ends.binary_search(&cut).is_ok();
+        assert_eq!(
+            err.is_none(),
+            boundary,
+            "cut {cut} of {}: error {err:?}",
+            block.len()
+        );
+    };
+    if block.len() <= 1024 {
+        (0..block.len()).for_each(check);
+    } else {
+        let mut starts = vec![0];
+        starts.extend(ends.iter().copied());
+        for s in starts.into_iter().take(n_pairs.min(256) + 1) {
+            (s.saturating_sub(1)..s.saturating_add(10)).for_each(check);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// record_stream: the incremental decoder (§3.3)
+// ---------------------------------------------------------------------------
+
+/// A decoded record, owned, with its framing.
+type Framed = (u64, Header, Vec<u8>, Vec<u8>);
+
+fn framed(r: &Record<'_>) -> Framed {
+    (r.offset, r.header, r.content.to_vec(), r.padding.to_vec())
+}
+
+/// Splits fuzzer bytes for [`record_stream`]: the last byte `n` counts the
+/// chunk-size bytes before it; the bytes ahead of those are the stream. A
+/// stream with `n = 0` is pushed whole.
+pub fn split_chunked(data: &[u8]) -> (&[u8], &[u8]) {
+    let Some((&n, rest)) = data.split_last() else {
+        return (&[], &[]);
+    };
+    let n = usize::from(n).min(rest.len());
+    rest.split_at(rest.len() - n)
+}
+
+/// `record_stream`: the incremental [`Decoder`] fed the stream in chunks
+/// whose sizes come from the input (a size of 0 pushes nothing and polls)
+/// yields the same records and the same error as one-shot decoding with
+/// [`crate::record::records`] (§3.3). Every record is also passed through a
+/// [`Reassembler`] with small limits, whose memory must stay within them.
+pub fn record_stream(data: &[u8]) {
+    let (stream, sizes) = split_chunked(data);
+    for options in [
+        ParseOptions::default(),
+        ParseOptions {
+            strict_version: false,
+        },
+    ] {
+        record_stream_with(stream, sizes, options);
+    }
+}
+
+fn record_stream_with(stream: &[u8], sizes: &[u8], options: ParseOptions) {
+    let mut want = Vec::new();
+    let mut want_err = None;
+    let mut it = records_with(stream, options);
+    for r in it.by_ref() {
+        match r {
+            Ok(r) => want.push(framed(&r)),
+            Err(e) => {
+                want_err = Some(e);
+                break;
+            }
+        }
+    }
+    assert!(
+        it.next().is_none(),
+        "records() yields nothing after its error"
+    );
+    if let Some(e) = &want_err {
+        assert!(
+            e.offset() < stream.len() as u64,
+            "error {e} outside the input"
+        );
+        let end = want
+            .last()
+            .map_or(0, |(o, h, ..)| *o + h.record_len() as u64);
+        assert_eq!(e.offset(), end, "error at the first bad record");
+    }
+
+    let mut d = Decoder::with_options(options, 1 << 20);
+    let mut got = Vec::new();
+    let mut got_err = None;
+    let mut pos = 0usize;
+    let mut k = 0usize;
+    let mut polls = 0usize;
+    'feed: while pos < stream.len() || (k == 0 && stream.is_empty()) {
+        // Zero sizes poll without pushing; after more steps than bytes and
+        // sizes together, the rest goes in at once so the loop always ends.
+        let size = if sizes.is_empty() || k > stream.len() + sizes.len() {
+            stream.len()
+        } else {
+            usize::from(sizes[k % sizes.len()])
+        };
+        k += 1;
+        let end = pos.saturating_add(size).min(stream.len());
+        if let Err(e) = d.push(&stream[pos..end]) {
+            got_err = Some(e);
+            break 'feed;
+        }
+        pos = end;
+        loop {
+            polls += 1;
+            assert!(polls <= 2 * stream.len() + 4 * k + 8, "decoder loops");
+            match d.next_record() {
+                Ok(Some(r)) => got.push(framed(&r)),
+                Ok(None) => break,
+                Err(e) => {
+                    got_err = Some(e);
+                    break 'feed;
+                }
+            }
+        }
+        assert!(
+            d.buffered() < crate::record::MAX_RECORD_LEN + 256,
+            "the decoder holds at most one record"
+        );
+        if stream.is_empty() {
+            break;
+        }
+    }
+    if let Some(e) = &got_err {
+        // Sticky: every later call says the same.
+        assert_eq!(d.push(b"x").err().as_ref(), Some(e));
+        assert_eq!(d.next_record().err().as_ref(), Some(e));
+        assert_eq!(d.finish().err().as_ref(), Some(e));
+    } else {
+        got_err = d.finish().err();
+    }
+    assert_eq!(got, want, "chunked records differ");
+    assert_eq!(got_err, want_err, "chunked error differs");
+
+    // Reassembly with small limits never holds more than they allow.
+    let limits = Limits {
+        max_params_bytes: 512,
+        max_pairs: 16,
+        max_stream_bytes: 1024,
+        max_requests: 4,
+        max_management_bytes: 512,
+    };
+    let mut re = Reassembler::new(limits);
+    for r in records_with(stream, options).map_while(Result::ok) {
+        match re.push(&r) {
+            Ok(Some(a)) => {
+                if a.record_type == RecordType::Params {
+                    assert!(a.data.len() <= limits.max_params_bytes);
+                    assert!(name_value::validate(&a.data, 0, limits.max_pairs).is_ok());
+                } else {
+                    assert!(a.data.len() <= limits.max_stream_bytes);
+                }
+            }
+            Ok(None) => {}
+            Err(_) => break,
+        }
+        assert!(re.buffered() <= 5 * limits.max_requests * limits.max_stream_bytes);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// State machines (§3.3, §4, §5, §6)
+// ---------------------------------------------------------------------------
+
+/// Small limits drawn from the input, so that fuzzing reaches them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Arbitrary)]
+pub struct SmallLimits {
+    /// `max_requests` is 1 + this % 8.
+    pub max_requests: u8,
+    /// `max_pairs` is this value.
+    pub max_pairs: u8,
+    /// `max_params_bytes` is this value.
+    pub max_params_bytes: u16,
+}
+
+impl SmallLimits {
+    /// The [`Limits`] these stand for.
+    pub fn limits(self) -> Limits {
+        Limits {
+            max_params_bytes: usize::from(self.max_params_bytes),
+            max_pairs: usize::from(self.max_pairs),
+            max_stream_bytes: 1 << 16,
+            max_requests: 1 + usize::from(self.max_requests % 8),
+            max_management_bytes: 65535,
+        }
+    }
+}
+
+/// A received record: an arbitrary [`OwnedRecord`], its request id folded
+/// into 0..=4 when `small_id` is set so that ids meet.
+#[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
+pub struct Received {
+    /// Fold the request id into 0..=4.
+    pub small_id: bool,
+    /// The record.
+    pub record: OwnedRecord,
+}
+
+impl Received {
+    fn record(&self) -> OwnedRecord {
+        let mut r = self.record.clone();
+        if self.small_id {
+            r.request_id %= 5;
+        }
+        r
+    }
+}
+
+/// Pattern bytes for writes whose content does not matter.
+fn filler(len: u16) -> Vec<u8> {
+    (0..len).map(|i| b'a' + (i % 26) as u8).collect()
+}
+
+/// Request id 0..=4 from a byte (0 is the null id, which writers must refuse).
+fn small_id(b: u8) -> u16 {
+    u16::from(b % 5)
+}
+
+/// Input of [`app_state_machine`].
+#[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
+pub struct AppInput {
+    /// Limits of the connection.
+    pub limits: SmallLimits,
+    /// [`app::InactivePolicy::Error`] instead of ignoring.
+    pub inactive_error: bool,
+    /// Padding of the records the web server sends.
+    pub padding: Padding,
+    /// What happens, in order.
+    pub steps: Vec<AppStep>,
+}
+
+/// One step of the application's conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
+pub enum AppStep {
+    /// A record arrives from the web server.
+    Receive(Received),
+    /// The application writes STDOUT.
+    Stdout {
+        /// Request id, 0..=4.
+        id: u8,
+        /// Bytes to write.
+        len: u16,
+    },
+    /// The application ends STDOUT.
+    EndStdout {
+        /// Request id, 0..=4.
+        id: u8,
+    },
+    /// The application writes STDERR.
+    Stderr {
+        /// Request id, 0..=4.
+        id: u8,
+        /// Bytes to write.
+        len: u16,
+    },
+    /// The application ends STDERR.
+    EndStderr {
+        /// Request id, 0..=4.
+        id: u8,
+    },
+    /// The application ends a request.
+    EndRequest {
+        /// Request id, 0..=4.
+        id: u8,
+        /// appStatus.
+        app_status: u32,
+        /// protocolStatus.
+        status: ProtocolStatus,
+    },
+}
+
+/// Checks what a writer appended: nothing on error, else clean records of
+/// the expected types for `id`, every one but management ones.
+fn check_written(
+    what: &str,
+    result: Result<(), Error>,
+    out: &[u8],
+    mark: usize,
+    id: u16,
+    types: &[RecordType],
+) -> bool {
+    let new = &out[mark..];
+    match result {
+        Err(_) => {
+            assert!(
+                new.is_empty(),
+                "{what}: failed but wrote {} bytes",
+                new.len()
+            );
+            false
+        }
+        Ok(()) => {
+            for r in records_with(new, ParseOptions::default()) {
+                let r = match r {
+                    Ok(r) => r,
+                    Err(e) => panic!("{what}: wrote a bad record: {e}"),
+                };
+                assert!(types.contains(&r.record_type()), "{what}: wrote {r:?}");
+                assert_eq!(r.request_id(), id, "{what}: wrong id");
+            }
+            true
+        }
+    }
+}
+
+/// Asserts an error from handling `r` points into the record, or, for a
+/// PARAMS block judged on its end record, into the `block_len` bytes of the block.
+fn check_placed(e: &Error, r: &Record<'_>, block_len: usize) {
+    let start = r.offset;
+    let end = r.offset + r.header.record_len() as u64;
+    let in_record = e.offset() >= start && e.offset() <= end;
+    let in_block = r.record_type() == RecordType::Params
+        && r.content.is_empty()
+        && e.offset() <= block_len as u64;
+    assert!(
+        in_record || in_block,
+        "error {e} outside record at {start}..{end} (block {block_len})"
+    );
+}
+
+/// `app_state_machine`: arbitrary records from the web server, encoded and
+/// decoded, driven through [`app::Connection`] between arbitrary writes by
+/// the application. No panic; every refused record is an error placed in it;
+/// after an error the connection is dropped; active requests never exceed
+/// `max_requests`; a PARAMS block handed out is whole, checked and within
+/// `max_params_bytes` (§3.3, §5.1, §5.2, §5.5, R-6.2-1).
+pub fn app_state_machine(input: &AppInput) {
+    let limits = input.limits.limits();
+    let mut conn = app::Connection::new(app::Config {
+        limits,
+        inactive: if input.inactive_error {
+            app::InactivePolicy::Error
+        } else {
+            app::InactivePolicy::Ignore
+        },
+        encoder: Encoder::default(),
+    });
+    let enc = Encoder::with_padding(input.padding);
+    let mut decoder = Decoder::new();
+    let mut out = Vec::new();
+    // PARAMS bytes received per id, to place errors on the block.
+    let mut params_len = std::collections::BTreeMap::<u16, usize>::new();
+    for step in &input.steps {
+        let mark = out.len();
+        match step {
+            AppStep::Receive(rx) => {
+                let rec = rx.record();
+                let mut wire = Vec::new();
+                if enc
+                    .record(rec.record_type, rec.request_id, &rec.content, &mut wire)
+                    .is_err()
+                {
+                    continue;
+                }
+                assert!(decoder.push(&wire).is_ok(), "one record always fits");
+                let r = match decoder.next_record() {
+                    Ok(Some(r)) => r,
+                    other => panic!("an encoded record must decode: {other:?}"),
+                };
+                assert_eq!(r.to_owned(), rec, "decode gives the record back");
+                let id = r.request_id();
+                if r.record_type() == RecordType::BeginRequest {
+                    params_len.insert(id, 0);
+                }
+                if r.record_type() == RecordType::Params {
+                    *params_len.entry(id).or_default() += r.content.len();
+                }
+                let was_active = conn.is_active(id);
+                match conn.handle(&r) {
+                    Err(e) => {
+                        check_placed(&e, &r, params_len.get(&id).copied().unwrap_or(0));
+                        return;
+                    }
+                    Ok(ev) => match ev {
+                        Some(app::Event::BeginRequest { request_id, .. }) => {
+                            assert!(!was_active && conn.is_active(request_id));
+                        }
+                        Some(app::Event::Params { block, .. }) => {
+                            assert!(block.len() <= limits.max_params_bytes);
+                            let n = name_value::validate(&block, 0, limits.max_pairs);
+                            assert!(n.is_ok(), "unchecked block handed out: {n:?}");
+                        }
+                        Some(app::Event::Ignored { request_id, .. }) => {
+                            assert!(!input.inactive_error && !conn.is_active(request_id));
+                        }
+                        Some(app::Event::GetValues { query }) => {
+                            assert!(name_value::validate(query, 0, limits.max_pairs).is_ok());
+                        }
+                        Some(
+                            app::Event::Stdin { request_id, .. }
+                            | app::Event::StdinEnd { request_id }
+                            | app::Event::Data { request_id, .. }
+                            | app::Event::DataEnd { request_id }
+                            | app::Event::AbortRequest { request_id },
+                        ) => assert!(conn.is_active(request_id)),
+                        Some(app::Event::UnknownType { .. }) | None => {}
+                    },
+                }
+            }
+            AppStep::Stdout { id, len } | AppStep::Stderr { id, len } => {
+                let id = small_id(*id);
+                let data = filler(*len);
+                let (r, t) = if matches!(step, AppStep::Stdout { .. }) {
+                    (conn.stdout(id, &data, &mut out), RecordType::Stdout)
+                } else {
+                    (conn.stderr(id, &data, &mut out), RecordType::Stderr)
+                };
+                if check_written("stdout/stderr", r, &out, mark, id, &[t]) {
+                    let n: usize = records_with(&out[mark..], ParseOptions::default())
+                        .map_while(Result::ok)
+                        .map(|r| r.content.len())
+                        .sum();
+                    assert_eq!(n, data.len(), "every byte written once");
+                    assert!(id != 0 && conn.is_active(id));
+                }
+            }
+            AppStep::EndStdout { id } | AppStep::EndStderr { id } => {
+                let id = small_id(*id);
+                let (r, t) = if matches!(step, AppStep::EndStdout { .. }) {
+                    (conn.end_stdout(id, &mut out), RecordType::Stdout)
+                } else {
+                    (conn.end_stderr(id, &mut out), RecordType::Stderr)
+                };
+                check_written("end stream", r, &out, mark, id, &[t]);
+            }
+            AppStep::EndRequest {
+                id,
+                app_status,
+                status,
+            } => {
+                let id = small_id(*id);
+                let r = conn.end_request(id, *app_status, *status, &mut out);
+                let ok = check_written(
+                    "end_request",
+                    r.map(|_| ()),
+                    &out,
+                    mark,
+                    id,
+                    &[RecordType::EndRequest],
+                );
+                if ok {
+                    assert!(!conn.is_active(id), "END_REQUEST leaves the id inactive");
+                }
+            }
+        }
+        assert!(conn.active().count() <= limits.max_requests);
+    }
+}
+
+/// Input of [`server_state_machine`].
+#[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
+pub struct ServerInput {
+    /// Limits of the connection.
+    pub limits: SmallLimits,
+    /// [`server::Config::require_stdout_end`].
+    pub require_stdout_end: bool,
+    /// Padding of the records the application sends.
+    pub padding: Padding,
+    /// What happens, in order.
+    pub steps: Vec<ServerStep>,
+}
+
+/// One step of the web server's conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
+pub enum ServerStep {
+    /// A record arrives from the application.
+    Receive(Received),
+    /// The web server writes BEGIN_REQUEST.
+    BeginRequest {
+        /// Request id, 0..=4.
+        id: u8,
+        /// The role.
+        role: Role,
+        /// `FCGI_KEEP_CONN`.
+        keep_conn: bool,
+    },
+    /// The web server writes `count` pairs on PARAMS.
+    Params {
+        /// Request id, 0..=4.
+        id: u8,
+        /// Pairs to write.
+        count: u8,
+        /// Length of each value.
+        value_len: u16,
+    },
+    /// The web server ends PARAMS.
+    EndParams {
+        /// Request id, 0..=4.
+        id: u8,
+    },
+    /// The web server writes STDIN.
+    Stdin {
+        /// Request id, 0..=4.
+        id: u8,
+        /// Bytes to write.
+        len: u16,
+    },
+    /// The web server ends STDIN.
+    EndStdin {
+        /// Request id, 0..=4.
+        id: u8,
+    },
+    /// The web server writes DATA.
+    Data {
+        /// Request id, 0..=4.
+        id: u8,
+        /// Bytes to write.
+        len: u16,
+    },
+    /// The web server ends DATA.
+    EndData {
+        /// Request id, 0..=4.
+        id: u8,
+    },
+    /// The web server writes ABORT_REQUEST.
+    AbortRequest {
+        /// Request id, 0..=4.
+        id: u8,
+    },
+}
+
+/// Parameter names for [`ServerStep::Params`]: real CGI meta-variables.
+const PARAM_NAMES: [&str; 8] = [
+    "SCRIPT_FILENAME",
+    "QUERY_STRING",
+    "REQUEST_METHOD",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "SERVER_PROTOCOL",
+    "GATEWAY_INTERFACE",
+    "HTTP_HOST",
+];
+
+/// `server_state_machine`: arbitrary records from the application, encoded
+/// and decoded, driven through [`server::Connection`] between arbitrary
+/// calls of its writing methods. Writers refuse what the spec forbids
+/// (id 0, duplicate ids, writing after a stream ended, past
+/// `max_requests`) and leave nothing behind when they do; what they write is
+/// clean. Every refused record is an error placed in it, after which the
+/// connection is dropped (§3.3, §5, R-3.3-5, R-5.5-4, R-6.2-1).
+pub fn server_state_machine(input: &ServerInput) {
+    let limits = input.limits.limits();
+    let mut conn = server::Connection::new(server::Config {
+        limits,
+        require_stdout_end: input.require_stdout_end,
+        encoder: Encoder::default(),
+    });
+    let enc = Encoder::with_padding(input.padding);
+    let mut decoder = Decoder::new();
+    let mut out = Vec::new();
+    for step in &input.steps {
+        let mark = out.len();
+        match step {
+            ServerStep::Receive(rx) => {
+                let rec = rx.record();
+                let mut wire = Vec::new();
+                if enc
+                    .record(rec.record_type, rec.request_id, &rec.content, &mut wire)
+                    .is_err()
+                {
+                    continue;
+                }
+                assert!(decoder.push(&wire).is_ok(), "one record always fits");
+                let r = match decoder.next_record() {
+                    Ok(Some(r)) => r,
+                    other => panic!("an encoded record must decode: {other:?}"),
+                };
+                assert_eq!(r.to_owned(), rec, "decode gives the record back");
+                let id = r.request_id();
+                let was_active = conn.is_active(id);
+                match conn.handle(&r) {
+                    Err(e) => {
+                        check_placed(&e, &r, 0);
+                        return;
+                    }
+                    Ok(server::Event::EndRequest { request_id, .. }) => {
+                        assert!(was_active && !conn.is_active(request_id));
+                    }
+                    Ok(
+                        server::Event::Stdout { request_id, .. }
+                        | server::Event::StdoutEnd { request_id }
+                        | server::Event::Stderr { request_id, .. }
+                        | server::Event::StderrEnd { request_id },
+                    ) => assert!(conn.is_active(request_id)),
+                    Ok(server::Event::GetValuesResult { block }) => {
+                        assert!(name_value::validate(block, 0, limits.max_pairs).is_ok());
+                    }
+                    Ok(server::Event::UnknownType(_) | server::Event::UnknownRecord { .. }) => {}
+                }
+            }
+            ServerStep::BeginRequest {
+                id,
+                role,
+                keep_conn,
+            } => {
+                let id = small_id(*id);
+                let before = conn.active().count();
+                let was_active = conn.is_active(id);
+                let r = conn.begin_request(id, *role, *keep_conn, &mut out);
+                let refused = id == 0 || was_active || before >= limits.max_requests;
+                assert_eq!(r.is_err(), refused, "begin_request({id}): {r:?}");
+                check_written(
+                    "begin_request",
+                    r,
+                    &out,
+                    mark,
+                    id,
+                    &[RecordType::BeginRequest],
+                );
+            }
+            ServerStep::Params {
+                id,
+                count,
+                value_len,
+            } => {
+                let id = small_id(*id);
+                let value = filler(*value_len);
+                let pairs: Vec<(&[u8], &[u8])> = (0..usize::from(*count % 16))
+                    .map(|i| {
+                        (
+                            PARAM_NAMES[i % PARAM_NAMES.len()].as_bytes(),
+                            value.as_slice(),
+                        )
+                    })
+                    .collect();
+                let r = conn.params(id, pairs.iter().copied(), &mut out);
+                if check_written("params", r, &out, mark, id, &[RecordType::Params]) {
+                    let block: Vec<u8> = records_with(&out[mark..], ParseOptions::default())
+                        .map_while(Result::ok)
+                        .flat_map(|r| r.content.iter().copied())
+                        .collect();
+                    let got: Vec<_> = name_value::pairs(&block).collect();
+                    assert_eq!(got.len(), pairs.len());
+                    for (g, w) in got.iter().zip(&pairs) {
+                        assert_eq!(g.as_ref().ok(), Some(w));
+                    }
+                }
+            }
+            ServerStep::Stdin { id, len } | ServerStep::Data { id, len } => {
+                let id = small_id(*id);
+                let data = filler(*len);
+                let (r, t) = if matches!(step, ServerStep::Stdin { .. }) {
+                    (conn.stdin(id, &data, &mut out), RecordType::Stdin)
+                } else {
+                    (conn.data(id, &data, &mut out), RecordType::Data)
+                };
+                check_written("stdin/data", r, &out, mark, id, &[t]);
+            }
+            ServerStep::EndParams { id }
+            | ServerStep::EndStdin { id }
+            | ServerStep::EndData { id } => {
+                let id = small_id(*id);
+                let (r, t) = match step {
+                    ServerStep::EndParams { .. } => {
+                        (conn.end_params(id, &mut out), RecordType::Params)
+                    }
+                    ServerStep::EndStdin { .. } => {
+                        (conn.end_stdin(id, &mut out), RecordType::Stdin)
+                    }
+                    _ => (conn.end_data(id, &mut out), RecordType::Data),
+                };
+                if check_written("end stream", r, &out, mark, id, &[t]) {
+                    assert_eq!(out.len() - mark, 8, "an empty record, unpadded");
+                }
+            }
+            ServerStep::AbortRequest { id } => {
+                let id = small_id(*id);
+                let was_active = conn.is_active(id);
+                let r = conn.abort_request(id, &mut out);
+                assert_eq!(r.is_ok(), was_active, "abort_request({id}): {r:?}");
+                check_written(
+                    "abort_request",
+                    r,
+                    &out,
+                    mark,
+                    id,
+                    &[RecordType::AbortRequest],
+                );
+            }
+        }
+        assert!(conn.active().count() <= limits.max_requests);
+    }
+    // Everything the web server wrote is a clean stream, and version 1.
+    for r in records_with(&out, ParseOptions::default()) {
+        assert!(r.is_ok(), "server wrote a bad stream: {r:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// cgi_response: the CGI/1.1 response head (§6.2, RFC 3875 §6)
+// ---------------------------------------------------------------------------
+
+/// Header lines [`cgi_response`] allows.
+pub const CGI_MAX_HEADERS: usize = 16;
+
+/// `cgi_response`: the CGI response head parser on arbitrary bytes. An
+/// error lies inside the input; a complete head ends with its blank line at
+/// `body_offset`, parses the same from just its own bytes, is partial one
+/// byte shorter, and holds only well-formed names and values (§6.2, R-6.2-2).
+pub fn cgi_response(data: &[u8]) {
+    match cgi::parse_response(data, CGI_MAX_HEADERS) {
+        Err(e) => {
+            assert!(
+                e.offset() < data.len() as u64,
+                "error {e} outside the input"
+            );
+            assert!(matches!(
+                e.kind(),
+                ErrorKind::Cgi(_) | ErrorKind::LimitExceeded { .. }
+            ));
+        }
+        Ok(Status::Partial(n)) => {
+            assert!(n > data.len(), "partial asks for more than it has");
+        }
+        Ok(Status::Complete(resp)) => {
+            let end = resp.body_offset;
+            assert!(end >= 1 && end <= data.len(), "body offset {end}");
+            assert_eq!(data[end - 1], b'\n', "the head ends with a line end");
+            assert!(resp.headers.len() <= CGI_MAX_HEADERS);
+            assert!(
+                resp.status.is_some() || resp.location.is_some() || resp.content_type.is_some()
+            );
+            if let Some(s) = resp.status {
+                assert!((100..=999).contains(&s), "status {s}");
+            }
+            for h in &resp.headers {
+                assert!(!h.name.is_empty() && h.name.bytes().all(|b| b.is_ascii_graphic()));
+                assert!(!h.name.contains(':'));
+                assert!(!h.value.iter().any(|&b| b == b'\r' || b == b'\n'));
+            }
+            let again = cgi::parse_response(&data[..end], CGI_MAX_HEADERS);
+            assert_eq!(again, Ok(Status::Complete(resp.clone())));
+            assert!(matches!(
+                cgi::parse_response(&data[..end - 1], CGI_MAX_HEADERS),
+                Ok(Status::Partial(_))
+            ));
+            if let Some(fewer) = resp.headers.len().checked_sub(1) {
+                let e = cgi::parse_response(data, fewer).err();
+                assert!(
+                    matches!(
+                        e.as_ref().map(Error::kind),
+                        Some(ErrorKind::LimitExceeded { .. })
+                    ),
+                    "max_headers not enforced: {e:?}"
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// dump: the annotated renderer
+// ---------------------------------------------------------------------------
+
+/// `dump`: the annotated dump on arbitrary bytes, strict and lenient about
+/// the version. Entries are the records [`crate::record::records`] yields, back
+/// to back; the framing error, if any, sits where they stop; every error lies
+/// inside the input; the rendered text is printable and has a line per record.
+pub fn dump(data: &[u8]) {
+    for options in [
+        ParseOptions::default(),
+        ParseOptions {
+            strict_version: false,
+        },
+    ] {
+        let d = annotated::dump_with(data, options);
+        assert_eq!(d.len, data.len());
+        let mut at = 0u64;
+        let mut it = records_with(data, options);
+        for e in &d.entries {
+            assert_eq!(e.record.offset, at, "entries are back to back");
+            at += e.record.header.record_len() as u64;
+            let r = it.next();
+            assert_eq!(r, Some(Ok(e.record)), "dump and records() agree");
+            if let annotated::Detail::Malformed(err) = &e.detail {
+                assert!(
+                    err.offset() <= data.len() as u64,
+                    "error {err} outside input"
+                );
+            }
+        }
+        match &d.error {
+            Some(e) => {
+                assert_eq!(e.offset(), at, "framing error where records stop");
+                assert!(at < data.len() as u64);
+            }
+            None => assert_eq!(at, data.len() as u64, "a clean dump uses every byte"),
+        }
+        assert_eq!(d.is_clean(), d.first_error().is_none());
+        let text = d.to_string();
+        assert!(
+            text.chars().all(|c| c == '\n' || !c.is_control()),
+            "control characters in the dump"
+        );
+        assert!(text.lines().count() >= d.entries.len());
+    }
+    let _ = annotated::render(data);
+}
+
+// ---------------------------------------------------------------------------
+// round_trip: typed records and bodies (§3.3, §5.1, §5.5, §4.2)
+// ---------------------------------------------------------------------------
+
+/// Input of [`round_trip`].
+#[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
+pub struct RoundTripInput {
+    /// Padding policy.
+    pub padding: Padding,
+    /// Largest content per record when splitting streams.
+    pub max_record_content: Option<u16>,
+    /// A BEGIN_REQUEST body.
+    pub begin: BeginRequestBody,
+    /// An END_REQUEST body.
+    pub end: EndRequestBody,
+    /// An UNKNOWN_TYPE body.
+    pub unknown: UnknownTypeBody,
+    /// The records.
+    pub records: Vec<OwnedRecord>,
+}
+
+/// `round_trip`: arbitrary typed records encoded then decoded come back
+/// unchanged, with the padding the policy asks for; stream content split
+/// into records joins back to itself; the fixed bodies of §5.1, §5.5 and
+/// §4.2 survive `to_bytes` then `parse`.
+pub fn round_trip(input: &RoundTripInput) {
+    let enc = Encoder {
+        padding: input.padding,
+        max_record_content: input.max_record_content,
+    };
+    let mut wire = Vec::new();
+    for r in &input.records {
+        let res = enc.record(r.record_type, r.request_id, &r.content, &mut wire);
+        assert!(res.is_ok(), "records from arbitrary fit: {res:?}");
+    }
+    let mut n = 0;
+    for (got, want) in records_with(&wire, ParseOptions::default()).zip(&input.records) {
+        let got = match got {
+            Ok(g) => g,
+            Err(e) => panic!("encoded stream fails: {e}"),
+        };
+        assert_eq!(&got.to_owned(), want);
+        assert_eq!(
+            got.header.padding_length,
+            input.padding.for_len(want.content.len())
+        );
+        n += 1;
+    }
+    assert_eq!(n, input.records.len());
+    // The incremental decoder agrees on the whole stream at once.
+    let mut d = Decoder::new();
+    let mut m = 0;
+    for chunk in wire.chunks(1 << 19) {
+        assert!(d.push(chunk).is_ok());
+        while let Ok(Some(r)) = d.next_record() {
+            assert_eq!(Some(&r.to_owned()), input.records.get(m));
+            m += 1;
+        }
+    }
+    assert!(d.finish().is_ok());
+    assert_eq!(m, input.records.len());
+
+    // Streams split at max_record_content join back.
+    let chunk = match input.max_record_content {
+        Some(0) | None => crate::record::MAX_CONTENT_LEN,
+        Some(c) => usize::from(c),
+    };
+    let all: Vec<u8> = input
+        .records
+        .iter()
+        .flat_map(|r| r.content.iter().copied())
+        .collect();
+    let mut s = Vec::new();
+    assert!(enc.stream(RecordType::Stdout, 1, &all, &mut s).is_ok());
+    assert!(enc.end_stream(RecordType::Stdout, 1, &mut s).is_ok());
+    let mut joined = Vec::new();
+    let mut ended = false;
+    for r in records_with(&s, ParseOptions::default()) {
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => panic!("stream fails: {e}"),
+        };
+        assert!(!ended && r.content.len() <= chunk);
+        ended = r.content.is_empty();
+        joined.extend_from_slice(r.content);
+    }
+    assert!(ended && joined == all);
+
+    // Fixed bodies.
+    let b = BeginRequestBody::parse(&input.begin.to_bytes(), 0);
+    assert_eq!(b, Ok(input.begin));
+    let e = EndRequestBody::parse(&input.end.to_bytes(), 0);
+    assert_eq!(e, Ok(input.end));
+    let u = UnknownTypeBody::parse(&input.unknown.to_bytes(), 0);
+    assert_eq!(u, Ok(input.unknown));
+    assert_eq!(
+        ProtocolStatus::from_u8(input.end.protocol_status.code()),
+        input.end.protocol_status
+    );
+}
