@@ -75,9 +75,12 @@ for rid, found in tags.items():
     if (level, party) != (r.get("level"), r.get("party")):
         err(f"fastcgi-1.0.md: {rid} tagged ({level}, {party}) but requirements.toml says "
             f"({r.get('level')}, {r.get('party')})")
+anchors = set(re.findall(r'<a id="(' + ID_RE + r')"></a>\*\*\[', main_md))
 for rid, r in by_id.items():
     if r.get("retired"):
         continue
+    if rid in tags and rid not in anchors:
+        err(f"fastcgi-1.0.md: the tag of {rid} lacks its anchor <a id=\"{rid}\"></a>")
     if rid not in tags:
         err(f"fastcgi-1.0.md: requirement {rid} has no inline tag **[{rid}]** (LEVEL, party)")
 
@@ -92,7 +95,11 @@ for p in md_files:
 
 # --- 3. open questions ---------------------------------------------------------
 oq_text = (spec / "open-questions.md").read_text()
-oq_defined = set(re.findall(r"^## (OQ-\d+)\b", oq_text, re.M))
+oq_defined = set(re.findall(r"^## (OQ-\d+):", oq_text, re.M))
+oq_anchors = set(re.findall(r'^<a id="(oq-\d+)"></a>$', oq_text, re.M))
+for oq in sorted(oq_defined):
+    if oq.lower() not in oq_anchors:
+        err(f"open-questions.md: {oq} lacks the anchor line <a id=\"{oq.lower()}\"></a> above its heading")
 nums = sorted(int(x[3:]) for x in oq_defined)
 if nums and nums != list(range(1, len(nums) + 1)):
     err(f"open-questions.md: OQ numbers are not 1..{len(nums)} without gaps")
@@ -102,7 +109,7 @@ for p in md_files:
             if f"OQ-{m.group(1)}" not in oq_defined:
                 err(f"{p.name}:{n}: OQ-{m.group(1)} is not defined in open-questions.md")
         for m in re.finditer(r"open-questions\.md#(oq-\d+)", line):
-            if m.group(1).upper() not in oq_defined:
+            if m.group(1) not in oq_anchors:
                 err(f"{p.name}:{n}: broken anchor #{m.group(1)}")
 
 # --- 4. byte examples ------------------------------------------------------------
@@ -167,9 +174,6 @@ if seen != list(range(1, len(seen) + 1)):
     err(f"fastcgi-1.0.md: examples are numbered {seen}, expected 1..{len(seen)} in order")
 
 # --- 5. requirements.md ----------------------------------------------------------
-def anchor(rid):
-    return "fastcgi-1.0.md"
-
 lines = [
     "# Requirements index",
     "",
@@ -196,7 +200,7 @@ for r in live:
                   "| ID | level | party | summary |", "|---|---|---|---|"]
     d = " *(derived)*" if r.get("derived") else ""
     summ = r["summary"].replace("|", "\\|")
-    lines.append(f"| {r['id']} | {r['level']} | {r['party']} | {summ}{d} |")
+    lines.append(f"| [{r['id']}](fastcgi-1.0.md#{r['id']}) | {r['level']} | {r['party']} | {summ}{d} |")
 generated = "\n".join(lines) + "\n"
 target = spec / "requirements.md"
 if write:
