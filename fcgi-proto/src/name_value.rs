@@ -43,13 +43,14 @@ impl LengthForm {
 
 /// Reads one length at `pos` (§3.4). Returns the length, its form and the
 /// position after it; `None` when the input ends inside it.
+#[inline]
 pub fn decode_length(buf: &[u8], pos: usize) -> Option<(usize, LengthForm, usize)> {
     let first = *buf.get(pos)?;
     if first & 0x80 == 0 {
         return Some((usize::from(first), LengthForm::Short, pos + 1));
     }
-    let b = buf.get(pos..pos + 4)?;
-    let raw = u32::from_be_bytes([first & 0x7f, *b.get(1)?, *b.get(2)?, *b.get(3)?]);
+    let b: [u8; 4] = buf.get(pos..pos.checked_add(4)?)?.try_into().ok()?;
+    let raw = u32::from_be_bytes(b) & 0x7fff_ffff;
     Some((raw as usize, LengthForm::Long, pos + 4))
 }
 
@@ -172,6 +173,7 @@ pub fn pairs_at(block: &[u8], base: u64) -> Pairs<'_> {
 
 impl<'a> Pairs<'a> {
     /// The next pair with its length forms, or the error that ends the block.
+    #[inline]
     pub fn next_pair(&mut self) -> Option<Result<Pair<'a>, Error>> {
         if self.done || self.pos >= self.buf.len() {
             self.done = true;
@@ -179,76 +181,54 @@ impl<'a> Pairs<'a> {
         }
         let start = self.pos;
         let r = self.read(start);
-        match r {
-            Ok(p) => Some(Ok(p)),
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
+        if r.is_err() {
+            self.done = true;
         }
+        Some(r)
     }
 
-    fn err(&self, kind: ErrorKind, at: usize) -> Error {
-        Error::new(kind, self.base.saturating_add(at as u64))
+    // The error paths are out of line so that the loop over good pairs
+    // stays small (the decode of a params block is a hot path).
+    #[cold]
+    #[inline(never)]
+    fn truncated(&self, which: PairPart, at: usize) -> Error {
+        Error::new(
+            ErrorKind::TruncatedLength { which },
+            self.base.saturating_add(at as u64),
+        )
     }
 
+    #[cold]
+    #[inline(never)]
+    fn overrun(&self, which: PairPart, declared: usize, available: usize, at: usize) -> Error {
+        Error::new(
+            ErrorKind::PairOverrun {
+                which,
+                declared: declared as u32,
+                available,
+            },
+            self.base.saturating_add(at as u64),
+        )
+    }
+
+    #[inline]
     fn read(&mut self, start: usize) -> Result<Pair<'a>, Error> {
-        let (name_len, name_form, p) = decode_length(self.buf, start).ok_or_else(|| {
-            self.err(
-                ErrorKind::TruncatedLength {
-                    which: PairPart::Name,
-                },
-                start,
-            )
-        })?;
-        let (value_len, value_form, p) = decode_length(self.buf, p).ok_or_else(|| {
-            self.err(
-                ErrorKind::TruncatedLength {
-                    which: PairPart::Value,
-                },
-                p,
-            )
-        })?;
-        let left = self.buf.len() - p;
-        let name_end = p
-            .checked_add(name_len)
-            .filter(|_| name_len <= left)
-            .ok_or_else(|| {
-                self.err(
-                    ErrorKind::PairOverrun {
-                        which: PairPart::Name,
-                        declared: name_len as u32,
-                        available: left,
-                    },
-                    start,
-                )
-            })?;
-        let left = self.buf.len() - name_end;
-        let value_end = name_end
-            .checked_add(value_len)
-            .filter(|_| value_len <= left)
-            .ok_or_else(|| {
-                self.err(
-                    ErrorKind::PairOverrun {
-                        which: PairPart::Value,
-                        declared: value_len as u32,
-                        available: left,
-                    },
-                    start,
-                )
-            })?;
-        let (Some(name), Some(value)) =
-            (self.buf.get(p..name_end), self.buf.get(name_end..value_end))
-        else {
-            // Unreachable by the checks above; reported rather than trusted.
-            return Err(self.err(
-                ErrorKind::TruncatedLength {
-                    which: PairPart::Name,
-                },
-                start,
-            ));
+        let buf = self.buf;
+        let Some((name_len, name_form, p)) = decode_length(buf, start) else {
+            return Err(self.truncated(PairPart::Name, start));
         };
-        self.pos = value_end;
+        let Some((value_len, value_form, p)) = decode_length(buf, p) else {
+            return Err(self.truncated(PairPart::Value, p));
+        };
+        // Lengths are checked against the bytes present before slicing.
+        let rest = buf.get(p..).unwrap_or_default();
+        let Some((name, rest)) = rest.split_at_checked(name_len) else {
+            return Err(self.overrun(PairPart::Name, name_len, rest.len(), start));
+        };
+        let Some((value, _)) = rest.split_at_checked(value_len) else {
+            return Err(self.overrun(PairPart::Value, value_len, rest.len(), start));
+        };
+        self.pos = p + name_len + value_len;
         Ok(Pair {
             name,
             value,
@@ -262,6 +242,7 @@ impl<'a> Pairs<'a> {
 impl<'a> Iterator for Pairs<'a> {
     type Item = Result<(&'a [u8], &'a [u8]), Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.next_pair().map(|r| r.map(|p| (p.name, p.value)))
     }
