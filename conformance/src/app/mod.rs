@@ -1,16 +1,49 @@
 //! `fcgi-conformance app`: the runner plays the web server and judges a
 //! FastCGI application against the spec.
+//!
+//! Cases that only send legal traffic run concurrently (`--jobs`); hostile
+//! ones run alone afterwards, each followed by a health check on a fresh
+//! connection. A case that leaves the application unable to serve fails.
+
+pub mod cases;
+pub mod conn;
+pub mod ctx;
+pub mod reference;
+pub mod request;
+pub mod spawn;
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use clap::Args;
+use tokio::sync::Semaphore;
 
-use crate::case::CaseInfo;
-use crate::output::RunArgs;
+use self::cases::{Case, Kind};
+use self::ctx::{well_formed, Ctx, Probed};
+use self::reference::{Fault, Reference};
+use self::request::parse_echo;
+use crate::case::{selected, CaseInfo, CaseResult, Outcome, Suite, Verdict};
+use crate::output::{emit, usage_error, RunArgs};
+use crate::report::Report;
+use crate::target::Addr;
+use crate::transcript::Transcript;
 
 /// Flags of `fcgi-conformance app`.
 #[derive(Args, Debug, Clone)]
 pub struct AppArgs {
+    /// The application's address: HOST:PORT, [::1]:PORT or unix:/path.
+    #[arg(long, value_name = "ADDR", conflicts_with = "spawn")]
+    pub connect: Option<String>,
+    /// Start the application with a listening socket on descriptor 0 (§2.2).
+    #[arg(long, value_name = "CMD")]
+    pub spawn: Option<String>,
+    /// Add NAME=VALUE to every request's params (repeatable), e.g. SCRIPT_FILENAME=/srv/echo.php.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Run the bundled reference application with deliberate defects (self-check; repeatable).
+    #[arg(long = "fault", value_enum, hide = true)]
+    pub faults: Vec<Fault>,
     /// Common flags.
     #[command(flatten)]
     pub run: RunArgs,
@@ -18,11 +51,287 @@ pub struct AppArgs {
 
 /// Every case of the application suite.
 pub fn cases() -> Vec<CaseInfo> {
-    Vec::new()
+    cases::all().into_iter().map(|c| c.info).collect()
+}
+
+/// What the suite runs against.
+pub enum Target {
+    /// An application already listening.
+    Connect(Addr),
+    /// An application the runner starts (§2.2).
+    Spawn(String),
+    /// The bundled reference application, possibly with faults.
+    Reference(Vec<Fault>),
+}
+
+/// Options of one run, the CLI's flags in typed form.
+pub struct Options {
+    /// Target.
+    pub target: Target,
+    /// Extra params.
+    pub params: request::Params,
+    /// Read and connect timeout.
+    pub timeout: Duration,
+    /// Concurrency of the concurrent cases.
+    pub jobs: usize,
+    /// `--only` patterns.
+    pub only: Vec<String>,
+    /// `--skip` patterns.
+    pub skip: Vec<String>,
+}
+
+fn parse_params(raw: &[String]) -> Result<request::Params, String> {
+    raw.iter()
+        .map(|p| match p.split_once('=') {
+            Some((n, v)) if !n.is_empty() => Ok((n.as_bytes().to_vec(), v.as_bytes().to_vec())),
+            _ => Err(format!("--param '{p}' is not NAME=VALUE")),
+        })
+        .collect()
 }
 
 /// Runs the suite; the exit code follows [`crate::output::emit`].
 pub async fn main(args: AppArgs) -> ExitCode {
-    let _ = args;
-    crate::output::usage_error("the app suite is not built yet")
+    let timeout = match args.run.timeout() {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
+    let params = match parse_params(&args.params) {
+        Ok(p) => p,
+        Err(e) => return usage_error(&e),
+    };
+    let target = match (&args.connect, &args.spawn) {
+        (Some(a), _) => match a.parse::<Addr>() {
+            Ok(a) => Target::Connect(a),
+            Err(e) => return usage_error(&format!("--connect: {e}")),
+        },
+        (None, Some(cmd)) => Target::Spawn(cmd.clone()),
+        (None, None) => Target::Reference(args.faults.clone()),
+    };
+    let opts = Options {
+        target,
+        params,
+        timeout,
+        jobs: args.run.jobs.clamp(1, 64),
+        only: args.run.only.clone(),
+        skip: args.run.skip.clone(),
+    };
+    match run(opts).await {
+        Ok(report) => emit(&report, &args.run),
+        Err(e) => usage_error(&e),
+    }
+}
+
+/// Probes the target: reachable, echo contract, baseline status, MPXS.
+async fn probe(
+    addr: &Addr,
+    timeout: Duration,
+    params: &[(Vec<u8>, Vec<u8>)],
+    spawned: bool,
+) -> Result<Probed, String> {
+    let ctx = Ctx {
+        addr: addr.clone(),
+        timeout,
+        params: params.to_vec(),
+        probed: Probed::default(),
+        transcript: Transcript::new(),
+        spawned,
+    };
+    // Reachability first, with a clear word on what to do.
+    let mut last = String::new();
+    let tries = if spawned { 20 } else { 1 };
+    for i in 0..tries {
+        match crate::target::connect(addr, timeout).await {
+            Ok(_) => {
+                last.clear();
+                break;
+            }
+            Err(e) => {
+                last = e.to_string();
+                if i + 1 < tries {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+    if !last.is_empty() {
+        return Err(format!(
+            "cannot reach the application at {addr}: {last} (start it, or check --connect / --spawn)"
+        ));
+    }
+    let mut probed = Probed::default();
+    let req = ctx.req(1, b"ping").param("ECHO_PROBE", "1");
+    if let Ok((conn, resp)) = ctx.serve(&req, None).await {
+        if let Ok(out) = well_formed(&conn, &resp)
+            .or_else(|_| request::cgi(&resp.stdout).map_err(|_| Outcome::skip("")))
+        {
+            probed.baseline_status = Some(out.status);
+            probed.echo = parse_echo(&out.body).is_some();
+        }
+    }
+    if let Ok(mut c) = ctx.conn("probe").await {
+        let mut b = Vec::new();
+        let _ = fcgi_proto::encoder::Encoder::default()
+            .get_values([fcgi_proto::management::MPXS_CONNS.as_bytes()], &mut b);
+        if c.send(&b).await.is_ok() {
+            if let Ok(r) = c.next_record().await {
+                if r.record_type == fcgi_proto::RecordType::GetValuesResult {
+                    probed.mpxs_conns =
+                        fcgi_proto::name_value::find(&r.content, b"FCGI_MPXS_CONNS")
+                            .map(|v| v == b"1");
+                }
+            }
+        }
+    }
+    Ok(probed)
+}
+
+async fn run_case(case_run: fn(Ctx) -> cases::CaseFuture, ctx: Ctx) -> (Outcome, Duration) {
+    let started = Instant::now();
+    // A safety net over the per-read timeouts: no case outlives this.
+    let limit = ctx.timeout * 20 + Duration::from_secs(5);
+    let outcome = match tokio::time::timeout(limit, case_run(ctx)).await {
+        Ok(o) => o,
+        Err(_) => Outcome::fail(
+            format!("the case to finish within {:.1}s", limit.as_secs_f64()),
+            "it did not",
+        ),
+    };
+    (outcome, started.elapsed())
+}
+
+/// Whether the application still serves a plain request on a fresh connection.
+async fn healthy(
+    addr: &Addr,
+    timeout: Duration,
+    params: &[(Vec<u8>, Vec<u8>)],
+) -> Result<(), String> {
+    let ctx = Ctx {
+        addr: addr.clone(),
+        timeout,
+        params: params.to_vec(),
+        probed: Probed::default(),
+        transcript: Transcript::new(),
+        spawned: false,
+    };
+    let req = ctx.req(1, b"");
+    match ctx.serve(&req, None).await {
+        Ok((_, resp)) if resp.end.is_some() => Ok(()),
+        Ok(_) => Err("no END_REQUEST".into()),
+        Err(o) => Err(o.actual.unwrap_or(o.detail)),
+    }
+}
+
+/// Runs the suite against a target and returns the report.
+pub async fn run(opts: Options) -> Result<Report, String> {
+    let started = Instant::now();
+    let mut reference = None;
+    let mut spawned = None;
+    let (addr, label, is_spawn) = match &opts.target {
+        Target::Connect(a) => (a.clone(), a.to_string(), false),
+        Target::Spawn(cmd) => {
+            let s = spawn::Spawned::start(cmd)?;
+            let a = s.addr().clone();
+            spawned = Some(s);
+            (a, format!("spawned '{cmd}'"), true)
+        }
+        Target::Reference(faults) => {
+            let r = Reference::start(faults)
+                .await
+                .map_err(|e| format!("cannot start the reference application: {e}"))?;
+            let a = r.addr().clone();
+            reference = Some(r);
+            let label = if faults.is_empty() {
+                "bundled reference application".to_string()
+            } else {
+                format!("bundled reference application with faults {faults:?}")
+            };
+            (a, label, false)
+        }
+    };
+    let probed = probe(&addr, opts.timeout, &opts.params, is_spawn).await?;
+    let all: Vec<Case> = cases::all()
+        .into_iter()
+        .filter(|c| selected(c.info.id, &opts.only, &opts.skip))
+        .collect();
+    let make_ctx = || Ctx {
+        addr: addr.clone(),
+        timeout: opts.timeout,
+        params: opts.params.clone(),
+        probed: probed.clone(),
+        transcript: Transcript::new(),
+        spawned: is_spawn,
+    };
+    let mut results: Vec<CaseResult> = Vec::new();
+    // A spawned application runs one case at a time, so a death is pinned on its case.
+    let jobs = if is_spawn { 1 } else { opts.jobs };
+    let sem = Arc::new(Semaphore::new(jobs));
+    let mut set = tokio::task::JoinSet::new();
+    let mut sequential: Vec<Case> = Vec::new();
+    for case in all {
+        if case.kind == Kind::Hostile || is_spawn {
+            sequential.push(case);
+            continue;
+        }
+        let ctx = make_ctx();
+        let sem = sem.clone();
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let transcript = ctx.transcript.clone();
+            let (outcome, duration) = run_case(case.run, ctx).await;
+            CaseResult {
+                info: case.info,
+                outcome,
+                duration,
+                transcript: Some(transcript.render()),
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(r) => results.push(r),
+            Err(e) => return Err(format!("a case task failed: {e}")),
+        }
+    }
+    for case in sequential {
+        let ctx = make_ctx();
+        let transcript = ctx.transcript.clone();
+        let (mut outcome, duration) = run_case(case.run, ctx).await;
+        let died = spawned
+            .as_mut()
+            .is_some_and(spawn::Spawned::died_and_restarted);
+        if died {
+            outcome = Outcome::fail(
+                "the application to survive the case",
+                "it exited during the case and was started again",
+            );
+        } else if case.kind == Kind::Hostile {
+            if let Err(e) = healthy(&addr, opts.timeout, &opts.params).await {
+                outcome = Outcome::fail(
+                    "a fresh connection served after the case",
+                    format!("{e} (before that: {})", outcome.detail),
+                );
+            }
+        }
+        results.push(CaseResult {
+            info: case.info,
+            outcome,
+            duration,
+            transcript: Some(transcript.render()),
+        });
+    }
+    if let Some(mut s) = spawned {
+        s.stop();
+    }
+    drop(reference);
+    let mut report = Report::new(Suite::App, label, started.elapsed(), results);
+    // Note what the probes learned, for readers of the report.
+    report.target.push_str(&format!(
+        " (echo contract: {}, FCGI_MPXS_CONNS: {})",
+        if probed.echo { "yes" } else { "no" },
+        probed
+            .mpxs_conns
+            .map_or("no answer".to_string(), |v| (v as u8).to_string())
+    ));
+    let _ = Verdict::Pass;
+    Ok(report)
 }

@@ -1,0 +1,191 @@
+//! What every case gets: the target's address, the timeout, the user's
+//! params, what the setup probes learned, and the case's transcript.
+
+use std::time::Duration;
+
+use fcgi_proto::application::ProtocolStatus;
+
+use super::conn::{Conn, ConnError, Response};
+use super::request::{cgi, parse_echo, CgiOut, Echo, Req};
+use crate::case::Outcome;
+use crate::target::Addr;
+use crate::transcript::Transcript;
+
+/// What the setup probes learned about the target.
+#[derive(Debug, Clone, Default)]
+pub struct Probed {
+    /// The target answers in the echo contract's form.
+    pub echo: bool,
+    /// HTTP status of the plain baseline request.
+    pub baseline_status: Option<u16>,
+    /// What the target said for FCGI_MPXS_CONNS, if it answered GET_VALUES.
+    pub mpxs_conns: Option<bool>,
+}
+
+/// A case's context.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// Where the application listens.
+    pub addr: Addr,
+    /// Bound on every connect and read.
+    pub timeout: Duration,
+    /// Params added to every request (`--param`).
+    pub params: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Setup probes.
+    pub probed: Probed,
+    /// This case's wire transcript.
+    pub transcript: Transcript,
+    /// Whether the runner started the application (`--spawn`).
+    pub spawned: bool,
+}
+
+impl Ctx {
+    /// Opens a connection logged in this case's transcript.
+    pub async fn conn(&self, label: &str) -> Result<Conn, Outcome> {
+        Conn::open(&self.addr, self.timeout, &self.transcript, label)
+            .await
+            .map_err(|e| Outcome::fail("a connection to the application", e.to_string()))
+    }
+
+    /// A Responder request with the base params and the user's params.
+    pub fn req(&self, id: u16, body: &[u8]) -> Req {
+        Req::responder(id, &self.params, body)
+    }
+
+    /// Sends `req` on a fresh connection and reads its response.
+    pub async fn serve(&self, req: &Req, chop: Option<usize>) -> Result<(Conn, Response), Outcome> {
+        let mut c = self.conn("request").await?;
+        let bytes = req.bytes();
+        let sent = match chop {
+            Some(n) => c.send_chopped(&bytes, n).await,
+            None => c.send(&bytes).await,
+        };
+        if let Err(e) = sent {
+            return Err(Outcome::fail(
+                "the request to be accepted",
+                format!("sending failed: {e}"),
+            ));
+        }
+        match c.response(req.id).await {
+            Ok(r) => Ok((c, r)),
+            Err((e, partial)) => Err(no_end(req.id, &e, &partial)),
+        }
+    }
+}
+
+/// The failure for a request that never got its END_REQUEST.
+pub fn no_end(id: u16, e: &ConnError, partial: &Response) -> Outcome {
+    Outcome::fail(
+        format!("END_REQUEST for request {id}"),
+        format!(
+            "{e}, after {} STDOUT bytes and {} STDERR bytes",
+            partial.stdout.len(),
+            partial.stderr.len()
+        ),
+    )
+}
+
+/// Checks what every served request must satisfy: no protocol violation
+/// found by the judge, END_REQUEST with FCGI_REQUEST_COMPLETE, STDOUT ended
+/// by its empty record, and a well-formed CGI head. Returns the CGI output.
+pub fn well_formed(conn: &Conn, resp: &Response) -> Result<CgiOut, Outcome> {
+    if let Some(v) = conn.violations.first() {
+        return Err(Outcome::fail(
+            format!(
+                "records that follow {} {}",
+                v.section(),
+                v.requirement().unwrap_or("")
+            ),
+            v.to_string(),
+        ));
+    }
+    match resp.end.map(|e| e.protocol_status) {
+        Some(ProtocolStatus::RequestComplete) => {}
+        Some(other) => {
+            return Err(Outcome::fail(
+                "END_REQUEST with FCGI_REQUEST_COMPLETE",
+                format!("protocolStatus {}({})", other.name(), other.code()),
+            ))
+        }
+        None => return Err(Outcome::fail("END_REQUEST", "none")),
+    }
+    if !resp.stdout_ended {
+        return Err(Outcome::fail(
+            "STDOUT ended by an empty record before END_REQUEST (R-5.3-1)",
+            format!("{} STDOUT records, none empty", resp.stdout_records),
+        ));
+    }
+    cgi(&resp.stdout).map_err(|e| Outcome::fail("a CGI/1.1 response on STDOUT (R-6.2-2)", e))
+}
+
+/// Compares an answer with what was sent: with the echo contract, the
+/// `ECHO_*` params and the body must come back exactly; without it, the
+/// status must equal the baseline's.
+pub fn same_as_sent(ctx: &Ctx, req: &Req, out: &CgiOut) -> Outcome {
+    if !ctx.probed.echo {
+        return match ctx.probed.baseline_status {
+            Some(s) if s == out.status => Outcome::pass(format!(
+                "served with status {s}, as the baseline (no echo contract: params and body not compared)"
+            )),
+            Some(s) => Outcome::fail(format!("status {s} as the baseline request"), format!("status {}", out.status)),
+            None => Outcome::pass("served (no baseline status to compare)"),
+        };
+    }
+    let Some(echo) = parse_echo(&out.body) else {
+        return Outcome::fail(
+            "a body in the echo contract's form",
+            dump_preview(&out.body),
+        );
+    };
+    compare_echo(req, &echo)
+}
+
+/// Compares an echo with the request that produced it.
+pub fn compare_echo(req: &Req, echo: &Echo) -> Outcome {
+    for (n, v) in &req.params {
+        if !n.starts_with(b"ECHO_") {
+            continue;
+        }
+        let name = String::from_utf8_lossy(n).into_owned();
+        match echo.params.get(&name) {
+            Some(got) if got.as_bytes() == v.as_slice() => {}
+            Some(got) => {
+                return Outcome::fail(
+                    format!("param {name} of {} bytes echoed unchanged", v.len()),
+                    format!(
+                        "{} bytes: {}",
+                        got.len(),
+                        fcgi_proto::dump::preview(got.as_bytes(), 40)
+                    ),
+                )
+            }
+            None => return Outcome::fail(format!("param {name} echoed"), "missing from the echo"),
+        }
+    }
+    if echo.stdin != req.stdin {
+        return Outcome::fail(
+            format!("a body of {} bytes echoed unchanged", req.stdin.len()),
+            format!(
+                "{} bytes{}",
+                echo.stdin.len(),
+                first_difference(&req.stdin, &echo.stdin)
+            ),
+        );
+    }
+    Outcome::pass(format!(
+        "params and {} body bytes came back unchanged",
+        req.stdin.len()
+    ))
+}
+
+fn first_difference(a: &[u8], b: &[u8]) -> String {
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(i) => format!(", first difference at byte {i}"),
+        None => String::new(),
+    }
+}
+
+/// A short escaped preview of bytes.
+pub fn dump_preview(b: &[u8]) -> String {
+    fcgi_proto::dump::preview(b, 64)
+}

@@ -1,0 +1,588 @@
+//! The bundled reference application: Responder, Authorizer and Filter,
+//! multiplexing, the echo contract (docs/echo-contract.md), built on
+//! `fcgi_proto::app::Connection` with tokio. It passes every case of the
+//! application suite; with [`Fault`]s it breaks one rule at a time, which
+//! is how the suite tests itself.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fcgi_proto::app::{Config, Connection, Event};
+use fcgi_proto::application::ProtocolStatus;
+use fcgi_proto::decoder::Decoder;
+use fcgi_proto::encoder::{Encoder, Padding};
+use fcgi_proto::management::Values;
+use fcgi_proto::name_value;
+use fcgi_proto::record::{RecordType, NULL_REQUEST_ID};
+use fcgi_proto::role::Role;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use crate::target::{Addr, Listener, Stream};
+
+/// One deliberate defect of the reference application, for the suite's
+/// self-check: each breaks one rule the suite must catch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Fault {
+    /// §5.3: END_REQUEST without the empty STDOUT record.
+    NoStdoutEnd,
+    /// §5.5: END_REQUEST with a 5-byte body.
+    ShortEndRequest,
+    /// §3.3: every record sent with version 2.
+    BadVersion,
+    /// §3.3: records not padded to a multiple of 8 (a SHOULD: warn).
+    Unaligned,
+    /// §4.1: GET_VALUES never answered.
+    IgnoreGetValues,
+    /// §4.1: unknown names answered with empty values.
+    AnswerUnknownNames,
+    /// §4: GET_VALUES_RESULT sent with request id 1.
+    ManagementNonZeroId,
+    /// §4.2: unknown record types not answered.
+    IgnoreUnknownType,
+    /// §5.1: an unknown role served as a Responder.
+    ServeUnknownRole,
+    /// §5.5: the connection dropped when a second request arrives while one is active.
+    DropOnInterleave,
+    /// §3.3: with two requests active, a response written under the other's id.
+    WrongIdWhenInterleaved,
+    /// §5.4: ABORT_REQUEST ignored.
+    IgnoreAbort,
+    /// §3.5: the connection kept open after a request without FCGI_KEEP_CONN.
+    NoCloseWithoutKeepConn,
+    /// §5.1: the connection closed after a request with FCGI_KEEP_CONN.
+    CloseDespiteKeepConn,
+    /// §5.5: an empty STDOUT record sent after END_REQUEST.
+    RecordAfterEnd,
+    /// §6.2: a CGI head line without a colon.
+    BadCgiHead,
+    /// §3.4: values longer than 127 bytes cut to 127 (a length-form bug).
+    CutLongValues,
+    /// §5.3: only the first 64 KiB of STDIN kept.
+    CutLongStdin,
+    /// §3.3: after a malformed record, the application stops accepting connections.
+    DieOnMalformed,
+}
+
+/// What the reference application says in GET_VALUES_RESULT (§4.1).
+pub const VALUES: Values = Values {
+    max_conns: Some(64),
+    max_reqs: Some(1024),
+    mpxs_conns: Some(true),
+};
+
+/// Largest STDIN or DATA the reference application holds for one request.
+pub const MAX_BODY: usize = 64 << 20;
+
+/// A running reference application.
+pub struct Reference {
+    addr: Addr,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Reference {
+    /// Starts on an ephemeral 127.0.0.1 port.
+    pub async fn start(faults: &[Fault]) -> io::Result<Reference> {
+        Reference::start_on(&Addr::Tcp(([127, 0, 0, 1], 0).into()), faults).await
+    }
+
+    /// Starts on `addr` (TCP or unix socket).
+    pub async fn start_on(addr: &Addr, faults: &[Fault]) -> io::Result<Reference> {
+        let listener = Listener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let faults: Arc<BTreeSet<Fault>> = Arc::new(faults.iter().copied().collect());
+        let stop2 = stop.clone();
+        let task = tokio::spawn(async move {
+            while !stop2.load(Ordering::Relaxed) {
+                let Ok(stream) = listener.accept().await else {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                if stop2.load(Ordering::Relaxed) {
+                    break;
+                }
+                tokio::spawn(serve(stream, faults.clone(), stop2.clone()));
+            }
+        });
+        Ok(Reference { addr, stop, task })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> &Addr {
+        &self.addr
+    }
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.abort();
+    }
+}
+
+#[derive(Default)]
+struct ReqState {
+    role: Option<Role>,
+    params: Option<Vec<u8>>,
+    stdin: Vec<u8>,
+    data: Vec<u8>,
+    stdin_done: bool,
+    data_done: bool,
+    responding: bool,
+}
+
+enum Out {
+    Bytes(Vec<u8>),
+    Close,
+}
+
+struct Shared {
+    conn: Mutex<Connection>,
+    faults: Arc<BTreeSet<Fault>>,
+    tx: mpsc::Sender<Out>,
+}
+
+impl Shared {
+    fn has(&self, f: Fault) -> bool {
+        self.faults.contains(&f)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn encoder(&self) -> Encoder {
+        if self.has(Fault::Unaligned) {
+            Encoder::with_padding(Padding::None)
+        } else {
+            Encoder::default()
+        }
+    }
+
+    async fn send(&self, mut bytes: Vec<u8>) {
+        if bytes.is_empty() {
+            return;
+        }
+        if self.has(Fault::BadVersion) {
+            set_version(&mut bytes, 2);
+        }
+        let _ = self.tx.send(Out::Bytes(bytes)).await;
+    }
+
+    async fn close(&self) {
+        let _ = self.tx.send(Out::Close).await;
+    }
+}
+
+/// Rewrites the version byte of every record in our own, well-formed output.
+fn set_version(bytes: &mut [u8], v: u8) {
+    let mut at = 0usize;
+    while let Some(h) = bytes
+        .get(at..)
+        .and_then(fcgi_proto::record::Header::from_slice)
+    {
+        if let Some(b) = bytes.get_mut(at) {
+            *b = v;
+        }
+        at += h.record_len();
+    }
+}
+
+async fn serve(stream: Stream, faults: Arc<BTreeSet<Fault>>, stop: Arc<AtomicBool>) {
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (tx, mut rx) = mpsc::channel::<Out>(64);
+    let writer = tokio::spawn(async move {
+        while let Some(out) = rx.recv().await {
+            match out {
+                Out::Bytes(b) => {
+                    if wr.write_all(&b).await.is_err() {
+                        break;
+                    }
+                }
+                Out::Close => break,
+            }
+        }
+        let _ = wr.shutdown().await;
+    });
+    let encoder = if faults.contains(&Fault::Unaligned) {
+        Encoder::with_padding(Padding::None)
+    } else {
+        Encoder::default()
+    };
+    let shared = Arc::new(Shared {
+        conn: Mutex::new(Connection::new(Config {
+            encoder,
+            ..Config::default()
+        })),
+        faults,
+        tx,
+    });
+    let mut decoder = Decoder::new();
+    let mut reqs: BTreeMap<u16, ReqState> = BTreeMap::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    'conn: loop {
+        // An idle connection is closed after a minute: every wait is bounded.
+        let n = match tokio::time::timeout(Duration::from_secs(60), rd.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => n,
+            _ => break,
+        };
+        if decoder.push(buf.get(..n).unwrap_or_default()).is_err() {
+            break;
+        }
+        loop {
+            let rec = match decoder.next_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(_) => {
+                    if shared.has(Fault::DieOnMalformed) {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    break 'conn;
+                }
+            };
+            let ev = shared.lock().handle(&rec).map(|e| e.map(own));
+            match ev {
+                Err(_) => {
+                    if shared.has(Fault::DieOnMalformed) {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    break 'conn;
+                }
+                Ok(None) => {}
+                Ok(Some(ev)) => {
+                    if !on_event(&shared, &mut reqs, ev).await {
+                        break 'conn;
+                    }
+                }
+            }
+        }
+    }
+    shared.close().await;
+    drop(shared);
+    let _ = writer.await;
+}
+
+/// An event with its borrowed bytes copied out of the decoder.
+enum Ev {
+    GetValues(Vec<u8>),
+    UnknownType(u8),
+    Begin(u16, Role, bool),
+    Params(u16, Vec<u8>),
+    Stdin(u16, Vec<u8>),
+    StdinEnd(u16),
+    Data(u16, Vec<u8>),
+    DataEnd(u16),
+    Abort(u16),
+    Ignored,
+}
+
+fn own(e: Event<'_>) -> Ev {
+    match e {
+        Event::GetValues { query } => Ev::GetValues(query.to_vec()),
+        Event::UnknownType { record_type, .. } => Ev::UnknownType(record_type),
+        Event::BeginRequest {
+            request_id,
+            role,
+            keep_conn,
+        } => Ev::Begin(request_id, role, keep_conn),
+        Event::Params { request_id, block } => Ev::Params(request_id, block),
+        Event::Stdin { request_id, data } => Ev::Stdin(request_id, data.to_vec()),
+        Event::StdinEnd { request_id } => Ev::StdinEnd(request_id),
+        Event::Data { request_id, data } => Ev::Data(request_id, data.to_vec()),
+        Event::DataEnd { request_id } => Ev::DataEnd(request_id),
+        Event::AbortRequest { request_id } => Ev::Abort(request_id),
+        Event::Ignored { .. } => Ev::Ignored,
+    }
+}
+
+/// Handles one event; false closes the connection.
+async fn on_event(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, ev: Ev) -> bool {
+    let enc = sh.encoder();
+    let mut out = Vec::new();
+    match ev {
+        Ev::Ignored => {}
+        Ev::GetValues(query) => {
+            if sh.has(Fault::IgnoreGetValues) {
+                return true;
+            }
+            let block = if sh.has(Fault::AnswerUnknownNames) {
+                let mut b = VALUES.answer(&query).unwrap_or_default();
+                for (n, _) in name_value::pairs(&query).map_while(Result::ok) {
+                    if VALUES.get(n).is_none() {
+                        let _ = name_value::encode_pair(n, b"", &mut b);
+                    }
+                }
+                b
+            } else {
+                VALUES.answer(&query).unwrap_or_default()
+            };
+            let id = if sh.has(Fault::ManagementNonZeroId) {
+                1
+            } else {
+                NULL_REQUEST_ID
+            };
+            let _ = enc.record(RecordType::GetValuesResult, id, &block, &mut out);
+            sh.send(out).await;
+        }
+        Ev::UnknownType(t) => {
+            if !sh.has(Fault::IgnoreUnknownType) {
+                let _ = sh.lock().unknown_type(t, &mut out);
+                sh.send(out).await;
+            }
+        }
+        Ev::Begin(id, role, _keep) => {
+            if sh.has(Fault::DropOnInterleave) && !reqs.is_empty() {
+                return false;
+            }
+            let role = match role {
+                Role::Unknown(_) if sh.has(Fault::ServeUnknownRole) => Role::Responder,
+                Role::Unknown(_) => {
+                    let close = sh
+                        .lock()
+                        .end_request(id, 0, ProtocolStatus::UnknownRole, &mut out)
+                        .unwrap_or(true);
+                    sh.send(out).await;
+                    return !(close && sh.lock().should_close());
+                }
+                r => r,
+            };
+            reqs.insert(
+                id,
+                ReqState {
+                    role: Some(role),
+                    ..ReqState::default()
+                },
+            );
+        }
+        Ev::Params(id, block) => {
+            if let Some(r) = reqs.get_mut(&id) {
+                r.params = Some(block);
+            }
+        }
+        Ev::Stdin(id, data) => {
+            if let Some(r) = reqs.get_mut(&id) {
+                if r.stdin.len() + data.len() <= MAX_BODY {
+                    r.stdin.extend_from_slice(&data);
+                }
+            }
+        }
+        Ev::Data(id, data) => {
+            if let Some(r) = reqs.get_mut(&id) {
+                if r.data.len() + data.len() <= MAX_BODY {
+                    r.data.extend_from_slice(&data);
+                }
+            }
+        }
+        Ev::StdinEnd(id) => {
+            if let Some(r) = reqs.get_mut(&id) {
+                r.stdin_done = true;
+            }
+            return maybe_respond(sh, reqs, id).await;
+        }
+        Ev::DataEnd(id) => {
+            if let Some(r) = reqs.get_mut(&id) {
+                r.data_done = true;
+            }
+            return maybe_respond(sh, reqs, id).await;
+        }
+        Ev::Abort(id) => {
+            if sh.has(Fault::IgnoreAbort) {
+                return true;
+            }
+            let responding = reqs.get(&id).is_some_and(|r| r.responding);
+            if !responding && reqs.remove(&id).is_some() {
+                // §5.4: the aborted request still ends with END_REQUEST.
+                let close = sh
+                    .lock()
+                    .end_request(id, 1, ProtocolStatus::RequestComplete, &mut out)
+                    .unwrap_or(true);
+                sh.send(out).await;
+                return !(close && sh.lock().should_close());
+            }
+        }
+    }
+    true
+}
+
+async fn maybe_respond(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, id: u16) -> bool {
+    let Some(r) = reqs.get(&id) else { return true };
+    let role = r.role.unwrap_or(Role::Responder);
+    let ready = r.params.is_some() && r.stdin_done && (!role.reads_data() || r.data_done);
+    if !ready || r.responding {
+        return true;
+    }
+    let other = reqs.keys().copied().find(|&k| k != id);
+    let Some(r) = reqs.get_mut(&id) else {
+        return true;
+    };
+    r.responding = true;
+    let (head, body, stderr) = build_response(sh, role, r);
+    reqs.remove(&id);
+    let sh = sh.clone();
+    let wrong_id = other.filter(|_| sh.has(Fault::WrongIdWhenInterleaved));
+    tokio::spawn(async move { respond(sh, id, wrong_id, head, body, stderr).await });
+    true
+}
+
+fn build_response(sh: &Shared, role: Role, r: &ReqState) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let block = r.params.clone().unwrap_or_default();
+    let mut echo_params = Vec::new();
+    let mut status: Option<String> = None;
+    let mut big = 0usize;
+    let mut stderr = Vec::new();
+    let mut data_length: Option<String> = None;
+    for (n, v) in name_value::pairs(&block).map_while(Result::ok) {
+        let mut v = v.to_vec();
+        if sh.has(Fault::CutLongValues) && v.len() > 127 {
+            v.truncate(127);
+        }
+        match n {
+            b"ECHO_STATUS" => status = Some(String::from_utf8_lossy(&v).into_owned()),
+            b"ECHO_BIG" => {
+                big = String::from_utf8_lossy(&v)
+                    .trim()
+                    .parse()
+                    .unwrap_or(0usize)
+                    .min(16 << 20)
+            }
+            b"ECHO_STDERR" => stderr = v.clone(),
+            b"FCGI_DATA_LENGTH" => data_length = Some(String::from_utf8_lossy(&v).into_owned()),
+            _ => {}
+        }
+        if n.starts_with(b"ECHO_") {
+            echo_params.push((n.to_vec(), v));
+        }
+    }
+    let code = status.clone().unwrap_or_else(|| "200".into());
+    let mut head = if sh.has(Fault::BadCgiHead) {
+        format!("Status {code}\r\n")
+    } else {
+        format!(
+            "Status: {code} {}\r\n",
+            if status.is_some() { "Echo" } else { "OK" }
+        )
+    };
+    head.push_str("Content-Type: text/plain\r\nX-Fcgi-Echo: 1\r\n");
+    if role == Role::Authorizer {
+        head.push_str("Variable-FCGI_CONFORMANCE_AUTH: yes\r\n");
+    }
+    if role == Role::Filter {
+        let ok = data_length.as_deref() == Some(r.data.len().to_string().as_str());
+        head.push_str(&format!(
+            "X-Data-Length-Matches: {}\r\n",
+            if ok { 1 } else { 0 }
+        ));
+    }
+    head.push_str("\r\n");
+    let mut body = b"FCGI-ECHO/1\n".to_vec();
+    for (n, v) in &echo_params {
+        body.extend_from_slice(b"param ");
+        body.extend_from_slice(n);
+        body.push(b'=');
+        body.extend_from_slice(v);
+        body.push(b'\n');
+    }
+    let mut stdin = r.stdin.as_slice();
+    if sh.has(Fault::CutLongStdin) {
+        stdin = stdin.get(..65536).unwrap_or(stdin);
+    }
+    body.extend_from_slice(format!("stdin {}\n", stdin.len()).as_bytes());
+    body.extend_from_slice(stdin);
+    if role == Role::Filter {
+        body.extend_from_slice(format!("data {}\n", r.data.len()).as_bytes());
+        body.extend_from_slice(&r.data);
+    }
+    body.resize(body.len() + big, b'x');
+    (head.into_bytes(), body, stderr)
+}
+
+/// Streams one response in 32 KiB pieces, stopping early if the request is aborted.
+async fn respond(
+    sh: Arc<Shared>,
+    id: u16,
+    wrong_id: Option<u16>,
+    head: Vec<u8>,
+    body: Vec<u8>,
+    stderr: Vec<u8>,
+) {
+    let enc = sh.encoder();
+    let write_id = wrong_id.unwrap_or(id);
+    let mut first = head;
+    let split = body.len().min(32 * 1024);
+    first.extend_from_slice(body.get(..split).unwrap_or_default());
+    let rest = body.get(split..).unwrap_or_default();
+    let pieces = std::iter::once(first.as_slice()).chain(rest.chunks(32 * 1024));
+    let mut aborted = false;
+    for piece in pieces {
+        let mut out = Vec::new();
+        {
+            let mut c = sh.lock();
+            if c.is_aborted(id) && !sh.has(Fault::IgnoreAbort) {
+                aborted = true;
+                break;
+            }
+            if wrong_id.is_some() {
+                let _ = enc.stream(RecordType::Stdout, write_id, piece, &mut out);
+            } else if c.stdout(id, piece, &mut out).is_err() {
+                break;
+            }
+        }
+        sh.send(out).await;
+        tokio::task::yield_now().await;
+    }
+    let mut out = Vec::new();
+    let close;
+    {
+        let mut c = sh.lock();
+        if !stderr.is_empty() {
+            let _ = c.stderr(id, &stderr, &mut out);
+            let _ = c.end_stderr(id, &mut out);
+        }
+        if !sh.has(Fault::NoStdoutEnd) {
+            if wrong_id.is_some() {
+                let _ = enc.end_stream(RecordType::Stdout, write_id, &mut out);
+            } else {
+                let _ = c.end_stdout(id, &mut out);
+            }
+        }
+        let mut end = Vec::new();
+        let app_status = u32::from(aborted);
+        let closing = c
+            .end_request(id, app_status, ProtocolStatus::RequestComplete, &mut end)
+            .unwrap_or(true);
+        if sh.has(Fault::ShortEndRequest) {
+            let mut short = Vec::new();
+            let _ = enc.record(RecordType::EndRequest, id, &[0, 0, 0, 0, 0], &mut short);
+            end = short;
+        }
+        if wrong_id.is_some() {
+            end.clear();
+            let _ = enc.end_request(
+                write_id,
+                app_status,
+                ProtocolStatus::RequestComplete,
+                &mut end,
+            );
+        }
+        out.extend_from_slice(&end);
+        if sh.has(Fault::RecordAfterEnd) {
+            let _ = enc.end_stream(RecordType::Stdout, id, &mut out);
+        }
+        close = if sh.has(Fault::NoCloseWithoutKeepConn) {
+            false
+        } else if sh.has(Fault::CloseDespiteKeepConn) {
+            c.active().next().is_none()
+        } else {
+            closing && c.should_close()
+        };
+    }
+    sh.send(out).await;
+    if close {
+        sh.close().await;
+    }
+}

@@ -1,0 +1,332 @@
+//! Requests the runner sends, in every legal encoding the differential
+//! cases need, and the echo contract's answers (docs/echo-contract.md).
+
+use std::collections::BTreeMap;
+
+use fcgi_proto::encoder::{Encoder, Padding};
+use fcgi_proto::name_value::{encode_pair_with, LengthForm};
+use fcgi_proto::record::RecordType;
+use fcgi_proto::role::Role;
+
+/// Params as (name, value) byte strings, in order.
+pub type Params = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// One request as the runner will write it.
+#[derive(Debug, Clone)]
+pub struct Req {
+    /// Request id.
+    pub id: u16,
+    /// Role asked for.
+    pub role: Role,
+    /// `FCGI_KEEP_CONN`.
+    pub keep_conn: bool,
+    /// Params in order.
+    pub params: Vec<(Vec<u8>, Vec<u8>)>,
+    /// STDIN content; `None` still ends an empty STDIN stream.
+    pub stdin: Vec<u8>,
+    /// DATA content for a filter; `None` sends no DATA stream.
+    pub data: Option<Vec<u8>>,
+    /// Padding policy.
+    pub padding: Padding,
+    /// Largest content per PARAMS record (1 = one-byte records).
+    pub params_record_size: Option<u16>,
+    /// Largest content per STDIN/DATA record.
+    pub stdin_record_size: Option<u16>,
+    /// Use the 4-byte length form for every name and value.
+    pub long_forms: bool,
+    /// Put a GET_VALUES record between every two of the request's records.
+    pub management_between: bool,
+    /// Leave out the STDIN stream entirely (no empty STDIN record).
+    pub no_stdin_stream: bool,
+}
+
+impl Req {
+    /// A Responder request with the runner's base CGI params, `extra`
+    /// params (the user's `--param`s) and the given body.
+    pub fn responder(id: u16, extra: &[(Vec<u8>, Vec<u8>)], body: &[u8]) -> Req {
+        let method: &[u8] = if body.is_empty() { b"GET" } else { b"POST" };
+        let mut params: Vec<(Vec<u8>, Vec<u8>)> = vec![
+            (b"GATEWAY_INTERFACE".to_vec(), b"CGI/1.1".to_vec()),
+            (b"SERVER_SOFTWARE".to_vec(), b"fcgi-conformance".to_vec()),
+            (b"SERVER_PROTOCOL".to_vec(), b"HTTP/1.1".to_vec()),
+            (b"SERVER_NAME".to_vec(), b"localhost".to_vec()),
+            (b"SERVER_PORT".to_vec(), b"80".to_vec()),
+            (b"REMOTE_ADDR".to_vec(), b"127.0.0.1".to_vec()),
+            (b"REQUEST_METHOD".to_vec(), method.to_vec()),
+            (b"REQUEST_URI".to_vec(), b"/fcgi-conformance".to_vec()),
+            (b"SCRIPT_NAME".to_vec(), b"/fcgi-conformance".to_vec()),
+            (b"QUERY_STRING".to_vec(), Vec::new()),
+            (
+                b"CONTENT_LENGTH".to_vec(),
+                body.len().to_string().into_bytes(),
+            ),
+        ];
+        if !body.is_empty() {
+            params.push((
+                b"CONTENT_TYPE".to_vec(),
+                b"application/octet-stream".to_vec(),
+            ));
+        }
+        // The user's params replace base params of the same name.
+        for (n, v) in extra {
+            if let Some(slot) = params.iter_mut().find(|(pn, _)| pn == n) {
+                slot.1 = v.clone();
+            } else {
+                params.push((n.clone(), v.clone()));
+            }
+        }
+        Req {
+            id,
+            role: Role::Responder,
+            keep_conn: false,
+            params,
+            stdin: body.to_vec(),
+            data: None,
+            padding: Padding::Align8,
+            params_record_size: None,
+            stdin_record_size: None,
+            long_forms: false,
+            management_between: false,
+            no_stdin_stream: false,
+        }
+    }
+
+    /// Adds or replaces a param.
+    pub fn param(mut self, name: &str, value: impl Into<Vec<u8>>) -> Req {
+        let v = value.into();
+        if let Some(slot) = self.params.iter_mut().find(|(n, _)| n == name.as_bytes()) {
+            slot.1 = v;
+        } else {
+            self.params.push((name.as_bytes().to_vec(), v));
+        }
+        self
+    }
+
+    /// Sets `FCGI_KEEP_CONN`.
+    pub fn keep(mut self, keep: bool) -> Req {
+        self.keep_conn = keep;
+        self
+    }
+
+    /// The PARAMS block in the chosen length forms.
+    pub fn params_block(&self) -> Vec<u8> {
+        let mut block = Vec::new();
+        for (n, v) in &self.params {
+            let (nf, vf) = if self.long_forms {
+                (LengthForm::Long, LengthForm::Long)
+            } else {
+                (LengthForm::shortest(n.len()), LengthForm::shortest(v.len()))
+            };
+            // Lengths are under 2^31 by construction: the runner builds them.
+            let _ = encode_pair_with(n, v, nf, vf, &mut block);
+        }
+        block
+    }
+
+    /// The request's records: BEGIN_REQUEST only.
+    pub fn begin_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let enc = Encoder::with_padding(self.padding);
+        let _ = enc.begin_request(self.id, self.role, self.keep_conn, &mut out);
+        out
+    }
+
+    /// PARAMS stream, ended.
+    pub fn params_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let enc = Encoder {
+            padding: self.padding,
+            max_record_content: self.params_record_size,
+        };
+        let _ = enc.stream(RecordType::Params, self.id, &self.params_block(), &mut out);
+        let _ = enc.end_stream(RecordType::Params, self.id, &mut out);
+        out
+    }
+
+    /// STDIN content without its end, then the end record, separately.
+    pub fn stdin_parts(&self) -> (Vec<u8>, Vec<u8>) {
+        let enc = Encoder {
+            padding: self.padding,
+            max_record_content: self.stdin_record_size,
+        };
+        let mut body = Vec::new();
+        let _ = enc.stream(RecordType::Stdin, self.id, &self.stdin, &mut body);
+        let mut end = Vec::new();
+        let _ = enc.end_stream(RecordType::Stdin, self.id, &mut end);
+        (body, end)
+    }
+
+    /// DATA stream, ended (empty when the request has no DATA).
+    pub fn data_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Some(d) = &self.data {
+            let enc = Encoder {
+                padding: self.padding,
+                max_record_content: self.stdin_record_size,
+            };
+            let _ = enc.stream(RecordType::Data, self.id, d, &mut out);
+            let _ = enc.end_stream(RecordType::Data, self.id, &mut out);
+        }
+        out
+    }
+
+    /// The whole request as records, in order.
+    pub fn records(&self) -> Vec<Vec<u8>> {
+        let mut parts = vec![self.begin_bytes()];
+        split_records(&self.params_bytes(), &mut parts);
+        if !self.no_stdin_stream {
+            let (body, end) = self.stdin_parts();
+            split_records(&body, &mut parts);
+            parts.push(end);
+        }
+        split_records(&self.data_bytes(), &mut parts);
+        if self.management_between {
+            let mut gv = Vec::new();
+            let _ = Encoder::with_padding(self.padding)
+                .get_values([fcgi_proto::management::MAX_CONNS.as_bytes()], &mut gv);
+            let mut with = Vec::new();
+            for p in parts {
+                with.push(p);
+                with.push(gv.clone());
+            }
+            return with;
+        }
+        parts
+    }
+
+    /// The whole request as bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.records().concat()
+    }
+}
+
+fn split_records(bytes: &[u8], out: &mut Vec<Vec<u8>>) {
+    for r in fcgi_proto::record::records_with(
+        bytes,
+        fcgi_proto::record::ParseOptions {
+            strict_version: false,
+        },
+    )
+    .map_while(Result::ok)
+    {
+        let len = r.header.record_len();
+        let start = usize::try_from(r.offset).unwrap_or(usize::MAX);
+        if let Some(b) = bytes.get(start..start.saturating_add(len)) {
+            out.push(b.to_vec());
+        }
+    }
+}
+
+/// What an application following the echo contract said it received.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Echo {
+    /// `ECHO_*` params, by name.
+    pub params: BTreeMap<String, String>,
+    /// The request body it read.
+    pub stdin: Vec<u8>,
+    /// DATA it read (reference application and filters only).
+    pub data: Option<Vec<u8>>,
+    /// Bytes after the echo (the `ECHO_BIG` filler).
+    pub tail: Vec<u8>,
+}
+
+/// The CGI head and body of a STDOUT stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgiOut {
+    /// HTTP status the head stands for.
+    pub status: u16,
+    /// Header lines as (name, value).
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// Parses STDOUT as a CGI response (RFC 3875 §6).
+pub fn cgi(stdout: &[u8]) -> Result<CgiOut, String> {
+    match fcgi_proto::cgi::parse_response(stdout, 256) {
+        Ok(fcgi_proto::Status::Complete(r)) => Ok(CgiOut {
+            status: r.status_code(),
+            headers: r
+                .headers
+                .iter()
+                .map(|h| (h.name.to_string(), h.value.to_vec()))
+                .collect(),
+            body: stdout.get(r.body_offset..).unwrap_or_default().to_vec(),
+        }),
+        Ok(fcgi_proto::Status::Partial(_)) => Err(format!(
+            "STDOUT ({} bytes) ends before the blank line that ends the CGI head",
+            stdout.len()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Parses an echo-contract body; `None` if the body is not in that form.
+pub fn parse_echo(body: &[u8]) -> Option<Echo> {
+    let mut rest = body.strip_prefix(b"FCGI-ECHO/1\n")?;
+    let mut echo = Echo::default();
+    // Bounded by the body: each turn consumes a line.
+    loop {
+        let nl = rest.iter().position(|&b| b == b'\n')?;
+        let line = rest.get(..nl)?;
+        let after = rest.get(nl + 1..)?;
+        if let Some(p) = line.strip_prefix(b"param ") {
+            let s = String::from_utf8_lossy(p);
+            let (n, v) = s.split_once('=')?;
+            echo.params.insert(n.to_string(), v.to_string());
+            rest = after;
+        } else if let Some(n) = line.strip_prefix(b"stdin ") {
+            let len: usize = std::str::from_utf8(n).ok()?.trim().parse().ok()?;
+            echo.stdin = after.get(..len)?.to_vec();
+            rest = after.get(len..)?;
+            // The reference application also echoes DATA after STDIN.
+            if let Some(d) = rest.strip_prefix(b"data ") {
+                let nl = d.iter().position(|&b| b == b'\n')?;
+                let len: usize = std::str::from_utf8(d.get(..nl)?)
+                    .ok()?
+                    .trim()
+                    .parse()
+                    .ok()?;
+                let after = d.get(nl + 1..)?;
+                echo.data = Some(after.get(..len)?.to_vec());
+                rest = after.get(len..)?;
+            }
+            echo.tail = rest.to_vec();
+            return Some(echo);
+        } else {
+            return None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_round_trip() {
+        let body = b"FCGI-ECHO/1\nparam ECHO_A=1\nparam ECHO_B=x=y\nstdin 3\nabcdata 2\nxyTAIL";
+        let e = parse_echo(body).unwrap_or_default();
+        assert_eq!(e.params.get("ECHO_B").map(String::as_str), Some("x=y"));
+        assert_eq!(e.stdin, b"abc");
+        assert_eq!(e.data.as_deref(), Some(&b"xy"[..]));
+        assert_eq!(e.tail, b"TAIL");
+        assert!(parse_echo(b"hello").is_none());
+    }
+
+    #[test]
+    fn management_between_and_splitting() {
+        let mut r = Req::responder(1, &[], b"hi");
+        r.management_between = true;
+        r.params_record_size = Some(1);
+        let bytes = r.bytes();
+        let d = fcgi_proto::dump::dump(&bytes);
+        assert!(d.is_clean());
+        let gv = d
+            .entries
+            .iter()
+            .filter(|e| e.record.record_type() == RecordType::GetValues)
+            .count();
+        assert_eq!(gv * 2, d.entries.len());
+    }
+}
