@@ -112,6 +112,19 @@ for p in md_files:
             if m.group(1) not in oq_anchors:
                 err(f"{p.name}:{n}: broken anchor #{m.group(1)}")
 
+# --- 3b. conformance case IDs --------------------------------------------------
+CASE_RE = re.compile(r"`((?:app|server)/([0-9A-B.]+)/[a-z0-9-]+)`")
+sections = {r.get("section") for r in reqs} | {"1", "4", "5", "6"}
+spec_cases = {m.group(1) for m in CASE_RE.finditer(main_md)}
+for p in md_files:
+    for n, line in enumerate(p.read_text().splitlines(), 1):
+        for m in CASE_RE.finditer(line):
+            cid, sec = m.groups()
+            if sec not in sections:
+                err(f"{p.name}:{n}: case {cid} names unknown section {sec}")
+            if p.name != "fastcgi-1.0.md" and cid not in spec_cases:
+                err(f"{p.name}:{n}: case {cid} is not listed in any section of fastcgi-1.0.md")
+
 # --- 4. byte examples ------------------------------------------------------------
 def frame_records(b):
     i, count = 0, 0
