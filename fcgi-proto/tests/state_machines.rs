@@ -1,0 +1,954 @@
+//! State-machine tests for both parties of a connection (§3.3, §4, §5, §6,
+//! appendix A): every violation the codec reports, from the side that sees
+//! it, and legal flows (multiplexed requests, aborts, keep-conn) run through
+//! both machines at once. Cases already pinned by the unit tests in
+//! src/app.rs and src/server.rs are not repeated here.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use fcgi_proto::app::{self, InactivePolicy};
+use fcgi_proto::application::ProtocolStatus;
+use fcgi_proto::encoder::Encoder;
+use fcgi_proto::error::{Direction, Limit, PairPart};
+use fcgi_proto::management::Values;
+use fcgi_proto::record::records;
+use fcgi_proto::role::Role;
+use fcgi_proto::server;
+use fcgi_proto::{Error, ErrorKind, Limits, RecordType};
+use proptest::prelude::*;
+
+// ------------------------------------------------------------------ helpers
+
+fn wire(f: impl FnOnce(&Encoder, &mut Vec<u8>)) -> Vec<u8> {
+    let mut w = Vec::new();
+    f(&Encoder::default(), &mut w);
+    w
+}
+
+/// Feeds every record of `bytes` to the application side; each result is
+/// the event's `Debug` text or the error.
+fn to_app(c: &mut app::Connection, bytes: &[u8]) -> Vec<Result<Option<String>, Error>> {
+    records(bytes)
+        .map(|r| c.handle(&r.unwrap()).map(|e| e.map(|e| format!("{e:?}"))))
+        .collect()
+}
+
+fn to_server(c: &mut server::Connection, bytes: &[u8]) -> Vec<Result<String, Error>> {
+    records(bytes)
+        .map(|r| c.handle(&r.unwrap()).map(|e| format!("{e:?}")))
+        .collect()
+}
+
+/// An application that has seen BEGIN_REQUEST and the end of PARAMS for `ids`.
+fn app_with(ids: &[u16], keep_conn: bool) -> app::Connection {
+    app_with_config(ids, keep_conn, app::Config::default())
+}
+
+fn app_with_config(ids: &[u16], keep_conn: bool, config: app::Config) -> app::Connection {
+    let mut c = app::Connection::new(config);
+    let w = wire(|e, w| {
+        for &id in ids {
+            e.begin_request(id, Role::Responder, keep_conn, w).unwrap();
+            e.end_stream(RecordType::Params, id, w).unwrap();
+        }
+    });
+    assert!(to_app(&mut c, &w).iter().all(Result::is_ok));
+    c
+}
+
+/// A web server that has begun `ids` and ended their PARAMS and STDIN.
+fn server_with(ids: &[u16], config: server::Config) -> server::Connection {
+    let mut c = server::Connection::new(config);
+    let mut out = Vec::new();
+    for &id in ids {
+        c.begin_request(id, Role::Responder, true, &mut out)
+            .unwrap();
+        c.end_params(id, &mut out).unwrap();
+        c.end_stdin(id, &mut out).unwrap();
+    }
+    c
+}
+
+#[track_caller]
+fn assert_err(r: &Result<impl std::fmt::Debug, Error>, kind: &ErrorKind, offset: u64) {
+    match r {
+        Err(e) => {
+            assert_eq!(e.kind(), kind);
+            assert_eq!(e.offset(), offset, "offset of {e}");
+        }
+        Ok(v) => panic!("expected {kind:?}, got {v:?}"),
+    }
+}
+
+// ------------------------------------------------------------------ application side: violations
+
+#[test]
+fn app_params_after_params_ended() {
+    let mut c = app_with(&[1], true);
+    let w = wire(|e, w| {
+        e.params(1, [(&b"LATE"[..], &b"1"[..])], w).unwrap();
+        e.end_stream(RecordType::Params, 1, w).unwrap();
+    });
+    let r = to_app(&mut c, &w);
+    let kind = ErrorKind::StreamAfterEnd {
+        record_type: RecordType::Params,
+        request_id: 1,
+    };
+    assert_err(&r[0], &kind, 0);
+    assert_err(&r[1], &kind, 16);
+    let e = r[0].as_ref().unwrap_err();
+    assert_eq!((e.section(), e.requirement()), ("§5.2", Some("R-5.2-1")));
+}
+
+#[test]
+fn app_data_and_stdin_after_their_end() {
+    let mut c = app_with(&[1], true);
+    let w = wire(|e, w| {
+        e.end_stream(RecordType::Data, 1, w).unwrap();
+        e.stream(RecordType::Data, 1, b"late", w).unwrap();
+        e.end_stream(RecordType::Stdin, 1, w).unwrap();
+        e.end_stream(RecordType::Stdin, 1, w).unwrap();
+    });
+    let r = to_app(&mut c, &w);
+    assert_eq!(
+        r[0].as_ref().unwrap().as_deref(),
+        Some("DataEnd { request_id: 1 }")
+    );
+    let data = ErrorKind::StreamAfterEnd {
+        record_type: RecordType::Data,
+        request_id: 1,
+    };
+    assert_err(&r[1], &data, 8);
+    assert_eq!(r[1].as_ref().unwrap_err().requirement(), Some("R-5.3-1"));
+    assert!(r[2].is_ok());
+    let stdin = ErrorKind::StreamAfterEnd {
+        record_type: RecordType::Stdin,
+        request_id: 1,
+    };
+    assert_err(&r[3], &stdin, 32);
+}
+
+#[test]
+fn app_begin_request_of_wrong_size_does_not_activate() {
+    for len in [0usize, 1, 7, 9, 16] {
+        let mut c = app::Connection::default();
+        let w = wire(|e, w| {
+            e.record(RecordType::BeginRequest, 4, &vec![0; len], w)
+                .unwrap();
+        });
+        let r = to_app(&mut c, &w);
+        assert_err(
+            &r[0],
+            &ErrorKind::BadBodyLength {
+                record_type: RecordType::BeginRequest,
+                actual: len,
+            },
+            8,
+        );
+        assert!(!c.is_active(4), "len {len}");
+    }
+}
+
+#[test]
+fn app_begin_request_with_null_id() {
+    let mut c = app::Connection::default();
+    let w = wire(|e, w| {
+        e.record(RecordType::BeginRequest, 0, &[0, 1, 0, 0, 0, 0, 0, 0], w)
+            .unwrap();
+    });
+    let r = to_app(&mut c, &w);
+    assert_err(
+        &r[0],
+        &ErrorKind::NullRequestId(RecordType::BeginRequest),
+        0,
+    );
+    assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some("R-3.3-5"));
+}
+
+#[test]
+fn app_refuses_every_type_that_travels_to_the_web_server() {
+    // STDOUT is covered by the unit tests; the other four here.
+    for t in [
+        RecordType::Stderr,
+        RecordType::EndRequest,
+        RecordType::GetValuesResult,
+        RecordType::UnknownType,
+    ] {
+        let id = u16::from(!t.is_management());
+        let mut c = app_with(&[1], true);
+        let w = wire(|e, w| e.record(t, id, &[0; 8], w).unwrap());
+        let r = to_app(&mut c, &w);
+        assert_err(
+            &r[0],
+            &ErrorKind::WrongDirection {
+                record_type: t,
+                expected: Direction::ToWebServer,
+            },
+            0,
+        );
+        assert_eq!(r[0].as_ref().unwrap_err().section(), "appendix A");
+    }
+}
+
+#[test]
+fn app_get_values_with_malformed_block_or_too_many_pairs() {
+    let mut c = app::Connection::default();
+    let w = wire(|e, w| {
+        e.record(RecordType::GetValues, 0, &[14, 0, b'F', b'C'], w)
+            .unwrap();
+    });
+    let r = to_app(&mut c, &w);
+    assert_err(
+        &r[0],
+        &ErrorKind::PairOverrun {
+            which: PairPart::Name,
+            declared: 14,
+            available: 2,
+        },
+        8,
+    );
+    let mut c = app::Connection::new(app::Config {
+        limits: Limits {
+            max_pairs: 2,
+            ..Limits::default()
+        },
+        ..app::Config::default()
+    });
+    let w = wire(|e, w| {
+        e.get_values([&b"A"[..], b"B", b"C"], w).unwrap();
+    });
+    let r = to_app(&mut c, &w);
+    // Each pair takes 3 bytes: the third starts at content byte 6.
+    assert_err(
+        &r[0],
+        &ErrorKind::LimitExceeded {
+            limit: Limit::Pairs,
+            max: 2,
+        },
+        14,
+    );
+}
+
+#[test]
+fn app_reports_unknown_types_and_answers_them() {
+    let mut c = app::Connection::default();
+    let w = wire(|e, w| {
+        e.record(RecordType::Unknown(12), 0, b"", w).unwrap();
+        e.record(RecordType::Unknown(200), 5, b"xyz", w).unwrap();
+    });
+    let r = to_app(&mut c, &w);
+    assert_eq!(
+        r[0].as_ref().unwrap().as_deref(),
+        Some("UnknownType { record_type: 12, request_id: 0 }")
+    );
+    assert_eq!(
+        r[1].as_ref().unwrap().as_deref(),
+        Some("UnknownType { record_type: 200, request_id: 5 }")
+    );
+    let mut out = Vec::new();
+    c.unknown_type(12, &mut out).unwrap();
+    assert_eq!(out, [1, 11, 0, 0, 0, 8, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0]);
+}
+
+#[test]
+fn app_records_for_ended_or_unknown_ids() {
+    // After END_REQUEST the id is inactive (R-5.5-4): its late input is
+    // ignored (§3.3), or refused under InactivePolicy::Error.
+    let late = wire(|e, w| {
+        e.stream(RecordType::Stdin, 1, b"late", w).unwrap();
+        e.abort_request(1, w).unwrap();
+        e.end_stream(RecordType::Params, 9, w).unwrap();
+    });
+    for policy in [InactivePolicy::Ignore, InactivePolicy::Error] {
+        let config = app::Config {
+            inactive: policy,
+            ..app::Config::default()
+        };
+        let mut c = app_with_config(&[1], true, config);
+        let mut out = Vec::new();
+        c.end_request(1, 0, ProtocolStatus::RequestComplete, &mut out)
+            .unwrap();
+        let r = to_app(&mut c, &late);
+        for (i, (t, id, at)) in [
+            (RecordType::Stdin, 1, 0),
+            (RecordType::AbortRequest, 1, 16),
+            (RecordType::Params, 9, 24),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            match policy {
+                InactivePolicy::Ignore => assert_eq!(
+                    r[i].as_ref().unwrap().clone().unwrap(),
+                    format!("Ignored {{ record_type: {t:?}, request_id: {id} }}")
+                ),
+                InactivePolicy::Error => assert_err(
+                    &r[i],
+                    &ErrorKind::InactiveRequestId {
+                        record_type: t,
+                        request_id: id,
+                    },
+                    at,
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn app_concurrent_request_limit() {
+    let config = app::Config {
+        limits: Limits {
+            max_requests: 2,
+            ..Limits::default()
+        },
+        ..app::Config::default()
+    };
+    let mut c = app::Connection::new(config);
+    let w = wire(|e, w| {
+        for id in 1..=3 {
+            e.begin_request(id, Role::Responder, true, w).unwrap();
+        }
+    });
+    let r = to_app(&mut c, &w);
+    assert!(r[0].is_ok() && r[1].is_ok());
+    assert_err(
+        &r[2],
+        &ErrorKind::LimitExceeded {
+            limit: Limit::ConcurrentRequests,
+            max: 2,
+        },
+        32,
+    );
+    assert!(!c.is_active(3));
+    // Once a request ends there is room again.
+    let mut out = Vec::new();
+    c.end_request(1, 0, ProtocolStatus::Overloaded, &mut out)
+        .unwrap();
+    let again = wire(|e, w| e.begin_request(3, Role::Responder, true, w).unwrap());
+    assert!(to_app(&mut c, &again)[0].is_ok());
+    assert_eq!(c.active().collect::<Vec<_>>(), vec![2, 3]);
+}
+
+#[test]
+fn app_params_pair_limit_and_malformed_block() {
+    let config = app::Config {
+        limits: Limits {
+            max_pairs: 1,
+            ..Limits::default()
+        },
+        ..app::Config::default()
+    };
+    let mut c = app::Connection::new(config);
+    let w = wire(|e, w| {
+        e.begin_request(1, Role::Responder, true, w).unwrap();
+        e.params(1, [(&b"A"[..], &b"1"[..]), (&b"B"[..], &b"2"[..])], w)
+            .unwrap();
+        e.end_stream(RecordType::Params, 1, w).unwrap();
+    });
+    let r = to_app(&mut c, &w);
+    assert!(matches!(
+        r[2].as_ref().unwrap_err().kind(),
+        ErrorKind::LimitExceeded {
+            limit: Limit::Pairs,
+            max: 1
+        }
+    ));
+    let mut c = app::Connection::default();
+    let w = wire(|e, w| {
+        e.begin_request(1, Role::Responder, true, w).unwrap();
+        e.record(RecordType::Params, 1, &[3, 0x80, 0, 0], w)
+            .unwrap();
+        e.end_stream(RecordType::Params, 1, w).unwrap();
+    });
+    let r = to_app(&mut c, &w);
+    assert!(r[1].as_ref().unwrap().is_none());
+    let e = r[2].as_ref().unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &ErrorKind::TruncatedLength {
+            which: PairPart::Value
+        }
+    );
+    assert_eq!(e.section(), "§3.4");
+}
+
+#[test]
+fn app_writing_rules() {
+    let mut c = app_with(&[1, 2], true);
+    let mut out = Vec::new();
+    c.stdout(1, b"x", &mut out).unwrap();
+    c.end_stdout(1, &mut out).unwrap();
+    let e = c.stdout(1, b"y", &mut out).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &ErrorKind::StreamAfterEnd {
+            record_type: RecordType::Stdout,
+            request_id: 1
+        }
+    );
+    assert!(c.end_stdout(1, &mut out).is_err());
+    c.stderr(1, b"warn", &mut out).unwrap();
+    c.end_stderr(1, &mut out).unwrap();
+    let e = c.end_stderr(1, &mut out).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &ErrorKind::StreamAfterEnd {
+            record_type: RecordType::Stderr,
+            request_id: 1
+        }
+    );
+    c.end_request(1, 0, ProtocolStatus::RequestComplete, &mut out)
+        .unwrap();
+    // After END_REQUEST nothing more for the id (R-5.5-4).
+    let before = out.len();
+    for r in [
+        c.stdout(1, b"z", &mut out),
+        c.stderr(1, b"z", &mut out),
+        c.end_stdout(1, &mut out),
+    ] {
+        assert_eq!(r.unwrap_err().kind(), &ErrorKind::RequestEnded(1));
+    }
+    assert_eq!(
+        c.end_request(1, 0, ProtocolStatus::RequestComplete, &mut out)
+            .unwrap_err()
+            .requirement(),
+        Some("R-5.5-4")
+    );
+    assert_eq!(out.len(), before, "refused writes leave nothing behind");
+    // Request 2 is untouched.
+    c.stdout(2, b"ok", &mut out).unwrap();
+    // A never-begun id.
+    assert_eq!(
+        c.stdout(7, b"x", &mut out).unwrap_err().kind(),
+        &ErrorKind::RequestEnded(7)
+    );
+}
+
+// ------------------------------------------------------------------ web-server side: violations
+
+#[test]
+fn server_stderr_after_its_end() {
+    let mut c = server_with(&[1], server::Config::default());
+    let w = wire(|e, w| {
+        e.stream(RecordType::Stderr, 1, b"a", w).unwrap();
+        e.end_stream(RecordType::Stderr, 1, w).unwrap();
+        e.stream(RecordType::Stderr, 1, b"b", w).unwrap();
+    });
+    let r = to_server(&mut c, &w);
+    assert_err(
+        &r[2],
+        &ErrorKind::StreamAfterEnd {
+            record_type: RecordType::Stderr,
+            request_id: 1,
+        },
+        24,
+    );
+}
+
+#[test]
+fn server_refuses_every_type_that_travels_to_the_application() {
+    // STDIN is covered by the unit tests; the other five here.
+    for (t, content) in [
+        (RecordType::BeginRequest, vec![0, 1, 0, 0, 0, 0, 0, 0]),
+        (RecordType::AbortRequest, vec![]),
+        (RecordType::Params, vec![]),
+        (RecordType::Data, b"d".to_vec()),
+        (RecordType::GetValues, vec![]),
+    ] {
+        let id = u16::from(!t.is_management());
+        let mut c = server_with(&[1], server::Config::default());
+        let w = wire(|e, w| e.record(t, id, &content, w).unwrap());
+        assert_err(
+            &to_server(&mut c, &w)[0],
+            &ErrorKind::WrongDirection {
+                record_type: t,
+                expected: Direction::ToApplication,
+            },
+            0,
+        );
+    }
+}
+
+#[test]
+fn server_management_records_with_a_request_id() {
+    for t in [RecordType::GetValuesResult, RecordType::UnknownType] {
+        let mut c = server_with(&[1], server::Config::default());
+        let w = wire(|e, w| e.record(t, 1, &[0; 8], w).unwrap());
+        let r = to_server(&mut c, &w);
+        assert_err(
+            &r[0],
+            &ErrorKind::ManagementRequestId {
+                record_type: t,
+                request_id: 1,
+            },
+            0,
+        );
+        let e = r[0].as_ref().unwrap_err();
+        assert_eq!((e.section(), e.requirement()), ("§4", Some("R-4-1")));
+    }
+}
+
+#[test]
+fn server_unknown_type_body_of_wrong_size() {
+    let mut c = server::Connection::default();
+    let w = wire(|e, w| {
+        e.record(RecordType::UnknownType, 0, &[12, 0, 0], w)
+            .unwrap();
+        e.unknown_type(12, w).unwrap();
+    });
+    let r = to_server(&mut c, &w);
+    assert_err(
+        &r[0],
+        &ErrorKind::BadBodyLength {
+            record_type: RecordType::UnknownType,
+            actual: 3,
+        },
+        8,
+    );
+    assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some("R-4.2-1"));
+    assert_eq!(
+        r[1].as_ref().unwrap(),
+        "UnknownType(UnknownTypeBody { record_type: 12 })"
+    );
+}
+
+#[test]
+fn server_end_request_sizes_keep_the_request_active() {
+    for len in [0usize, 7, 9] {
+        let mut c = server_with(&[1], server::Config::default());
+        let w = wire(|e, w| {
+            e.record(RecordType::EndRequest, 1, &vec![0; len], w)
+                .unwrap()
+        });
+        assert_err(
+            &to_server(&mut c, &w)[0],
+            &ErrorKind::BadBodyLength {
+                record_type: RecordType::EndRequest,
+                actual: len,
+            },
+            8,
+        );
+        assert!(c.is_active(1), "a malformed END_REQUEST ends nothing");
+    }
+}
+
+#[test]
+fn server_null_id_and_output_before_params_on_stderr() {
+    let mut c = server_with(&[1], server::Config::default());
+    let w = wire(|e, w| e.stream(RecordType::Stdout, 0, b"x", w).unwrap());
+    assert_err(
+        &to_server(&mut c, &w)[0],
+        &ErrorKind::NullRequestId(RecordType::Stdout),
+        0,
+    );
+    let mut c = server::Connection::default();
+    let mut out = Vec::new();
+    c.begin_request(3, Role::Responder, true, &mut out).unwrap();
+    let w = wire(|e, w| e.stream(RecordType::Stderr, 3, b"early", w).unwrap());
+    let r = to_server(&mut c, &w);
+    assert_err(&r[0], &ErrorKind::OutputBeforeParams(3), 0);
+    assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some("R-6.2-1"));
+}
+
+#[test]
+fn server_get_values_result_malformed_or_too_many_pairs() {
+    let mut c = server::Connection::default();
+    let w = wire(|e, w| {
+        e.record(RecordType::GetValuesResult, 0, &[0x80, 0, 0], w)
+            .unwrap();
+    });
+    assert_err(
+        &to_server(&mut c, &w)[0],
+        &ErrorKind::TruncatedLength {
+            which: PairPart::Name,
+        },
+        8,
+    );
+    let mut c = server::Connection::new(server::Config {
+        limits: Limits {
+            max_pairs: 1,
+            ..Limits::default()
+        },
+        ..server::Config::default()
+    });
+    let block = Values {
+        max_conns: Some(1),
+        max_reqs: Some(1),
+        mpxs_conns: None,
+    }
+    .answer(&fcgi_proto::management::query([&b"FCGI_MAX_CONNS"[..], b"FCGI_MAX_REQS"]).unwrap())
+    .unwrap();
+    let w = wire(|e, w| e.record(RecordType::GetValuesResult, 0, &block, w).unwrap());
+    assert!(matches!(
+        to_server(&mut c, &w)[0].as_ref().unwrap_err().kind(),
+        ErrorKind::LimitExceeded {
+            limit: Limit::Pairs,
+            max: 1
+        }
+    ));
+}
+
+#[test]
+fn server_reports_unknown_record_types() {
+    let mut c = server::Connection::default();
+    let w = wire(|e, w| e.record(RecordType::Unknown(99), 3, b"?", w).unwrap());
+    assert_eq!(
+        to_server(&mut c, &w)[0].as_ref().unwrap(),
+        "UnknownRecord { record_type: 99, request_id: 3, content: [63] }"
+    );
+}
+
+#[test]
+fn server_writing_rules() {
+    let mut c = server::Connection::new(server::Config {
+        limits: Limits {
+            max_requests: 1,
+            ..Limits::default()
+        },
+        ..server::Config::default()
+    });
+    let mut out = Vec::new();
+    c.begin_request(1, Role::Filter, true, &mut out).unwrap();
+    let e = c
+        .begin_request(2, Role::Filter, true, &mut out)
+        .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &ErrorKind::LimitExceeded {
+            limit: Limit::ConcurrentRequests,
+            max: 1
+        }
+    );
+    c.end_stdin(1, &mut out).unwrap();
+    assert_eq!(
+        c.stdin(1, b"late", &mut out).unwrap_err().kind(),
+        &ErrorKind::StreamAfterEnd {
+            record_type: RecordType::Stdin,
+            request_id: 1
+        }
+    );
+    c.end_data(1, &mut out).unwrap();
+    assert_eq!(
+        c.data(1, b"late", &mut out).unwrap_err().kind(),
+        &ErrorKind::StreamAfterEnd {
+            record_type: RecordType::Data,
+            request_id: 1
+        }
+    );
+    let before = out.len();
+    for r in [
+        c.stdin(5, b"x", &mut out),
+        c.data(5, b"x", &mut out),
+        c.end_params(5, &mut out),
+        c.abort_request(5, &mut out),
+    ] {
+        assert_eq!(r.unwrap_err().kind(), &ErrorKind::RequestEnded(5));
+    }
+    assert_eq!(out.len(), before);
+}
+
+#[test]
+fn server_end_request_with_stdout_open() {
+    let body = wire(|e, w| {
+        e.stream(RecordType::Stdout, 1, b"partial", w).unwrap();
+        e.end_request(1, 0, ProtocolStatus::RequestComplete, w)
+            .unwrap();
+    });
+    // Default: reported, not refused.
+    let mut c = server_with(&[1], server::Config::default());
+    let r = to_server(&mut c, &body);
+    assert!(r[1].as_ref().unwrap().contains("stdout_ended: false"));
+    // Strict: refused (R-5.3-1), and the request stays active.
+    let strict = server::Config {
+        require_stdout_end: true,
+        ..server::Config::default()
+    };
+    let mut c = server_with(&[1], strict);
+    let r = to_server(&mut c, &body);
+    assert_err(
+        &r[1],
+        &ErrorKind::UnterminatedStream {
+            record_type: RecordType::Stdout,
+            request_id: 1,
+        },
+        16,
+    );
+    assert_eq!(r[1].as_ref().unwrap_err().requirement(), Some("R-5.3-1"));
+    assert!(c.is_active(1));
+}
+
+#[test]
+fn server_reuses_an_id_after_end_request() {
+    let mut c = server_with(&[1], server::Config::default());
+    let end = wire(|e, w| {
+        e.end_stream(RecordType::Stdout, 1, w).unwrap();
+        e.end_request(1, 0, ProtocolStatus::RequestComplete, w)
+            .unwrap();
+    });
+    assert!(to_server(&mut c, &end).iter().all(Result::is_ok));
+    let mut out = Vec::new();
+    c.begin_request(1, Role::Responder, true, &mut out).unwrap();
+    c.end_params(1, &mut out).unwrap();
+    // The new request under the old id is a fresh one: its STDOUT is open again.
+    assert!(to_server(&mut c, &end).iter().all(Result::is_ok));
+}
+
+// ------------------------------------------------------------------ both sides together
+
+/// Both parties of one connection: what one writes is fed to the other.
+struct Pair {
+    server: server::Connection,
+    app: app::Connection,
+    to_app: Vec<u8>,
+    to_server: Vec<u8>,
+    seen_app: usize,
+    seen_server: usize,
+}
+
+impl Pair {
+    fn new(server: server::Config, app: app::Config) -> Self {
+        Pair {
+            server: server::Connection::new(server),
+            app: app::Connection::new(app),
+            to_app: Vec::new(),
+            to_server: Vec::new(),
+            seen_app: 0,
+            seen_server: 0,
+        }
+    }
+
+    fn server(
+        &mut self,
+        f: impl FnOnce(&mut server::Connection, &mut Vec<u8>) -> Result<(), Error>,
+    ) -> Result<Vec<String>, Error> {
+        f(&mut self.server, &mut self.to_app)?;
+        let mut evs = Vec::new();
+        for r in records(&self.to_app).skip(self.seen_app) {
+            let r = r.unwrap();
+            self.seen_app += 1;
+            if let Some(ev) = self.app.handle(&r)? {
+                evs.push(format!("{ev:?}"));
+            }
+        }
+        Ok(evs)
+    }
+
+    fn app(
+        &mut self,
+        f: impl FnOnce(&mut app::Connection, &mut Vec<u8>) -> Result<(), Error>,
+    ) -> Result<Vec<String>, Error> {
+        f(&mut self.app, &mut self.to_server)?;
+        let mut evs = Vec::new();
+        for r in records(&self.to_server).skip(self.seen_server) {
+            let r = r.unwrap();
+            self.seen_server += 1;
+            evs.push(format!("{:?}", self.server.handle(&r)?));
+        }
+        Ok(evs)
+    }
+}
+
+fn pair() -> Pair {
+    Pair::new(server::Config::default(), app::Config::default())
+}
+
+#[test]
+fn abort_at_every_stage() {
+    // The web server aborts after BEGIN, after PARAMS, during STDIN, after
+    // STDIN, and while the application streams; each request ends cleanly.
+    for stage in 1..5 {
+        let mut p = pair();
+        p.server(|s, o| s.begin_request(1, Role::Responder, true, o))
+            .unwrap();
+        if stage >= 1 {
+            p.server(|s, o| s.end_params(1, o)).unwrap();
+        }
+        if stage >= 2 {
+            p.server(|s, o| s.stdin(1, b"part", o)).unwrap();
+        }
+        if stage >= 3 {
+            p.server(|s, o| s.end_stdin(1, o)).unwrap();
+        }
+        if stage >= 4 {
+            p.app(|a, o| a.stdout(1, b"Content-type: text/plain\r\n\r\n", o))
+                .unwrap();
+        }
+        let evs = p.server(|s, o| s.abort_request(1, o)).unwrap();
+        assert_eq!(evs, vec!["AbortRequest { request_id: 1 }"], "stage {stage}");
+        // The web server may keep sending input; the application reads it.
+        if stage == 2 {
+            p.server(|s, o| s.end_stdin(1, o)).unwrap();
+        }
+        p.app(|a, o| {
+            a.end_stdout(1, o)?;
+            a.end_request(1, 0, ProtocolStatus::RequestComplete, o)
+                .map(|_| ())
+        })
+        .unwrap_or_else(|e| panic!("stage {stage}: {e}"));
+        assert!(
+            !p.server.is_active(1) && !p.app.is_active(1),
+            "stage {stage}"
+        );
+    }
+}
+
+#[test]
+fn keep_conn_and_close() {
+    // Two requests on one connection: 1 keeps the connection, 2 does not.
+    // The application closes only once both have ended (R-3.5-1).
+    let mut p = pair();
+    p.server(|s, o| {
+        s.begin_request(1, Role::Responder, true, o)?;
+        s.end_params(1, o)?;
+        s.begin_request(2, Role::Responder, false, o)?;
+        s.end_params(2, o)
+    })
+    .unwrap();
+    let mut close = false;
+    p.app(|a, o| {
+        a.end_stdout(2, o)?;
+        close = a.end_request(2, 0, ProtocolStatus::RequestComplete, o)?;
+        Ok(())
+    })
+    .unwrap();
+    assert!(close);
+    assert!(!p.app.should_close(), "request 1 is still active");
+    let evs = p
+        .app(|a, o| {
+            a.end_stdout(1, o)?;
+            close = a.end_request(1, 0, ProtocolStatus::RequestComplete, o)?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(!close);
+    assert!(p.app.should_close());
+    assert!(evs[1].contains("keep_conn: true"));
+}
+
+#[test]
+fn keep_conn_sequence_reuses_ids() {
+    let mut p = pair();
+    for round in 0..3u8 {
+        p.server(|s, o| {
+            let id = s.free_id().unwrap();
+            assert_eq!(id, 1);
+            s.begin_request(id, Role::Responder, true, o)?;
+            s.params(id, [(&b"ROUND"[..], &[b'0' + round][..])], o)?;
+            s.end_params(id, o)?;
+            s.end_stdin(id, o)
+        })
+        .unwrap();
+        p.app(|a, o| {
+            a.stdout(1, b"Status: 204\r\n\r\n", o)?;
+            a.end_stdout(1, o)?;
+            assert!(!a.end_request(1, 0, ProtocolStatus::RequestComplete, o)?);
+            Ok(())
+        })
+        .unwrap();
+        assert!(!p.app.should_close());
+    }
+    assert_eq!(p.seen_app, 3 * 4);
+}
+
+/// One step of a legal conversation for one request.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Server(u8),
+    App(u8),
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Random legal interleavings of up to 6 multiplexed requests, some
+    /// aborted, each side writing through its state machine and reading the
+    /// other's records: neither side ever reports a violation, and at the
+    /// end nothing is active on either side.
+    #[test]
+    fn multiplexed_legal_flows(
+        n in 1usize..7,
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 0..400),
+        aborts in prop::collection::vec(any::<bool>(), 6),
+        roles in prop::collection::vec(prop::sample::select(vec![Role::Responder, Role::Filter, Role::Authorizer]), 6),
+    ) {
+        let mut p = pair();
+        // Per request: how far the server and the application have got.
+        let mut srv = vec![0u8; n];
+        let mut app_at = vec![0u8; n];
+        let mut aborted = vec![false; n];
+        let ids: Vec<u16> = (0..n).map(|i| (i as u16) * 3 + 1).collect();
+        // Server script: 0 begin, 1 params, 2 end params, 3 stdin, 4 end stdin,
+        // 5 data + end data (filter) or nothing, 6 abort (if chosen), 7 done.
+        // App script (after PARAMS ended, or after an abort): 0 stdout,
+        // 1 stderr, 2 end stdout, 3 end stderr, 4 end request, 5 done.
+        let mut picks = picks.into_iter();
+        for _ in 0..2000 {
+            let mut ready = Vec::new();
+            for i in 0..n {
+                if srv[i] < 7 && app_at[i] < 5 {
+                    ready.push(Step::Server(i as u8));
+                }
+                let params_ended = srv[i] >= 3;
+                if app_at[i] < 5 && (params_ended || aborted[i]) && srv[i] >= 1 {
+                    ready.push(Step::App(i as u8));
+                }
+            }
+            if ready.is_empty() {
+                break;
+            }
+            let step = match picks.next() {
+                Some(ix) => ready[ix.index(ready.len())],
+                None => ready[0],
+            };
+            match step {
+                Step::Server(i) => {
+                    let i = usize::from(i);
+                    let id = ids[i];
+                    let role = roles[i];
+                    let at = srv[i];
+                    let r = p.server(|s, o| match at {
+                        0 => s.begin_request(id, role, true, o),
+                        1 => s.params(id, [(&b"REQUEST_ID"[..], id.to_string().as_bytes())], o),
+                        2 => s.end_params(id, o),
+                        3 => s.stdin(id, b"body", o),
+                        4 => s.end_stdin(id, o),
+                        5 if role == Role::Filter => {
+                            s.data(id, b"file", o)?;
+                            s.end_data(id, o)
+                        }
+                        6 if aborts[i] => s.abort_request(id, o),
+                        _ => Ok(()),
+                    });
+                    prop_assert!(r.is_ok(), "server step {} of {}: {:?}", at, id, r);
+                    if at == 6 && aborts[i] {
+                        aborted[i] = true;
+                    }
+                    srv[i] += 1;
+                }
+                Step::App(i) => {
+                    let i = usize::from(i);
+                    let id = ids[i];
+                    let at = app_at[i];
+                    let r = p.app(|a, o| match at {
+                        0 => a.stdout(id, b"Content-type: text/plain\r\n\r\n", o),
+                        1 => a.stderr(id, b"log line\n", o),
+                        2 => a.end_stdout(id, o),
+                        3 => a.end_stderr(id, o),
+                        4 => a.end_request(id, 0, ProtocolStatus::RequestComplete, o).map(|_| ()),
+                        _ => Ok(()),
+                    });
+                    prop_assert!(r.is_ok(), "app step {} of {}: {:?}", at, id, r);
+                    app_at[i] += 1;
+                }
+            }
+        }
+        prop_assert_eq!(p.server.active().count(), 0);
+        prop_assert_eq!(p.app.active().count(), 0);
+        prop_assert!(!p.app.should_close());
+    }
+}
