@@ -140,8 +140,34 @@ impl Encoder {
     where
         I: IntoIterator<Item = (&'p [u8], &'p [u8])>,
     {
-        let block = name_value::encode_pairs(pairs)?;
-        self.stream(RecordType::Params, request_id, &block, out)
+        // The pairs are written straight after a header slot; only a block
+        // too long for one record is moved out and split.
+        let mark = out.len();
+        out.extend_from_slice(&[0; 8]);
+        for (n, v) in pairs {
+            if let Err(e) = name_value::encode_pair(n, v, out) {
+                out.truncate(mark);
+                return Err(e);
+            }
+        }
+        let body = mark + 8;
+        let len = out.len() - body;
+        match u16::try_from(len) {
+            Ok(len16) if len > 0 && len <= self.chunk_len() => {
+                let pad = self.padding.for_len(len);
+                let header = Header::new(RecordType::Params, request_id, len16, pad).to_bytes();
+                if let Some(slot) = out.get_mut(mark..body) {
+                    slot.copy_from_slice(&header);
+                }
+                out.resize(out.len() + usize::from(pad), 0);
+                Ok(())
+            }
+            _ => {
+                let block = out.split_off(body);
+                out.truncate(mark);
+                self.stream(RecordType::Params, request_id, &block, out)
+            }
+        }
     }
 
     /// Appends `FCGI_GET_VALUES` (§4.1) asking for `names`.
@@ -196,6 +222,27 @@ mod tests {
             .stream(RecordType::Stdout, 1, b"", &mut out)
             .unwrap();
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn params_fit_one_record_or_split() {
+        let enc = Encoder::default();
+        let mut out = vec![0xee];
+        enc.params(7, [(&b"A"[..], &b"bc"[..])], &mut out).unwrap();
+        assert_eq!(
+            out,
+            [0xee, 1, 4, 0, 7, 0, 5, 3, 0, 1, 2, b'A', b'b', b'c', 0, 0, 0]
+        );
+        let big = vec![b'v'; 70000];
+        let mut out = Vec::new();
+        enc.params(7, [(&b"N"[..], &big[..])], &mut out).unwrap();
+        let recs: Vec<_> = records(&out).map(|r| r.unwrap()).collect();
+        let lens: Vec<_> = recs.iter().map(|r| r.header.content_length).collect();
+        assert_eq!(lens, vec![65535, (70006 - 65535) as u16]);
+        let block: Vec<u8> = recs.iter().flat_map(|r| r.content.to_vec()).collect();
+        let mut want = Vec::new();
+        name_value::encode_pair(b"N", &big, &mut want).unwrap();
+        assert_eq!(block, want);
     }
 
     #[test]

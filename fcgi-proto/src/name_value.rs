@@ -55,6 +55,7 @@ pub fn decode_length(buf: &[u8], pos: usize) -> Option<(usize, LengthForm, usize
 }
 
 /// Appends `len` in the given form (§3.4).
+#[inline]
 pub fn encode_length(len: usize, form: LengthForm, out: &mut Vec<u8>) -> Result<(), Error> {
     match form {
         LengthForm::Short => {
@@ -84,6 +85,7 @@ pub fn encoded_len(name: &[u8], value: &[u8]) -> usize {
 }
 
 /// Appends one pair with the shortest length forms (§3.4).
+#[inline]
 pub fn encode_pair(name: &[u8], value: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
     encode_pair_with(
         name,
@@ -96,6 +98,7 @@ pub fn encode_pair(name: &[u8], value: &[u8], out: &mut Vec<u8>) -> Result<(), E
 
 /// Appends one pair with chosen length forms, e.g. the 4-byte form for a
 /// short name (§3.4: legal, and the conformance suite sends it).
+#[inline]
 pub fn encode_pair_with(
     name: &[u8],
     value: &[u8],
@@ -103,6 +106,14 @@ pub fn encode_pair_with(
     value_form: LengthForm,
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
+    // One reservation per pair rather than one check per piece.
+    out.reserve(
+        name_form
+            .size()
+            .saturating_add(value_form.size())
+            .saturating_add(name.len())
+            .saturating_add(value.len()),
+    );
     let mark = out.len();
     let r = encode_length(name.len(), name_form, out)
         .and_then(|()| encode_length(value.len(), value_form, out));
