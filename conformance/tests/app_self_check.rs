@@ -1,0 +1,145 @@
+//! The application suite tests itself: the faithful reference application
+//! passes every case, and each deliberately faulty variant fails (or, for a
+//! SHOULD, warns on) the case written to catch that fault.
+
+use std::time::Duration;
+
+use fcgi_conformance::app::reference::Fault;
+use fcgi_conformance::app::{run, Options, Target};
+use fcgi_conformance::case::Verdict;
+use fcgi_conformance::report::Report;
+
+async fn suite(faults: Vec<Fault>, only: Vec<String>) -> Report {
+    let opts = Options {
+        target: Target::Reference(faults),
+        params: Vec::new(),
+        timeout: Duration::from_millis(700),
+        jobs: 4,
+        only,
+        skip: Vec::new(),
+    };
+    match run(opts).await {
+        Ok(r) => r,
+        Err(e) => panic!("the suite could not run: {e}"),
+    }
+}
+
+fn verdict(report: &Report, id: &str) -> Verdict {
+    match report.cases.iter().find(|c| c.info.id == id) {
+        Some(c) => c.outcome.verdict,
+        None => panic!("case {id} did not run"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faithful_reference_passes_everything() {
+    let r = suite(Vec::new(), Vec::new()).await;
+    for c in &r.cases {
+        match c.outcome.verdict {
+            Verdict::Pass | Verdict::Info => {}
+            Verdict::Skip if c.info.id == "app/2.2/listen-socket" => {}
+            v => panic!("{}: {:?}: {}", c.info.id, v, c.outcome.detail),
+        }
+    }
+    assert!(r.cases.len() >= 40, "{} cases", r.cases.len());
+    assert_eq!(r.exit_code(), 0);
+}
+
+/// Each fault, the case that must catch it, and the verdict it must get.
+const CATCHES: &[(Fault, &str, Verdict)] = &[
+    (Fault::NoStdoutEnd, "app/5.3/stdout-ended", Verdict::Fail),
+    (
+        Fault::ShortEndRequest,
+        "app/5.5/end-request-body",
+        Verdict::Fail,
+    ),
+    (Fault::BadVersion, "app/3.3/version", Verdict::Fail),
+    (Fault::Unaligned, "app/3.3/aligned-output", Verdict::Warn),
+    (Fault::IgnoreGetValues, "app/4.1/get-values", Verdict::Fail),
+    (
+        Fault::AnswerUnknownNames,
+        "app/4.1/get-values-unknown-name",
+        Verdict::Fail,
+    ),
+    (
+        Fault::ManagementNonZeroId,
+        "app/4.1/get-values",
+        Verdict::Fail,
+    ),
+    (
+        Fault::IgnoreUnknownType,
+        "app/4.2/unknown-type",
+        Verdict::Fail,
+    ),
+    (
+        Fault::ServeUnknownRole,
+        "app/5.1/unknown-role",
+        Verdict::Fail,
+    ),
+    (
+        Fault::DropOnInterleave,
+        "app/5.5/interleaved-two",
+        Verdict::Fail,
+    ),
+    (
+        Fault::WrongIdWhenInterleaved,
+        "app/5.5/interleaved-two",
+        Verdict::Fail,
+    ),
+    (
+        Fault::IgnoreAbort,
+        "app/5.4/abort-after-params",
+        Verdict::Fail,
+    ),
+    (
+        Fault::NoCloseWithoutKeepConn,
+        "app/3.5/close-without-keep-conn",
+        Verdict::Fail,
+    ),
+    (
+        Fault::CloseDespiteKeepConn,
+        "app/5.1/keep-conn",
+        Verdict::Fail,
+    ),
+    (
+        Fault::RecordAfterEnd,
+        "app/5.5/nothing-after-end",
+        Verdict::Fail,
+    ),
+    (Fault::BadCgiHead, "app/6.2/responder", Verdict::Fail),
+    (Fault::CutLongValues, "app/3.4/long-values", Verdict::Fail),
+    (Fault::CutLongStdin, "app/5.3/large-stdin", Verdict::Fail),
+    (
+        Fault::DieOnMalformed,
+        "app/3.3/wrong-version",
+        Verdict::Fail,
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_is_caught_by_its_case() {
+    let mut missed = Vec::new();
+    for &(fault, id, want) in CATCHES {
+        // Run the catching case alone: the fault must be caught by it, not
+        // by a neighbour.
+        let r = suite(vec![fault], vec![id.to_string()]).await;
+        let got = verdict(&r, id);
+        if got != want {
+            missed.push(format!("{fault:?}: {id} gave {got:?}, expected {want:?}"));
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "faults not caught:\n{}",
+        missed.join("\n")
+    );
+    let sections: std::collections::BTreeSet<&str> = CATCHES
+        .iter()
+        .map(|(_, id, _)| id.split('/').nth(1).unwrap_or(""))
+        .collect();
+    for s in [
+        "3.3", "3.4", "4.1", "4.2", "5.1", "5.3", "5.4", "5.5", "6.2",
+    ] {
+        assert!(sections.contains(s), "no fault checks §{s}");
+    }
+}
