@@ -48,6 +48,7 @@ pub enum RecordType {
 
 impl RecordType {
     /// The type for a wire code (§8).
+    #[inline]
     pub fn from_u8(code: u8) -> Self {
         match code {
             1 => RecordType::BeginRequest,
@@ -188,6 +189,7 @@ impl Header {
     }
 
     /// Reads a header from exactly 8 bytes (§3.3). No field is checked here.
+    #[inline]
     pub fn from_bytes(b: [u8; HEADER_LEN]) -> Self {
         let [version, ty, id1, id0, len1, len0, padding_length, reserved] = b;
         Header {
@@ -201,6 +203,7 @@ impl Header {
     }
 
     /// Reads a header from the first 8 bytes of `buf`, or `None` if shorter.
+    #[inline]
     pub fn from_slice(buf: &[u8]) -> Option<Self> {
         let first: [u8; HEADER_LEN] = buf.get(..HEADER_LEN)?.try_into().ok()?;
         Some(Header::from_bytes(first))
@@ -223,6 +226,7 @@ impl Header {
     }
 
     /// Header, content and padding together.
+    #[inline]
     pub fn record_len(&self) -> usize {
         HEADER_LEN + usize::from(self.content_length) + usize::from(self.padding_length)
     }
@@ -296,6 +300,7 @@ impl Default for ParseOptions {
 /// `base` is the offset of `buf` in the stream, used for the record's
 /// offset and for errors. Returns the record and the bytes it used, or
 /// [`Status::Partial`] when `buf` holds only part of it.
+#[inline]
 pub fn parse_record(
     buf: &[u8],
     base: u64,
@@ -367,6 +372,7 @@ impl<'a> Records<'a> {
 impl<'a> Iterator for Records<'a> {
     type Item = Result<Record<'a>, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
