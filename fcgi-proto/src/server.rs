@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::application::EndRequestBody;
+use crate::application::{EndRequestBody, ProtocolStatus};
 use crate::encoder::Encoder;
 use crate::error::{Direction, Error, ErrorKind, Limit};
 use crate::limits::Limits;
@@ -29,7 +29,8 @@ use crate::stream::StreamState;
 pub struct Config {
     /// Limits on what the application can make us hold.
     pub limits: Limits,
-    /// Refuse END_REQUEST while STDOUT is open (R-5.3-1). Default false.
+    /// Refuse END_REQUEST with `FCGI_REQUEST_COMPLETE` while STDOUT is open
+    /// (R-5.3-1); refusals carry no output and are exempt. Default false.
     pub require_stdout_end: bool,
     /// How records are written.
     pub encoder: Encoder,
@@ -345,14 +346,18 @@ impl Connection {
             };
             return Err(Error::new(kind, at));
         };
-        // A refusal (END_REQUEST) may come at any time; output may not (R-6.2-1).
-        if t != RecordType::EndRequest && req.params != StreamState::Ended {
+        // A refusal (END_REQUEST) may come at any time; output may not
+        // (R-6.2-1), except after an abort, as the application side allows
+        // so that a request can be ended at once (§5.4).
+        if t != RecordType::EndRequest && req.params != StreamState::Ended && !req.aborted {
             return Err(Error::new(ErrorKind::OutputBeforeParams(id), at));
         }
         match t {
             RecordType::EndRequest => {
                 let body = EndRequestBody::parse(record.content, record.content_offset())?;
-                if self.config.require_stdout_end && req.stdout != StreamState::Ended {
+                // A refusal carries no output, so it has no STDOUT to end.
+                let refusal = body.protocol_status != ProtocolStatus::RequestComplete;
+                if self.config.require_stdout_end && req.stdout != StreamState::Ended && !refusal {
                     return Err(Error::new(
                         ErrorKind::UnterminatedStream {
                             record_type: RecordType::Stdout,

@@ -758,10 +758,62 @@ fn pair() -> Pair {
 }
 
 #[test]
+fn abort_before_params_end_then_end_the_request() {
+    // §5.4 annotations: output is allowed after an abort even before PARAMS
+    // has ended, so that an application can end the request at once. What
+    // the application side allows, the web-server side must accept.
+    let mut p = pair();
+    p.server(|s, o| {
+        s.begin_request(1, Role::Responder, true, o)?;
+        s.params(1, [(&b"A"[..], &b"1"[..])], o)?;
+        s.abort_request(1, o)
+    })
+    .unwrap();
+    assert!(p.app.is_aborted(1));
+    let evs = p
+        .app(|a, o| {
+            a.end_stdout(1, o)?;
+            a.end_request(1, 0, ProtocolStatus::RequestComplete, o)
+                .map(|_| ())
+        })
+        .unwrap();
+    assert_eq!(evs.len(), 2);
+    assert!(!p.server.is_active(1));
+}
+
+#[test]
+fn strict_stdout_end_accepts_refusals() {
+    // A refusal (CANT_MPX_CONN, OVERLOADED, UNKNOWN_ROLE) carries no output,
+    // so no STDOUT was begun: R-5.3-1 asks nothing of it, even in strict mode.
+    let strict = server::Config {
+        require_stdout_end: true,
+        ..server::Config::default()
+    };
+    let mut p = Pair::new(strict, app::Config::default());
+    p.server(|s, o| {
+        s.begin_request(1, Role::Responder, true, o)?;
+        s.begin_request(2, Role::Unknown(9), true, o)?;
+        s.begin_request(3, Role::Responder, true, o)
+    })
+    .unwrap();
+    for (id, status) in [
+        (1, ProtocolStatus::CantMpxConn),
+        (2, ProtocolStatus::UnknownRole),
+        (3, ProtocolStatus::Overloaded),
+    ] {
+        let evs = p
+            .app(|a, o| a.end_request(id, 0, status, o).map(|_| ()))
+            .unwrap();
+        assert!(evs[0].contains("stdout_ended: false"), "{evs:?}");
+    }
+    assert_eq!(p.server.active().count(), 0);
+}
+
+#[test]
 fn abort_at_every_stage() {
     // The web server aborts after BEGIN, after PARAMS, during STDIN, after
     // STDIN, and while the application streams; each request ends cleanly.
-    for stage in 1..5 {
+    for stage in 0..5 {
         let mut p = pair();
         p.server(|s, o| s.begin_request(1, Role::Responder, true, o))
             .unwrap();
@@ -873,7 +925,7 @@ proptest! {
     fn multiplexed_legal_flows(
         n in 1usize..7,
         picks in prop::collection::vec(any::<prop::sample::Index>(), 0..400),
-        aborts in prop::collection::vec(any::<bool>(), 6),
+        abort_at in prop::collection::vec(prop::option::of(1u8..=6), 6),
         roles in prop::collection::vec(prop::sample::select(vec![Role::Responder, Role::Filter, Role::Authorizer]), 6),
     ) {
         let mut p = pair();
@@ -883,14 +935,15 @@ proptest! {
         let mut aborted = vec![false; n];
         let ids: Vec<u16> = (0..n).map(|i| (i as u16) * 3 + 1).collect();
         // Server script: 0 begin, 1 params, 2 end params, 3 stdin, 4 end stdin,
-        // 5 data + end data (filter) or nothing, 6 abort (if chosen), 7 done.
+        // 5 data + end data (filter) or nothing, 6 done; an abort, if chosen,
+        // comes before the step numbered `abort_at` (6: after all input).
         // App script (after PARAMS ended, or after an abort): 0 stdout,
         // 1 stderr, 2 end stdout, 3 end stderr, 4 end request, 5 done.
         let mut picks = picks.into_iter();
         for _ in 0..2000 {
             let mut ready = Vec::new();
             for i in 0..n {
-                if srv[i] < 7 && app_at[i] < 5 {
+                if (srv[i] < 6 || (abort_at[i] == Some(6) && !aborted[i])) && app_at[i] < 5 {
                     ready.push(Step::Server(i as u8));
                 }
                 let params_ended = srv[i] >= 3;
@@ -911,6 +964,12 @@ proptest! {
                     let id = ids[i];
                     let role = roles[i];
                     let at = srv[i];
+                    if abort_at[i] == Some(at) && !aborted[i] {
+                        let r = p.server(|s, o| s.abort_request(id, o));
+                        prop_assert!(r.is_ok(), "abort of {} before step {}: {:?}", id, at, r);
+                        aborted[i] = true;
+                        continue;
+                    }
                     let r = p.server(|s, o| match at {
                         0 => s.begin_request(id, role, true, o),
                         1 => s.params(id, [(&b"REQUEST_ID"[..], id.to_string().as_bytes())], o),
@@ -921,13 +980,9 @@ proptest! {
                             s.data(id, b"file", o)?;
                             s.end_data(id, o)
                         }
-                        6 if aborts[i] => s.abort_request(id, o),
                         _ => Ok(()),
                     });
                     prop_assert!(r.is_ok(), "server step {} of {}: {:?}", at, id, r);
-                    if at == 6 && aborts[i] {
-                        aborted[i] = true;
-                    }
                     srv[i] += 1;
                 }
                 Step::App(i) => {
