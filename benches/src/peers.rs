@@ -14,7 +14,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::block_on;
-use crate::ours::PairSum;
 
 /// tokio-fastcgi 1.3: the application side.
 pub mod tokio_fastcgi {
@@ -165,7 +164,7 @@ pub mod fastcgi_client {
 /// async-fcgi 0.5 (AGPL-3.0): its name-value pair parser and builder.
 #[cfg(feature = "agpl-peers")]
 pub mod async_fcgi {
-    use super::*;
+    use crate::ours::PairSum;
     use ::async_fcgi::fastcgi::{NVBody, NameValuePair, RecordType};
     use bytes::{Bytes, BytesMut};
 

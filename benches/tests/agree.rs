@@ -22,7 +22,10 @@ fn nginx_capture_is_a_whole_request_with_27_short_pairs() {
     let mut n = 0;
     while let Some(p) = it.next_pair() {
         let p = p.unwrap();
-        assert_eq!((p.name_form, p.value_form), (LengthForm::Short, LengthForm::Short));
+        assert_eq!(
+            (p.name_form, p.value_form),
+            (LengthForm::Short, LengthForm::Short)
+        );
         n += 1;
     }
     assert_eq!(n, 27);
@@ -37,10 +40,16 @@ fn blocks_have_the_advertised_shape() {
     assert_eq!(pairs.len(), 4);
     assert!(pairs.iter().all(|(_, v)| v.len() == 65536));
     let mut it = name_value::pairs(&long);
-    assert_eq!(it.next_pair().unwrap().unwrap().value_form, LengthForm::Long);
+    assert_eq!(
+        it.next_pair().unwrap().unwrap().value_form,
+        LengthForm::Long
+    );
     let tiny = inputs::tiny_params();
     assert_eq!(tiny.len(), inputs::TINY_PAIRS * 4);
-    assert_eq!(ours::decode_params(&tiny).unwrap().pairs, inputs::TINY_PAIRS);
+    assert_eq!(
+        ours::decode_params(&tiny).unwrap().pairs,
+        inputs::TINY_PAIRS
+    );
 }
 
 #[test]
@@ -56,8 +65,12 @@ fn record_streams_decode_whole_and_chunked_alike() {
             assert_eq!(chunked, whole);
         }
         let mut out = Vec::new();
-        ours::encode_records(&inputs::encoder_for(size), &inputs::stdout_payload(), &mut out)
-            .unwrap();
+        ours::encode_records(
+            &inputs::encoder_for(size),
+            &inputs::stdout_payload(),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, wire);
     }
 }
@@ -82,8 +95,8 @@ fn ours_and_tokio_fastcgi_see_the_same_request() {
         inputs::RESPONSE_BODY
     ));
     let mut out = Vec::new();
-    let s = ours::serve_request(inputs::NGINX_GET_REQUEST, inputs::RESPONSE_BODY, &mut out)
-        .unwrap();
+    let s =
+        ours::serve_request(inputs::NGINX_GET_REQUEST, inputs::RESPONSE_BODY, &mut out).unwrap();
     let kinds: Vec<_> = records(&out)
         .map(|r| r.unwrap().record_type().name())
         .collect();
@@ -143,7 +156,9 @@ fn ours_and_async_fcgi_agree_on_params() {
         assert_eq!(theirs, ours::decode_params(&b.bytes).unwrap(), "{}", b.name);
         let pairs = inputs::pair_list(&b.bytes);
         let mut mine = Vec::new();
-        Encoder::default().params(1, pairs.iter().copied(), &mut mine).unwrap();
+        Encoder::default()
+            .params(1, pairs.iter().copied(), &mut mine)
+            .unwrap();
         let mut buf = BytesMut::new();
         let n = peers::async_fcgi::encode_params_record(
             &peers::async_fcgi::pair_list(&pairs),
