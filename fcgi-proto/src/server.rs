@@ -11,6 +11,8 @@
 //!   [`Config::require_stdout_end`] is set.
 //! - Output before the web server ended PARAMS is an error (R-6.2-1): an
 //!   application cannot know its parameters before the empty PARAMS record.
+//!   After ABORT_REQUEST it is accepted, as the application side allows, so
+//!   that an aborted request can be ended at once (§5.4).
 
 use std::collections::{BTreeMap, BTreeSet};
 
