@@ -407,7 +407,7 @@ impl<'a> Iterator for Records<'a> {
 
 /// A record that owns its content (§3.3): what tests, fuzzers and
 /// transcripts pass around. Its content never exceeds 65535 bytes when
-/// produced by this crate's decoders or by [`arbitrary`].
+/// produced by this crate's decoders or by its `arbitrary` impl.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OwnedRecord {
     /// Record type (§8).
