@@ -218,7 +218,8 @@ pub fn params_truncated(data: &[u8]) {
 }
 
 /// Cuts `block` (a valid encoding whose pairs end at `ends`) and checks each cut.
-/// Blocks over 1 KiB are cut near every pair boundary only, to keep runs fast.
+/// Blocks over 256 bytes are cut near their first and last 16 pair
+/// boundaries only, to keep runs fast.
 fn truncations(block: &[u8], ends: &[usize], n_pairs: usize) {
     let check = |cut: usize| {
         let Some(part) = block.get(..cut) else { return };
@@ -233,12 +234,15 @@ fn truncations(block: &[u8], ends: &[usize], n_pairs: usize) {
             block.len()
         );
     };
-    if block.len() <= 1024 {
+    if block.len() <= 256 {
         (0..block.len()).for_each(check);
     } else {
+        // Near the first and the last 16 boundaries.
         let mut starts = vec![0];
         starts.extend(ends.iter().copied());
-        for s in starts.into_iter().take(n_pairs.min(256) + 1) {
+        let skip = starts.len().saturating_sub(16).max(16);
+        let near = starts.iter().take(16).chain(starts.iter().skip(skip));
+        for &s in near.take(n_pairs + 1) {
             (s.saturating_sub(1)..s.saturating_add(10)).for_each(check);
         }
     }
@@ -437,8 +441,11 @@ impl Received {
     }
 }
 
-/// Pattern bytes for writes whose content does not matter.
+/// Pattern bytes for writes whose content does not matter: up to 2047
+/// bytes, or the drawn length itself when it is 0xff00 or more, so that
+/// full 65535-byte records happen without every step costing that much.
 fn filler(len: u16) -> Vec<u8> {
+    let len = if len >= 0xff00 { len } else { len % 2048 };
     (0..len).map(|i| b'a' + (i % 26) as u8).collect()
 }
 
@@ -572,7 +579,10 @@ pub fn app_state_machine(input: &AppInput) {
     // PARAMS bytes received per id, to place errors on the block.
     let mut params_len = std::collections::BTreeMap::<u16, usize>::new();
     for step in &input.steps {
-        let mark = out.len();
+        // Each write is checked on its own; holding them all would let the
+        // harness, not the codec, use the memory.
+        out.clear();
+        let mark = 0;
         match step {
             AppStep::Receive(rx) => {
                 let rec = rx.record();
@@ -780,7 +790,8 @@ pub fn server_state_machine(input: &ServerInput) {
     let mut decoder = Decoder::new();
     let mut out = Vec::new();
     for step in &input.steps {
-        let mark = out.len();
+        out.clear();
+        let mark = 0;
         match step {
             ServerStep::Receive(rx) => {
                 let rec = rx.record();
@@ -910,10 +921,6 @@ pub fn server_state_machine(input: &ServerInput) {
             }
         }
         assert!(conn.active().count() <= limits.max_requests);
-    }
-    // Everything the web server wrote is a clean stream, and version 1.
-    for r in records_with(&out, ParseOptions::default()) {
-        assert!(r.is_ok(), "server wrote a bad stream: {r:?}");
     }
 }
 
