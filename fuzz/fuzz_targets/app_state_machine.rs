@@ -1,0 +1,9 @@
+//! Arbitrary records from the web server through the application's state machine (§3.3, §5).
+//! The invariants live in `fcgi_proto::fuzz_bridge::app_state_machine`, shared with the
+//! regression tests in `fcgi-proto/tests/fuzz_regressions.rs`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use fcgi_proto::fuzz_bridge::AppInput;
+
+fuzz_target!(|input: AppInput| fcgi_proto::fuzz_bridge::app_state_machine(&input));

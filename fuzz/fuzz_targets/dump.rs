@@ -1,0 +1,8 @@
+//! The annotated dump renderer on arbitrary bytes.
+//! The invariants live in `fcgi_proto::fuzz_bridge::dump`, shared with the
+//! regression tests in `fcgi-proto/tests/fuzz_regressions.rs`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| fcgi_proto::fuzz_bridge::dump(data));
