@@ -292,6 +292,16 @@ pub fn escape_into(bytes: &[u8], out: &mut String) {
     }
 }
 
+/// The parts of a preview for machine-readable output (the JSON dump's
+/// `preview` and `omitted`, docs/dump-format.md): the first `max` bytes
+/// escaped as by [`escape_into`], without quotes, and how many bytes follow.
+pub fn preview_parts(bytes: &[u8], max: usize) -> (String, usize) {
+    let shown = bytes.get(..max).unwrap_or(bytes);
+    let mut s = String::new();
+    escape_into(shown, &mut s);
+    (s, bytes.len() - shown.len())
+}
+
 /// `bytes` escaped and cut after `max` bytes with a count of the rest.
 pub fn preview(bytes: &[u8], max: usize) -> String {
     let mut s = String::from("\"");
@@ -455,5 +465,15 @@ mod tests {
         let text = render(&w);
         assert!(text.contains("type=UNKNOWN(99)"), "{text}");
         assert!(text.contains("type=GET_VALUES(9)"), "{text}");
+    }
+
+    #[test]
+    fn preview_parts_match_the_text_preview() {
+        let data = b"a\"b\r\n\xff and more bytes than fit";
+        let (shown, omitted) = preview_parts(data, 8);
+        assert_eq!(shown, "a\\\"b\\r\\n\\xff a");
+        assert_eq!(omitted, data.len() - 8);
+        assert_eq!(preview(data, 8), format!("\"{shown}\" +{omitted} bytes"));
+        assert_eq!(preview_parts(b"ab", 8), ("ab".to_string(), 0));
     }
 }
