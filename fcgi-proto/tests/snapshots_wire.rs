@@ -801,3 +801,30 @@ fn unusual_but_framed() {
         .unwrap();
     clean("unusual_but_framed", &w);
 }
+
+/// The example in docs/dump-format.md is the real output for its bytes.
+#[test]
+fn dump_format_doc_example_is_real() {
+    let mut w = Vec::new();
+    enc()
+        .begin_request(1, Role::Responder, false, &mut w)
+        .unwrap();
+    enc()
+        .params(1, [(&b"SCRIPT_NAME"[..], &b"/x"[..])], &mut w)
+        .unwrap();
+    enc().end_stream(RecordType::Params, 1, &mut w).unwrap();
+    enc()
+        .stream(RecordType::Stdin, 1, b"hello", &mut w)
+        .unwrap();
+    enc().end_stream(RecordType::Stdin, 1, &mut w).unwrap();
+    w.extend_from_slice(&[1, 6, 0]);
+    let text = dump::render(&w);
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/dump-format.md"),
+    )
+    .unwrap();
+    assert!(
+        doc.contains(&format!("```text\n{text}```")),
+        "docs/dump-format.md does not show this dump verbatim:\n{text}"
+    );
+}
