@@ -1007,3 +1007,83 @@ proptest! {
         prop_assert!(!p.app.should_close());
     }
 }
+
+// ------------------------------------------------------------------ limits of the other layers
+
+#[test]
+fn reassembler_open_stream_limit() {
+    use fcgi_proto::stream::Reassembler;
+    // At most 5 * max_requests streams open at once.
+    let mut r = Reassembler::new(Limits {
+        max_requests: 1,
+        ..Limits::default()
+    });
+    let w = wire(|e, w| {
+        for id in 1..=6 {
+            e.stream(RecordType::Stdin, id, b"x", w).unwrap();
+        }
+    });
+    let results: Vec<_> = records(&w).map(|rec| r.push(&rec.unwrap())).collect();
+    assert!(results[..5].iter().all(|x| matches!(x, Ok(None))));
+    assert_err(
+        &results[5],
+        &ErrorKind::LimitExceeded {
+            limit: Limit::ConcurrentRequests,
+            max: 1,
+        },
+        80,
+    );
+    assert_eq!(r.buffered(), 5, "nothing was kept for the refused stream");
+}
+
+#[test]
+fn reassembler_params_limit_and_reset() {
+    use fcgi_proto::stream::Reassembler;
+    let mut r = Reassembler::new(Limits {
+        max_params_bytes: 4,
+        ..Limits::default()
+    });
+    let w = wire(|e, w| {
+        e.stream(RecordType::Params, 1, &[1, 1, b'a'], w).unwrap();
+        e.stream(RecordType::Params, 1, &[b'b', 0], w).unwrap();
+    });
+    let results: Vec<_> = records(&w).map(|rec| r.push(&rec.unwrap())).collect();
+    assert!(matches!(results[0], Ok(None)));
+    assert_err(
+        &results[1],
+        &ErrorKind::LimitExceeded {
+            limit: Limit::ParamsBytes,
+            max: 4,
+        },
+        16,
+    );
+    // A stream that ended can start over only after reset (a new request).
+    let end = wire(|e, w| e.end_stream(RecordType::Stdin, 2, w).unwrap());
+    let rec = records(&end).next().unwrap().unwrap();
+    assert!(r.push(&rec).unwrap().is_some());
+    assert!(r.push(&rec).is_err());
+    r.reset(2);
+    assert!(r.push(&rec).unwrap().is_some());
+}
+
+#[test]
+fn decoder_backlog_limit_is_sticky() {
+    use fcgi_proto::decoder::Decoder;
+    use fcgi_proto::record::{ParseOptions, MAX_RECORD_LEN};
+    // The limit is raised to one maximal record.
+    let mut d = Decoder::with_options(ParseOptions::default(), 10);
+    let header = [1, 6, 0, 1, 0xff, 0xff, 0xff, 0];
+    d.push(&header).unwrap();
+    d.push(&vec![0; MAX_RECORD_LEN - header.len()]).unwrap();
+    let e = d.push(&[1]).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &ErrorKind::LimitExceeded {
+            limit: Limit::BufferBytes,
+            max: MAX_RECORD_LEN
+        }
+    );
+    assert_eq!(e.offset(), MAX_RECORD_LEN as u64);
+    assert_eq!(d.next_record().unwrap_err(), e);
+    assert_eq!(d.finish().unwrap_err(), e);
+}
