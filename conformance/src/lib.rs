@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod case;
+pub mod client;
 pub mod dump_cmd;
 pub mod output;
 pub mod report;
