@@ -1,13 +1,33 @@
 //! `fcgi-conformance server`: the runner plays the FastCGI application
 //! behind a web server and judges what the server sends and how it copes
 //! with what an application may send back.
+//!
+//! The runner listens on `--listen` (default an ephemeral 127.0.0.1 port),
+//! sends HTTP/1.1 requests to `--http`, and for each case answers the
+//! FastCGI requests the server forwards. With no `--http`, the bundled
+//! reference web server ([`reference`]) runs in-process in front of the
+//! runner. Cases run one after the other: connections a server keeps open
+//! carry requests of later cases, so they cannot share the listener safely.
+
+pub mod cases;
+pub mod harness;
+pub mod http;
+pub mod reference;
 
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use crate::case::CaseInfo;
-use crate::output::RunArgs;
+use crate::case::{selected, CaseInfo, CaseResult, Outcome, Suite};
+use crate::client::Faults;
+use crate::output::{emit, usage_error, RunArgs};
+use crate::report::Report;
+use crate::target::{Addr, Listener};
+use crate::transcript::Transcript;
+use cases::Ctx;
+use harness::AppSide;
+use http::Url;
 
 /// Flags of `fcgi-conformance server`.
 #[derive(Args, Debug, Clone)]
@@ -15,15 +35,264 @@ pub struct ServerArgs {
     /// Common flags.
     #[command(flatten)]
     pub run: RunArgs,
+    /// Where the runner listens for the web server's FastCGI connections
+    /// (`127.0.0.1:PORT`, `[::1]:PORT`, `unix:/path`); default 127.0.0.1 on a free port.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// The URL the web server forwards to the runner, e.g. `http://127.0.0.1:8080/`.
+    /// Without it the bundled reference web server is tested.
+    #[arg(long, value_name = "URL")]
+    pub http: Option<String>,
+    /// A URL the web server first sends through the Authorizer role (§6.3);
+    /// without it the Authorizer cases are skipped.
+    #[arg(long, value_name = "URL")]
+    pub authorizer: Option<String>,
+    /// Start the web server with this shell command (stopped by PID at the
+    /// end); `{listen}` in it is replaced by the runner's address, which is
+    /// also in the environment as FCGI_CONFORMANCE_LISTEN. Needs --http and --listen.
+    #[arg(long, value_name = "CMD")]
+    pub spawn: Option<String>,
 }
 
 /// Every case of the web-server suite.
 pub fn cases() -> Vec<CaseInfo> {
-    Vec::new()
+    cases::all()
+}
+
+/// Runs the selected cases against a web server that forwards `http` to
+/// the runner's `listener`, one case after the other.
+pub async fn run_cases(
+    listener: Listener,
+    http: Url,
+    authorizer: Option<Url>,
+    timeout: Duration,
+    only: &[String],
+    skip: &[String],
+) -> Vec<CaseResult> {
+    let mut ctx = Ctx {
+        app: AppSide::start(listener),
+        http,
+        authorizer,
+        timeout,
+    };
+    let mut results = Vec::new();
+    for info in cases::all() {
+        if !selected(info.id, only, skip) {
+            continue;
+        }
+        let transcript = Transcript::new();
+        ctx.app.begin_case(transcript.clone());
+        let t0 = Instant::now();
+        let budget = timeout * 4 + Duration::from_secs(2);
+        let outcome = match tokio::time::timeout(budget, cases::run(info.id, &mut ctx)).await {
+            Ok(o) => o,
+            Err(_) => Outcome::fail(
+                format!("the case to finish within {budget:?}"),
+                "it did not (every wait is bounded; this is a runner bug or a very slow server)",
+            ),
+        };
+        ctx.app.end_case(Duration::from_millis(500)).await;
+        // Let late records of this case land in its transcript.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let rendered = transcript.render();
+        results.push(CaseResult {
+            info,
+            outcome,
+            duration: t0.elapsed(),
+            transcript: (!rendered.is_empty()).then_some(rendered),
+        });
+    }
+    results
+}
+
+/// Runs the suite against the bundled reference web server with the given
+/// injected faults (none for the faithful one). Used by `fcgi-conformance
+/// server` with no target and by the self-check.
+pub async fn run_reference(
+    faults: Faults,
+    timeout: Duration,
+    only: &[String],
+    skip: &[String],
+) -> std::io::Result<Vec<CaseResult>> {
+    let listener = Listener::bind(&Addr::Tcp(([127, 0, 0, 1], 0).into())).await?;
+    run_reference_on(listener, faults, timeout, only, skip).await
+}
+
+async fn run_reference_on(
+    listener: Listener,
+    faults: Faults,
+    timeout: Duration,
+    only: &[String],
+    skip: &[String],
+) -> std::io::Result<Vec<CaseResult>> {
+    let app = listener.local_addr()?;
+    let mut cfg = reference::RefConfig::new(app);
+    cfg.timeout = timeout;
+    cfg.faults = faults;
+    let server = reference::RefServer::start(cfg).await?;
+    let a = server.addr();
+    let base = Url {
+        host: a.ip().to_string(),
+        port: a.port(),
+        path: "/".into(),
+    };
+    let auth = Url {
+        path: "/auth/protected/".into(),
+        ..base.clone()
+    };
+    let results = run_cases(listener, base, Some(auth), timeout, only, skip).await;
+    server.stop(Duration::from_secs(1)).await;
+    Ok(results)
+}
+
+struct Spawned {
+    pid: u32,
+    child: tokio::process::Child,
+}
+
+impl Spawned {
+    async fn stop(mut self) {
+        // TERM to the process group it leads, then KILL after a bounded wait.
+        let group = format!("-{}", self.pid);
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .status();
+        if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .status();
+            let _ = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
+        }
+    }
+}
+
+async fn http_reachable(url: &Url, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    let addr = format!("{}:{}", url.host, url.port);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if let Ok(Ok(_)) = tokio::time::timeout(
+            left.min(Duration::from_secs(1)),
+            tokio::net::TcpStream::connect(&addr),
+        )
+        .await
+        {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Runs the suite; the exit code follows [`crate::output::emit`].
 pub async fn main(args: ServerArgs) -> ExitCode {
-    let _ = args;
-    crate::output::usage_error("the server suite is not built yet")
+    let timeout = match args.run.timeout() {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
+    let listen: Addr = match args.listen.as_deref().unwrap_or("127.0.0.1:0").parse() {
+        Ok(a) => a,
+        Err(e) => return usage_error(&format!("--listen: {e}")),
+    };
+    let listener = match Listener::bind(&listen).await {
+        Ok(l) => l,
+        Err(e) => return usage_error(&format!("cannot listen on {listen}: {e}")),
+    };
+    let parse_url = |s: &Option<String>, flag: &str| -> Result<Option<Url>, ExitCode> {
+        match s {
+            None => Ok(None),
+            Some(u) => u
+                .parse::<Url>()
+                .map(Some)
+                .map_err(|e| usage_error(&format!("{flag}: {e}"))),
+        }
+    };
+    let http = match parse_url(&args.http, "--http") {
+        Ok(u) => u,
+        Err(c) => return c,
+    };
+    let authorizer = match parse_url(&args.authorizer, "--authorizer") {
+        Ok(u) => u,
+        Err(c) => return c,
+    };
+    let t0 = Instant::now();
+    let Some(http) = http else {
+        if args.spawn.is_some() {
+            return usage_error("--spawn needs --http: the URL the spawned server serves");
+        }
+        let results = match run_reference_on(
+            listener,
+            Faults::default(),
+            timeout,
+            &args.run.only,
+            &args.run.skip,
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => return usage_error(&format!("cannot start the reference web server: {e}")),
+        };
+        let report = Report::new(
+            Suite::Server,
+            "bundled reference web server".into(),
+            t0.elapsed(),
+            results,
+        );
+        return emit(&report, &args.run);
+    };
+    let mut spawned = None;
+    if let Some(cmd) = &args.spawn {
+        let shown = match listener.local_addr() {
+            Ok(a) => a.to_string(),
+            Err(e) => return usage_error(&format!("listener address: {e}")),
+        };
+        let mut c = tokio::process::Command::new("sh");
+        c.arg("-c")
+            .arg(cmd.replace("{listen}", &shown))
+            .env("FCGI_CONFORMANCE_LISTEN", &shown)
+            .stdin(std::process::Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true);
+        let child = match c.spawn() {
+            Ok(c) => c,
+            Err(e) => return usage_error(&format!("--spawn: cannot start '{cmd}': {e}")),
+        };
+        let Some(pid) = child.id() else {
+            return usage_error("--spawn: the command exited at once");
+        };
+        spawned = Some(Spawned { pid, child });
+    }
+    let wait = if spawned.is_some() {
+        timeout.max(Duration::from_secs(10))
+    } else {
+        timeout
+    };
+    if !http_reachable(&http, wait).await {
+        if let Some(s) = spawned {
+            s.stop().await;
+        }
+        return usage_error(&format!(
+            "nothing answers at {http}: start the web server (or give --spawn) and check --http"
+        ));
+    }
+    let target = http.to_string();
+    let results = run_cases(
+        listener,
+        http,
+        authorizer,
+        timeout,
+        &args.run.only,
+        &args.run.skip,
+    )
+    .await;
+    if let Some(s) = spawned {
+        s.stop().await;
+    }
+    let report = Report::new(Suite::Server, target, t0.elapsed(), results);
+    emit(&report, &args.run)
 }
