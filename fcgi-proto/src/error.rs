@@ -20,6 +20,8 @@ pub enum Limit {
     BufferBytes,
     /// Header lines in a CGI response head (RFC 3875 §6).
     CgiHeaders,
+    /// Bytes of a GET_VALUES or GET_VALUES_RESULT block (§4.1).
+    ManagementBytes,
 }
 
 impl Limit {
@@ -32,6 +34,7 @@ impl Limit {
             Limit::ConcurrentRequests => "max_requests",
             Limit::BufferBytes => "max_buffer_bytes",
             Limit::CgiHeaders => "max_cgi_headers",
+            Limit::ManagementBytes => "max_management_bytes",
         }
     }
 }

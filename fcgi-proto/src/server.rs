@@ -310,6 +310,16 @@ impl Connection {
         }
         match t {
             RecordType::GetValuesResult => {
+                let max = self.config.limits.max_management_bytes;
+                if record.content.len() > max {
+                    return Err(Error::new(
+                        ErrorKind::LimitExceeded {
+                            limit: Limit::ManagementBytes,
+                            max,
+                        },
+                        at,
+                    ));
+                }
                 name_value::validate(
                     record.content,
                     record.content_offset(),

@@ -510,7 +510,7 @@ fn server_unknown_type_body_of_wrong_size() {
         },
         8,
     );
-    assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some("R-4.2-1"));
+    assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some("R-4.2-2"));
     assert_eq!(
         r[1].as_ref().unwrap(),
         "UnknownType(UnknownTypeBody { record_type: 12 })"
@@ -1086,4 +1086,55 @@ fn decoder_backlog_limit_is_sticky() {
     assert_eq!(e.offset(), MAX_RECORD_LEN as u64);
     assert_eq!(d.next_record().unwrap_err(), e);
     assert_eq!(d.finish().unwrap_err(), e);
+}
+
+#[test]
+fn management_bytes_limit() {
+    // Limits::max_management_bytes bounds a GET_VALUES (application side)
+    // and a GET_VALUES_RESULT (web-server side) block.
+    let limits = Limits {
+        max_management_bytes: 16,
+        ..Limits::default()
+    };
+    let query = wire(|e, w| {
+        e.get_values([&b"FCGI_MAX_CONNS"[..], b"FCGI_MAX_REQS"], w)
+            .unwrap();
+    });
+    let mut a = app::Connection::new(app::Config {
+        limits,
+        ..app::Config::default()
+    });
+    assert_err(
+        &to_app(&mut a, &query)[0],
+        &ErrorKind::LimitExceeded {
+            limit: Limit::ManagementBytes,
+            max: 16,
+        },
+        0,
+    );
+    let answer = wire(|e, w| {
+        let block = Values {
+            max_conns: Some(100),
+            max_reqs: Some(100),
+            mpxs_conns: Some(true),
+        }
+        .answer(records(&query).next().unwrap().unwrap().content)
+        .unwrap();
+        e.record(RecordType::GetValuesResult, 0, &block, w).unwrap();
+    });
+    let mut s = server::Connection::new(server::Config {
+        limits,
+        ..server::Config::default()
+    });
+    assert_err(
+        &to_server(&mut s, &answer)[0],
+        &ErrorKind::LimitExceeded {
+            limit: Limit::ManagementBytes,
+            max: 16,
+        },
+        0,
+    );
+    // Within the limit both pass.
+    let small = wire(|e, w| e.get_values([&b"X"[..]], w).unwrap());
+    assert!(to_app(&mut a, &small)[0].is_ok());
 }
