@@ -828,3 +828,44 @@ fn dump_format_doc_example_is_real() {
         "docs/dump-format.md does not show this dump verbatim:\n{text}"
     );
 }
+
+/// A PARAMS stream longer than the dump gathers (`MAX_GATHERED_PARAMS`):
+/// the records keep their previews, the end record says only that the
+/// stream ended, and a legal stream stays clean.
+#[test]
+fn params_longer_than_the_gather_limit() {
+    let value = vec![b'v'; dump::MAX_GATHERED_PARAMS + 100_000];
+    let mut w = Vec::new();
+    enc()
+        .params(
+            1,
+            [(&b"BIG"[..], &value[..]), (&b"AFTER"[..], &b"1"[..])],
+            &mut w,
+        )
+        .unwrap();
+    enc().end_stream(RecordType::Params, 1, &mut w).unwrap();
+    let d = dump(&w);
+    assert!(d.is_clean(), "{:?}", d.first_error());
+    let last = d.entries.last().unwrap();
+    assert_eq!(last.detail, dump::Detail::EndOfStream);
+    assert!(d
+        .entries
+        .iter()
+        .take(d.entries.len() - 1)
+        .all(|e| e.detail == dump::Detail::PartialBlock));
+    // A stream under the limit on the same connection is still gathered.
+    let split = Encoder {
+        max_record_content: Some(4),
+        ..Encoder::default()
+    };
+    split
+        .params(2, [(&b"SMALL"[..], &b"ok"[..])], &mut w)
+        .unwrap();
+    split.end_stream(RecordType::Params, 2, &mut w).unwrap();
+    let text = dump::render(&w);
+    assert!(
+        text.contains("1 pair (whole stream)\n          SMALL = \"ok\"\n"),
+        "{}",
+        &text[text.len() - 600..]
+    );
+}
