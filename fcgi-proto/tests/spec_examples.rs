@@ -422,3 +422,100 @@ fn shorthand_parsing() {
     check_records(&ex[0], &mut found);
     assert!(found.is_empty(), "{found:?}");
 }
+
+/// Every requirement ID an error names exists in `spec/requirements.toml`
+/// (so a renumbered or removed requirement cannot leave the codec pointing
+/// at nothing), and every section is written `§n`, `appendix X` or `limits`.
+#[test]
+fn error_requirements_exist_in_the_spec() {
+    use fcgi_proto::error::{CgiErrorKind, Direction, Limit, PairPart};
+    use fcgi_proto::ErrorKind as K;
+    let toml = std::fs::read_to_string(spec_dir().join("requirements.toml")).unwrap();
+    let ids: Vec<&str> = toml
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("id = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .collect();
+    assert!(ids.len() > 50, "only {} requirement ids read", ids.len());
+    let t = RecordType::Stdout;
+    let kinds = [
+        K::UnsupportedVersion(2),
+        K::TruncatedRecord {
+            needed: 8,
+            available: 1,
+        },
+        K::ContentTooLong(70000),
+        K::TruncatedLength {
+            which: PairPart::Name,
+        },
+        K::PairOverrun {
+            which: PairPart::Value,
+            declared: 9,
+            available: 1,
+        },
+        K::LengthTooLarge(usize::MAX),
+        K::ShortFormTooSmall(128),
+        K::BadBodyLength {
+            record_type: RecordType::BeginRequest,
+            actual: 7,
+        },
+        K::BadBodyLength {
+            record_type: RecordType::EndRequest,
+            actual: 7,
+        },
+        K::BadBodyLength {
+            record_type: RecordType::UnknownType,
+            actual: 7,
+        },
+        K::ManagementRequestId {
+            record_type: RecordType::GetValues,
+            request_id: 1,
+        },
+        K::NullRequestId(t),
+        K::WrongDirection {
+            record_type: t,
+            expected: Direction::ToWebServer,
+        },
+        K::DuplicateBeginRequest(1),
+        K::InactiveRequestId {
+            record_type: t,
+            request_id: 1,
+        },
+        K::StreamAfterEnd {
+            record_type: RecordType::Params,
+            request_id: 1,
+        },
+        K::StreamAfterEnd {
+            record_type: t,
+            request_id: 1,
+        },
+        K::RequestEnded(1),
+        K::UnterminatedStream {
+            record_type: t,
+            request_id: 1,
+        },
+        K::OutputBeforeParams(1),
+        K::LimitExceeded {
+            limit: Limit::Pairs,
+            max: 1,
+        },
+        K::ConnectionClosed,
+        K::Cgi(CgiErrorKind::NoCgiHeader),
+    ];
+    let mut named = 0;
+    for k in &kinds {
+        let section = k.section();
+        assert!(
+            section.starts_with('§') || section.starts_with("appendix") || section == "limits",
+            "{k:?}: section {section}"
+        );
+        if let Some(id) = k.requirement() {
+            assert!(
+                ids.contains(&id),
+                "{k:?} names {id}, which spec/requirements.toml lacks"
+            );
+            named += 1;
+        }
+    }
+    assert!(named >= 15, "only {named} errors name a requirement");
+}
