@@ -50,6 +50,7 @@ impl Decoder {
         }
     }
 
+    #[inline]
     fn settle(&mut self) {
         self.start += self.pending;
         self.base += self.pending as u64;
@@ -61,6 +62,7 @@ impl Decoder {
     }
 
     /// Appends bytes from the peer.
+    #[inline]
     pub fn push(&mut self, input: &[u8]) -> Result<(), Error> {
         self.settle();
         if let Some(e) = &self.failed {
@@ -88,6 +90,7 @@ impl Decoder {
 
     /// The next complete record, or `None` until more bytes are pushed.
     /// The record borrows the decoder until the next call.
+    #[inline]
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, Error> {
         self.settle();
         if let Some(e) = &self.failed {
