@@ -240,9 +240,11 @@ impl ErrorKind {
             ErrorKind::BadBodyLength { record_type, .. } => match record_type {
                 RecordType::BeginRequest => "R-5.1-1",
                 RecordType::EndRequest => "R-5.5-1",
-                _ => "R-4.2-1",
+                _ => "R-4.2-2",
             },
             ErrorKind::ManagementRequestId { .. } => "R-4-1",
+            ErrorKind::DuplicateBeginRequest(_) => "R-5.1-6",
+            ErrorKind::WrongDirection { .. } => "R-A-1",
             ErrorKind::StreamAfterEnd { record_type, .. } => match record_type {
                 RecordType::Params => "R-5.2-1",
                 _ => "R-5.3-1",
@@ -252,9 +254,7 @@ impl ErrorKind {
             ErrorKind::OutputBeforeParams(_) => "R-6.2-1",
             ErrorKind::Cgi(_) => "R-6.2-2",
             ErrorKind::ConnectionClosed => "R-3.5-1",
-            ErrorKind::DuplicateBeginRequest(_)
-            | ErrorKind::WrongDirection { .. }
-            | ErrorKind::LimitExceeded { .. } => return None,
+            ErrorKind::LimitExceeded { .. } => return None,
         })
     }
 }

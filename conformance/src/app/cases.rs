@@ -165,8 +165,8 @@ pub fn all() -> Vec<Case> {
             "With the echo contract, ECHO_BIG asks for 1 MiB more body; it arrives whole, in records of at most 65535 bytes, STDOUT ended.",
             large_response),
         case!("app/5.3/stderr", "5.3", ["R-5.3-1", "R-6.1-4"], Concurrent,
-            "what the application writes on STDERR, and whether it ends that stream",
-            "With the echo contract, ECHO_STDERR asks for a STDERR line; the case records whether it arrived and whether STDERR was ended (open question: info).",
+            "STDERR, once begun, is ended by an empty record",
+            "With the echo contract, ECHO_STDERR asks for a STDERR line; once STDERR carries data it must end with an empty record (a warning, not a failure: OQ-26). No STDERR at all is recorded as info.",
             stderr),
         case!("app/5.4/abort-after-begin", "5.4", ["R-5.4-1"], Concurrent,
             "ABORT_REQUEST right after BEGIN_REQUEST ends the request",
@@ -814,20 +814,25 @@ async fn stderr(ctx: Ctx) -> Outcome {
         .stderr
         .windows(b"conformance-stderr-line".len())
         .any(|w| w == b"conformance-stderr-line");
-    Outcome::info(format!(
-        "STDERR: {} bytes{}; STDERR {} by an empty record",
+    let what = format!(
+        "STDERR: {} bytes{}",
         resp.stderr.len(),
         if found {
             " holding the line asked for"
         } else {
             ", without the line asked for"
         },
-        if resp.stderr_ended {
-            "ended"
-        } else {
-            "not ended"
-        }
-    ))
+    );
+    // OQ-26: an unended STDERR breaks R-5.3-1, but widely deployed
+    // applications leave it open; the suite warns rather than fails.
+    match (resp.stderr.is_empty(), resp.stderr_ended) {
+        (true, _) => Outcome::info(format!("{what}; nothing was written on STDERR")),
+        (false, true) => Outcome::pass(format!("{what}; STDERR ended by an empty record")),
+        (false, false) => Outcome::warn(
+            "STDERR ended by an empty record once begun (R-5.3-1, OQ-26)",
+            format!("{what}; STDERR never ended"),
+        ),
+    }
 }
 
 // ---- §5.4 ---------------------------------------------------------------
@@ -960,11 +965,9 @@ async fn interleaved(
 ) -> Result<(Conn, Vec<Req>, Vec<super::conn::Response>), Outcome> {
     let reqs: Vec<Req> = (1..=n)
         .map(|id| {
-            let mut r = Req::responder(id, &ctx.params, format!("body of {id}").as_bytes())
+            Req::responder(id, &ctx.params, format!("body of {id}").as_bytes())
                 .param("ECHO_ID", id.to_string())
-                .keep(true);
-            r.params_record_size = Some(64);
-            r
+                .keep(true)
         })
         .collect();
     let parts: Vec<Vec<Vec<u8>>> = reqs.iter().map(Req::records).collect();
