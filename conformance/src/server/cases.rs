@@ -190,8 +190,7 @@ fn path(slug: &str) -> String {
 
 fn ok_response(body: &[u8]) -> Vec<u8> {
     let mut v =
-        format!("Status: 200 OK\r\nContent-Type: application/octet-stream\r\nX-Case: yes\r\n\r\n")
-            .into_bytes();
+        b"Status: 200 OK\r\nContent-Type: application/octet-stream\r\nX-Case: yes\r\n\r\n".to_vec();
     v.extend_from_slice(body);
     v
 }
@@ -686,7 +685,7 @@ fn record(t: RecordType, id: u16, content: &[u8], pad: u8, fill: u8, out: &mut V
     let len = u16::try_from(content.len()).unwrap_or(u16::MAX);
     out.extend_from_slice(&Header::new(t, id, len, pad).to_bytes());
     out.extend_from_slice(content.get(..usize::from(len)).unwrap_or_default());
-    out.extend(std::iter::repeat(fill).take(usize::from(pad)));
+    out.extend(std::iter::repeat_n(fill, usize::from(pad)));
 }
 
 async fn one_byte_records(ctx: &mut Ctx) -> Outcome {
@@ -993,7 +992,7 @@ async fn close_mid_body(ctx: &mut Ctx) -> Outcome {
         return no_request("the GET", &resp);
     };
     let mut head = b"Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n".to_vec();
-    head.extend(std::iter::repeat(b'z').take(5000));
+    head.extend(std::iter::repeat_n(b'z', 5000));
     ctx.app
         .write(s.conn, ctx.app.stdout_bytes(s.id, &head, false));
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -1051,18 +1050,10 @@ async fn keep_conn(ctx: &mut Ctx) -> Outcome {
         flags.push(s.keep_conn);
         conns.push(s.conn);
     }
-    let mut distinct = conns.clone();
-    distinct.dedup();
+    let distinct: std::collections::BTreeSet<_> = conns.iter().collect();
+    let set = flags.iter().filter(|f| **f).count();
     Outcome::info(format!(
-        "FCGI_KEEP_CONN {} on {}/3 requests; {} connection(s) for 3 requests",
-        if flags.iter().all(|f| *f) {
-            "set"
-        } else if flags.iter().any(|f| *f) {
-            "set"
-        } else {
-            "clear"
-        },
-        flags.iter().filter(|f| **f).count(),
+        "FCGI_KEEP_CONN set on {set} of 3 requests; {} connection(s) carried the 3 requests",
         distinct.len()
     ))
 }
@@ -1290,7 +1281,8 @@ async fn client_disconnect(ctx: &mut Ctx) -> Outcome {
         let note = match http::start(&url, &req, t.min(Duration::from_secs(1))).await {
             Ok(mut s) => {
                 let mut b = [0u8; 64];
-                let _ = tokio::time::timeout(Duration::from_millis(100), s.stream.read(&mut b)).await;
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(100), s.stream.read(&mut b)).await;
                 format!("the client read the head ({}) and closed", s.head.status)
             }
             Err(e) => format!("the client closed before any response ({e})"),
@@ -1304,12 +1296,14 @@ async fn client_disconnect(ctx: &mut Ctx) -> Outcome {
         return o;
     }
     let mut head = b"Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n".to_vec();
-    head.extend(std::iter::repeat(b'.').take(32 * 1024));
-    ctx.app.write(s.conn, ctx.app.stdout_bytes(s.id, &head, false));
-    let client_note = match tokio::time::timeout(ctx.timeout + Duration::from_secs(1), gone_rx).await {
-        Ok(Ok(n)) => n,
-        _ => return Outcome::fail("the HTTP client to finish", "it did not"),
-    };
+    head.extend(std::iter::repeat_n(b'.', 32 * 1024));
+    ctx.app
+        .write(s.conn, ctx.app.stdout_bytes(s.id, &head, false));
+    let client_note =
+        match tokio::time::timeout(ctx.timeout + Duration::from_secs(1), gone_rx).await {
+            Ok(Ok(n)) => n,
+            _ => return Outcome::fail("the HTTP client to finish", "it did not"),
+        };
     let _ = started.await;
     // Keep writing a little, as a slow application would, and watch.
     let deadline = ctx.deadline();
@@ -1317,21 +1311,19 @@ async fn client_disconnect(ctx: &mut Ctx) -> Outcome {
     loop {
         let until = (tick + Duration::from_millis(100)).min(deadline);
         match ctx.app.next(until).await {
-            Some(e) if e.conn == s.conn => {
-                match e.ev {
-                    Ev::Abort { id } if id == s.id => {
-                        ctx.app
-                            .end_request(s.conn, s.id, 0, ProtocolStatus::RequestComplete);
-                        return Outcome::info(format!(
+            Some(e) if e.conn == s.conn => match e.ev {
+                Ev::Abort { id } if id == s.id => {
+                    ctx.app
+                        .end_request(s.conn, s.id, 0, ProtocolStatus::RequestComplete);
+                    return Outcome::info(format!(
                             "{client_note}; FCGI_ABORT_REQUEST sent (R-5.4-3), the application ended the request"
                         ));
-                    }
-                    Ev::Closed => {
-                        return Outcome::info(format!("{client_note}; the server closed the connection (R-5.4-4), no FCGI_ABORT_REQUEST"));
-                    }
-                    _ => {}
                 }
-            }
+                Ev::Closed => {
+                    return Outcome::info(format!("{client_note}; the server closed the connection (R-5.4-4), no FCGI_ABORT_REQUEST"));
+                }
+                _ => {}
+            },
             Some(_) => {}
             None => {
                 if Instant::now() >= deadline {

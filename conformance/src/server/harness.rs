@@ -398,8 +398,7 @@ impl AppSide {
     /// returning when all are complete or at the deadline.
     pub async fn collect_many(&mut self, n: usize, deadline: Instant) -> Vec<SeenRequest> {
         let mut reqs: Vec<SeenRequest> = Vec::new();
-        let mut last_meta: BTreeMap<ConnId, (RecordType, u16, usize, u8, u8, Option<Vec<u8>>)> =
-            BTreeMap::new();
+        let mut last_meta: BTreeMap<ConnId, Meta> = BTreeMap::new();
         loop {
             if reqs.len() >= n && reqs.iter().all(SeenRequest::complete) {
                 // An Authorizer may still get STDIN: give it a moment.
