@@ -24,7 +24,7 @@ if [ -n "$missing" ]; then
         $SUDO chmod 755 /usr/sbin/policy-rc.d
         REMOVE_POLICY=1
     fi
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $missing
     [ -z "${REMOVE_POLICY:-}" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 

@@ -37,6 +37,8 @@ enum Command {
     },
     /// Test a FastCGI application: the runner plays the web server.
     App(app::AppArgs),
+    /// Run the bundled reference FastCGI application (Responder, Authorizer, Filter).
+    ReferenceApp(app::ReferenceArgs),
     /// Test a web server: the runner plays the FastCGI application.
     Server(server::ServerArgs),
     /// List the cases with their spec sections and requirement IDs.
@@ -107,9 +109,11 @@ fn run_dump(file: &str, format: DumpFormat) -> ExitCode {
     } else {
         match std::fs::read(PathBuf::from(file)) {
             Ok(v) => v,
-            Err(e) => return usage_error(&format!(
+            Err(e) => {
+                return usage_error(&format!(
                 "cannot read {file}: {e} (give a readable capture file, or - for standard input)"
-            )),
+            ))
+            }
         }
     };
     let d = fcgi_proto::dump::dump(&bytes);
@@ -160,6 +164,10 @@ fn main() -> ExitCode {
         Command::List { suite, format } => run_list(suite, format),
         Command::App(args) => match runtime() {
             Ok(rt) => rt.block_on(app::main(args)),
+            Err(code) => code,
+        },
+        Command::ReferenceApp(args) => match runtime() {
+            Ok(rt) => rt.block_on(app::reference_main(args)),
             Err(code) => code,
         },
         Command::Server(args) => match runtime() {

@@ -133,6 +133,8 @@ pub enum Listener {
     Tcp(TcpListener),
     /// Unix socket (the path is removed on drop).
     Unix(UnixListener, PathBuf),
+    /// A unix socket inherited from the parent; its path is left alone.
+    Inherited(UnixListener, PathBuf),
 }
 
 impl Listener {
@@ -153,7 +155,7 @@ impl Listener {
     pub fn local_addr(&self) -> io::Result<Addr> {
         match self {
             Listener::Tcp(l) => Ok(Addr::Tcp(l.local_addr()?)),
-            Listener::Unix(_, p) => Ok(Addr::Unix(p.clone())),
+            Listener::Unix(_, p) | Listener::Inherited(_, p) => Ok(Addr::Unix(p.clone())),
         }
     }
 
@@ -165,8 +167,38 @@ impl Listener {
                 s.set_nodelay(true)?;
                 Ok(Stream::Tcp(s))
             }
-            Listener::Unix(l, _) => Ok(Stream::Unix(l.accept().await?.0)),
+            Listener::Unix(l, _) | Listener::Inherited(l, _) => {
+                Ok(Stream::Unix(l.accept().await?.0))
+            }
         }
+    }
+}
+
+impl Listener {
+    /// The listening socket inherited on descriptor 0, `FCGI_LISTENSOCK_FILENO`
+    /// (§2.2, R-2.2-1): TCP or unix, whichever it is. Must run inside a tokio runtime.
+    pub fn from_stdin() -> io::Result<Listener> {
+        use std::os::fd::AsFd;
+        let fd = std::io::stdin().as_fd().try_clone_to_owned()?;
+        let tcp = std::net::TcpListener::from(fd);
+        if tcp.local_addr().is_ok() {
+            tcp.set_nonblocking(true)?;
+            return Ok(Listener::Tcp(TcpListener::from_std(tcp)?));
+        }
+        let unix = std::os::unix::net::UnixListener::from(std::os::fd::OwnedFd::from(tcp));
+        let path = unix
+            .local_addr()?
+            .as_pathname()
+            .map(PathBuf::from)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "descriptor 0 is not a listening socket (FCGI_LISTENSOCK_FILENO)",
+                )
+            })?;
+        unix.set_nonblocking(true)?;
+        // The path belongs to whoever created the socket: keep it on drop.
+        Ok(Listener::Inherited(UnixListener::from_std(unix)?, path))
     }
 }
 

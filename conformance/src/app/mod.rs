@@ -49,6 +49,47 @@ pub struct AppArgs {
     pub run: RunArgs,
 }
 
+/// Flags of `fcgi-conformance reference-app`.
+#[derive(Args, Debug, Clone)]
+pub struct ReferenceArgs {
+    /// Listen here (HOST:PORT or unix:/path); without it, accept on descriptor 0
+    /// as a FastCGI application started by a web server does (§2.2).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Deliberate defects, for testing a runner (repeatable).
+    #[arg(long = "fault", value_enum)]
+    pub faults: Vec<Fault>,
+}
+
+/// Runs the bundled reference application until the process is stopped.
+pub async fn reference_main(args: ReferenceArgs) -> ExitCode {
+    let listener = match &args.listen {
+        Some(a) => match a.parse::<Addr>() {
+            Ok(addr) => crate::target::Listener::bind(&addr).await,
+            Err(e) => return usage_error(&format!("--listen: {e}")),
+        },
+        None => crate::target::Listener::from_stdin(),
+    };
+    let listener = match listener {
+        Ok(l) => l,
+        Err(e) => {
+            return usage_error(&format!(
+                "cannot listen: {e} (give --listen ADDR, or start it with a listening socket on descriptor 0)"
+            ))
+        }
+    };
+    let mut r = match Reference::serve(listener, &args.faults) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&format!("cannot serve: {e}")),
+    };
+    eprintln!("fcgi-conformance reference-app: listening on {}", r.addr());
+    tokio::select! {
+        _ = r.wait() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    ExitCode::SUCCESS
+}
+
 /// Every case of the application suite.
 pub fn cases() -> Vec<CaseInfo> {
     cases::all().into_iter().map(|c| c.info).collect()

@@ -92,7 +92,12 @@ impl Reference {
 
     /// Starts on `addr` (TCP or unix socket).
     pub async fn start_on(addr: &Addr, faults: &[Fault]) -> io::Result<Reference> {
-        let listener = Listener::bind(addr).await?;
+        Reference::serve(Listener::bind(addr).await?, faults)
+    }
+
+    /// Serves on a listener the caller made, e.g. the one inherited on
+    /// descriptor 0 (FCGI_LISTENSOCK_FILENO, §2.2).
+    pub fn serve(listener: Listener, faults: &[Fault]) -> io::Result<Reference> {
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let faults: Arc<BTreeSet<Fault>> = Arc::new(faults.iter().copied().collect());
@@ -110,6 +115,11 @@ impl Reference {
             }
         });
         Ok(Reference { addr, stop, task })
+    }
+
+    /// Waits until the accept loop ends (it runs until the process stops).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.task).await;
     }
 
     /// Where it listens.
