@@ -33,6 +33,9 @@ fn params_decode(c: &mut Criterion) {
         ] {
             let mut g = c.benchmark_group(format!("params_decode_{unit}/{}", blk.name));
             g.throughput(tp);
+            if blk.name.starts_with("tiny") {
+                g.sampling_mode(SamplingMode::Flat).sample_size(30);
+            }
             g.bench_function("ours", |b| b.iter(|| ours::decode_params(black_box(bytes))));
             #[cfg(feature = "agpl-peers")]
             if blk.async_fcgi_ok {
@@ -60,6 +63,10 @@ fn params_encode(c: &mut Criterion) {
         ] {
             let mut g = c.benchmark_group(format!("params_encode_{unit}/{}", blk.name));
             g.throughput(tp);
+            if blk.name.starts_with("tiny") {
+                // async-fcgi takes about half a second per tiny block.
+                g.sampling_mode(SamplingMode::Flat).sample_size(10);
+            }
             // A whole PARAMS record (stream) as the encoder's public API writes it.
             let enc = Encoder::default();
             let mut out = Vec::with_capacity(bytes.len() * 2 + 64);
@@ -119,6 +126,14 @@ fn record_encode(c: &mut Criterion) {
         g.bench_function("ours", |b| {
             b.iter(|| ours::encode_records(&enc, black_box(&data), &mut out))
         });
+        #[cfg(feature = "agpl-peers")]
+        if size == 65535 {
+            let shared = bytes::Bytes::copy_from_slice(&data);
+            let mut buf = bytes::BytesMut::new();
+            g.bench_function("async-fcgi-stdin", |b| {
+                b.iter(|| peers::async_fcgi::encode_stdin(black_box(&shared), &mut buf))
+            });
+        }
         physical(&mut g, &data);
         g.finish();
     }

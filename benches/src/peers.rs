@@ -206,4 +206,24 @@ pub mod async_fcgi {
         body.to_record(RecordType::Params, 1).append(out);
         Some(out.len())
     }
+
+    /// Encodes `data` as STDIN records with `STDINBody::new` and
+    /// `Record::append` into `out` (cleared and reserved): async-fcgi's only
+    /// public stream-record writer. It always fills records to 65535 bytes
+    /// and writes STDIN only (the web server's direction), so it is timed
+    /// beside our STDOUT encode of 65535-byte records: same sizes, same work.
+    pub fn encode_stdin(data: &Bytes, out: &mut BytesMut) -> usize {
+        use ::async_fcgi::fastcgi::STDINBody;
+        let mut rest = data.clone();
+        out.clear();
+        out.reserve(data.len() + data.len() / 65535 * 16 + 64);
+        loop {
+            let last = rest.is_empty();
+            STDINBody::new(1, &mut rest).append(out);
+            if last {
+                break;
+            }
+        }
+        out.len()
+    }
 }

@@ -171,3 +171,21 @@ fn ours_and_async_fcgi_agree_on_params() {
         assert_eq!(&buf[..body], &mine[..body], "{}", b.name);
     }
 }
+
+#[cfg(feature = "agpl-peers")]
+#[test]
+fn async_fcgi_stdin_records_match_ours_but_for_the_type() {
+    use bytes::{Bytes, BytesMut};
+    let data = inputs::stdout_payload();
+    let mut buf = BytesMut::new();
+    let n = peers::async_fcgi::encode_stdin(&Bytes::copy_from_slice(&data), &mut buf);
+    let mine = inputs::stdout_stream(65535);
+    assert_eq!(n, mine.len());
+    let theirs: Vec<_> = records(&buf).map(|r| r.unwrap()).collect();
+    let ours: Vec<_> = records(&mine).map(|r| r.unwrap()).collect();
+    assert_eq!(theirs.len(), ours.len());
+    for (t, o) in theirs.iter().zip(&ours) {
+        assert_eq!(t.record_type().name(), "STDIN");
+        assert_eq!(t.content, o.content);
+    }
+}
