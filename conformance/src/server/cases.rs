@@ -846,7 +846,7 @@ async fn stderr_interleaved(ctx: &mut Ctx) -> Outcome {
         if in_headers {
             "appeared in a header"
         } else {
-            "not shown to the client (server log)"
+            "not in the HTTP response (left to the server's log)"
         }
     ))
 }
