@@ -2,7 +2,7 @@
 # Runs `fcgi-conformance server` against real web servers on loopback and
 # compares the verdicts with conformance/peers/<name>/expected.json.
 #
-#   run-server-suite.sh [--bin PATH] [--out DIR] [NAME...]
+#   run-server-suite.sh [--update] [--bin PATH] [--out DIR] [NAME...]
 #
 # NAME: nginx lighttpd apache2, and nginx-plain apache2-plain for the same
 # servers' configs without connection reuse (default: all five; expectations
@@ -11,20 +11,24 @@
 # port), run the suite (--junit and --transcript into DIR/NAME), stop the
 # server by PID with stop.sh. Exits nonzero if any verdict differs from
 # expected.json or a server does not start.
-#   --bin PATH  the fcgi-conformance binary (default: target/debug or
-#               $CARGO_TARGET_DIR/debug, built with cargo if missing)
-#   --out DIR   reports and scratch space (default: a fresh mktemp -d)
+#   --update    rewrite the expectation files from this run instead of comparing
+#   --bin PATH  the fcgi-conformance binary (default: $FCGI_CONFORMANCE_BIN,
+#               else target/debug (or $CARGO_TARGET_DIR/debug), built if missing)
+#   --out DIR   reports: DIR/NAME/{report.json,junit.xml,transcripts/}
+#               (default: $FCGI_CONFORMANCE_OUT, else target/peer-reports)
 # Environment: SUITE_TIMEOUT (seconds per wait, default 2).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-BIN=
-OUT=
+BIN=${FCGI_CONFORMANCE_BIN:-}
+OUT=${FCGI_CONFORMANCE_OUT:-}
+UPDATE=0
 while [ $# -gt 0 ]; do
     case "$1" in
+        --update) UPDATE=1; shift ;;
         --bin) BIN=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         --*) echo "run-server-suite.sh: unknown flag $1" >&2; exit 2 ;;
         *) break ;;
     esac
@@ -38,9 +42,9 @@ if [ -z "$BIN" ]; then
     fi
 fi
 [ -x "$BIN" ] || { echo "run-server-suite.sh: no binary at $BIN" >&2; exit 2; }
-[ -n "$OUT" ] || OUT=$(mktemp -d /tmp/server-suite.XXXXXX)
+[ -n "$OUT" ] || OUT=$ROOT/target/peer-reports
 mkdir -p "$OUT"
-SCRATCH=$OUT/scratch
+SCRATCH=$(mktemp -d /tmp/server-suite.XXXXXX)
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -73,17 +77,35 @@ for NAME in $NAMES; do
     AUTH=$(sed -n 's/^HTTP_AUTHORIZER=//p' "$OUT/$NAME/start.out")
     echo "== $NAME: $URL${AUTH:+ (authorizer $AUTH)}"
     set -- --timeout "$TIMEOUT" --listen "127.0.0.1:$PORT" --http "$URL" \
-        --expect "$EXPECT" --junit "$OUT/$NAME/junit.xml" \
-        --transcript "$OUT/$NAME/transcripts" --color never
+        --junit "$OUT/$NAME/junit.xml" --transcript "$OUT/$NAME/transcripts" \
+        --format json
     [ -n "$AUTH" ] && set -- "$@" --authorizer "$AUTH"
-    "$BIN" server "$@" >"$OUT/$NAME/report.txt"
+    [ $UPDATE = 1 ] || set -- "$@" --expect "$EXPECT"
+    "$BIN" server "$@" >"$OUT/$NAME/report.json"
     rc=$?
-    tail -n 2 "$OUT/$NAME/report.txt"
     sh "$HERE/stop.sh" "$SERVER" "$SCRATCH"
-    if [ $rc -ne 0 ]; then
+    python3 - "$OUT/$NAME/report.json" "$UPDATE" "$EXPECT" <<'PY' || rc=1
+import json, sys
+path, update, expect = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
+report = json.load(open(path))
+s = report["summary"]
+print("   %(pass)d pass, %(fail)d fail, %(warn)d warn, %(info)d info, %(skip)d skip" % s)
+for c in report["cases"]:
+    if c["verdict"] != "pass":
+        print("   %-5s %s  %s" % (c["verdict"], c["id"], c["detail"][:160]))
+if update:
+    with open(expect, "w") as f:
+        json.dump({c["id"]: c["verdict"] for c in report["cases"]}, f, indent=2, sort_keys=True)
+        f.write("\n")
+    print("   wrote " + expect)
+PY
+    if [ $UPDATE = 1 ]; then
+        :
+    elif [ $rc -ne 0 ]; then
         echo "== $NAME: verdicts differ from $EXPECT (exit $rc); report in $OUT/$NAME/" >&2
         status=1
     fi
 done
+rm -rf "$SCRATCH"
 echo "reports in $OUT"
 exit $status
