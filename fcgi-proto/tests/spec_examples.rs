@@ -9,7 +9,10 @@
 //! and the content when it is given as a whole string). For kind `pairs` the
 //! bytes are a name-value block (§3.4) that must decode without leftovers
 //! to the names listed. The dump of every example is kept in one insta
-//! snapshot, reviewed like the other wire snapshots.
+//! snapshot, reviewed like the other wire snapshots: after adding or
+//! changing an example, run
+//! `INSTA_UPDATE=always cargo test -p fcgi-proto --test spec_examples` and
+//! review the diff of `tests/snapshots/spec_examples__spec_examples.snap`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
