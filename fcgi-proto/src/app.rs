@@ -290,7 +290,10 @@ impl Connection {
                 if record.content.is_empty() {
                     req.params_state = StreamState::Ended;
                     let block = std::mem::take(&mut req.params);
-                    name_value::validate(&block, 0, limits.max_pairs)?;
+                    // Judged on the empty record: errors point at it, in
+                    // stream offsets like every other error here.
+                    name_value::validate(&block, 0, limits.max_pairs)
+                        .map_err(|e| Error::new(e.kind().clone(), at))?;
                     return Ok(Some(Event::Params {
                         request_id: id,
                         block,

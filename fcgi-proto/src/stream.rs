@@ -89,7 +89,9 @@ impl Reassembler {
                 self.ended.insert(key, ());
             }
             if t == RecordType::Params {
-                name_value::validate(&data, 0, self.limits.max_pairs)?;
+                // Judged on the empty record: the error points at it.
+                name_value::validate(&data, 0, self.limits.max_pairs)
+                    .map_err(|e| Error::new(e.kind().clone(), record.offset))?;
             }
             return Ok(Some(Assembled {
                 request_id: id,

@@ -1138,3 +1138,25 @@ fn management_bytes_limit() {
     let small = wire(|e, w| e.get_values([&b"X"[..]], w).unwrap());
     assert!(to_app(&mut a, &small)[0].is_ok());
 }
+
+#[test]
+fn params_block_errors_point_into_the_input() {
+    // A malformed PARAMS block is judged on the stream's empty record; the
+    // error's offset is that record's (a stream offset, like every other
+    // error of the state machines), not an offset inside the gathered block.
+    let w = wire(|e, w| {
+        e.begin_request(1, Role::Responder, true, w).unwrap();
+        e.stream(RecordType::Stdin, 1, &[0; 40], w).unwrap();
+        e.record(RecordType::Params, 1, &[3, 0x80, 0], w).unwrap();
+        e.end_stream(RecordType::Params, 1, w).unwrap();
+    });
+    let kind = ErrorKind::TruncatedLength {
+        which: PairPart::Value,
+    };
+    let mut c = app::Connection::default();
+    let r = to_app(&mut c, &w);
+    assert_err(&r[3], &kind, 80);
+    let mut re = fcgi_proto::stream::Reassembler::default();
+    let results: Vec<_> = records(&w).map(|rec| re.push(&rec.unwrap())).collect();
+    assert_err(&results[3], &kind, 80);
+}
