@@ -380,6 +380,11 @@ pub async fn send(url: &Url, req: &HttpRequest, timeout: Duration) -> Result<Htt
                     head.complete = true;
                     break;
                 }
+                // A size from the peer: bounded before any arithmetic on it.
+                if size > MAX_BODY {
+                    head.note = Some(format!("chunk of {size} bytes is over the limit"));
+                    break;
+                }
                 let need = le + 2 + size + 2;
                 let mut cut = false;
                 while buf.len() < need {
