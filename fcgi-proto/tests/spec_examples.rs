@@ -6,9 +6,10 @@
 //! `Decodes to: …` in the spec's shorthand (§3.3). For kind `records` the
 //! bytes must frame into records and every body decode (`Dump::is_clean`),
 //! and the records must be the ones `Decodes to` lists (type, request id,
-//! and the content when it is given as a whole string). For kind `pairs` the
+//! and the body: a string unless abbreviated, pairs, or the fields of a
+//! BEGIN_REQUEST, END_REQUEST or UNKNOWN_TYPE body). For kind `pairs` the
 //! bytes are a name-value block (§3.4) that must decode without leftovers
-//! to the names listed. The dump of every example is kept in one insta
+//! to the pairs listed. The dump of every example is kept in one insta
 //! snapshot, reviewed like the other wire snapshots: after adding or
 //! changing an example, run
 //! `INSTA_UPDATE=always cargo test -p fcgi-proto --test spec_examples` and
@@ -214,6 +215,107 @@ fn c_string(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Compares the pairs a shorthand lists, `("name", "value") …`, with the
+/// pairs of `block`: every name, and every value not abbreviated.
+fn check_listed_pairs(what: &str, listed: &str, block: &[u8], errors: &mut Vec<String>) {
+    let mut got = Vec::new();
+    for p in name_value::pairs(block) {
+        match p {
+            Ok(p) => got.push(p),
+            Err(e) => {
+                errors.push(format!("{what}: {e}"));
+                return;
+            }
+        }
+    }
+    let listed = groups(listed, '(', ')');
+    if listed.len() != got.len() {
+        errors.push(format!(
+            "{what}: lists {} pairs, the bytes hold {}",
+            listed.len(),
+            got.len()
+        ));
+        return;
+    }
+    for (g, (name, value)) in listed.iter().zip(got) {
+        let (n, v) = g.split_once(", ").unwrap_or((g, ""));
+        if c_string(n).as_deref() != Some(name) {
+            errors.push(format!(
+                "{what}: pair {n} is named {} in the bytes",
+                dump::preview(name, 96)
+            ));
+        }
+        // Values like "aaaa…a" (128 bytes) are abbreviated: only whole literals count.
+        if let Some(v) = c_string(v) {
+            if v != value {
+                errors.push(format!(
+                    "{what}: pair {n} has value {} in the bytes",
+                    dump::preview(value, 96)
+                ));
+            }
+        }
+    }
+}
+
+/// Compares a record's body as the shorthand gives it (a string, pairs, or
+/// `{…}` for the fixed bodies) with the record's content.
+fn check_body(what: &str, t: RecordType, body: &str, content: &[u8], errors: &mut Vec<String>) {
+    use fcgi_proto::application::{BeginRequestBody, EndRequestBody};
+    use fcgi_proto::management::UnknownTypeBody;
+    if body.starts_with('"') {
+        // A string: the content, unless abbreviated.
+        if let Some(listed) = c_string(body) {
+            if listed != content {
+                errors.push(format!(
+                    "{what}: content is listed as {body}, the bytes hold {}",
+                    dump::preview(content, 200)
+                ));
+            }
+        }
+        return;
+    }
+    if body.starts_with('(') {
+        check_listed_pairs(what, body, content, errors);
+        return;
+    }
+    let Some(inner) = body.strip_prefix('{').and_then(|b| b.strip_suffix('}')) else {
+        errors.push(format!("{what}: cannot read the body shorthand `{body}`"));
+        return;
+    };
+    let fields: Vec<&str> = inner.split(", ").map(str::trim).collect();
+    let ok = match (t, fields.as_slice()) {
+        (RecordType::BeginRequest, [role, flags]) => {
+            BeginRequestBody::parse(content, 0).is_ok_and(|b| {
+                *role == format!("FCGI_{}", b.role.name())
+                    && match *flags {
+                        "FCGI_KEEP_CONN" => b.flags == 1,
+                        n => n.parse::<u8>().ok() == Some(b.flags),
+                    }
+            })
+        }
+        (RecordType::EndRequest, [app_status, status]) => EndRequestBody::parse(content, 0)
+            .is_ok_and(|b| {
+                app_status.parse::<u32>().ok() == Some(b.app_status)
+                    && *status == format!("FCGI_{}", b.protocol_status.name())
+            }),
+        (RecordType::UnknownType, [code]) => UnknownTypeBody::parse(content, 0)
+            .is_ok_and(|b| code.parse::<u8>().ok() == Some(b.record_type)),
+        _ => {
+            errors.push(format!(
+                "{what}: no body shorthand `{body}` for {}",
+                t.name()
+            ));
+            return;
+        }
+    };
+    if !ok {
+        errors.push(format!(
+            "{what}: body is listed as {body}, the bytes say {}",
+            dump::preview(content, 64)
+        ));
+    }
+}
+
 /// Checks a `records` example; returns its dump.
 fn check_records(ex: &Example, errors: &mut Vec<String>) -> String {
     let d = dump::dump(&ex.bytes);
@@ -259,15 +361,13 @@ fn check_records(ex: &Example, errors: &mut Vec<String>) -> String {
                 e.record.request_id()
             ));
         }
-        if let Some(content) = c_string(body) {
-            if content != e.record.content {
-                errors.push(format!(
-                    "{}: record {i} content is listed as {body}, the bytes hold {}",
-                    ex.name,
-                    dump::preview(e.record.content, 200)
-                ));
-            }
-        }
+        check_body(
+            &format!("{}: record {i}", ex.name),
+            t,
+            body,
+            e.record.content,
+            errors,
+        );
     }
     d.to_string()
 }
@@ -275,30 +375,9 @@ fn check_records(ex: &Example, errors: &mut Vec<String>) -> String {
 /// Checks a `pairs` example; returns the dump of the block as the content
 /// of one PARAMS record (request id 1, no padding).
 fn check_pairs(ex: &Example, errors: &mut Vec<String>) -> String {
-    let mut names = Vec::new();
-    for p in name_value::pairs(&ex.bytes) {
-        match p {
-            Ok((n, _)) => names.push(String::from_utf8_lossy(n).into_owned()),
-            Err(e) => {
-                errors.push(format!("{}: {e}", ex.name));
-                break;
-            }
-        }
-    }
-    if let Some(line) = &ex.decodes_to {
-        let listed: Vec<String> = groups(line, '(', ')')
-            .iter()
-            .filter_map(|g| g.split(", ").next().and_then(c_string))
-            .map(|n| String::from_utf8_lossy(&n).into_owned())
-            .collect();
-        if listed != names {
-            errors.push(format!(
-                "{}: `Decodes to` names {listed:?}, the bytes {names:?}",
-                ex.name
-            ));
-        }
-    } else {
-        errors.push(format!("{}: no `Decodes to:` line", ex.name));
+    match &ex.decodes_to {
+        Some(line) => check_listed_pairs(&ex.name, line, &ex.bytes, errors),
+        None => errors.push(format!("{}: no `Decodes to:` line", ex.name)),
     }
     let Ok(len) = u16::try_from(ex.bytes.len()) else {
         errors.push(format!("{}: a pairs example over 65535 bytes", ex.name));
@@ -521,4 +600,45 @@ fn error_requirements_exist_in_the_spec() {
         }
     }
     assert!(named >= 15, "only {named} errors name a requirement");
+
+    // Fixed bodies and pairs are compared too.
+    let begin = [0, 1, 1, 0, 0, 0, 0, 0];
+    let end = [0, 0, 3, 0xaa, 0, 0, 0, 0];
+    let pairs = [1, 2, b'A', b'x', b'y'];
+    let cases: [(RecordType, &str, &[u8], usize); 9] = [
+        (
+            RecordType::BeginRequest,
+            "{FCGI_RESPONDER, FCGI_KEEP_CONN}",
+            &begin,
+            0,
+        ),
+        (
+            RecordType::BeginRequest,
+            "{FCGI_FILTER, FCGI_KEEP_CONN}",
+            &begin,
+            1,
+        ),
+        (RecordType::BeginRequest, "{FCGI_RESPONDER, 0}", &begin, 1),
+        (
+            RecordType::EndRequest,
+            "{938, FCGI_REQUEST_COMPLETE}",
+            &end,
+            0,
+        ),
+        (RecordType::EndRequest, "{938, FCGI_OVERLOADED}", &end, 1),
+        (
+            RecordType::UnknownType,
+            "{12}",
+            &[12, 0, 0, 0, 0, 0, 0, 0],
+            0,
+        ),
+        (RecordType::Params, r#"("A", "xy")"#, &pairs, 0),
+        (RecordType::Params, r#"("A", "xz")"#, &pairs, 1),
+        (RecordType::Params, r#"("A", "x…")"#, &pairs, 0),
+    ];
+    for (t, body, content, want) in cases {
+        let mut found = Vec::new();
+        check_body("case", t, body, content, &mut found);
+        assert_eq!(found.len(), want, "{body}: {found:?}");
+    }
 }
