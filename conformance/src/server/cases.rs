@@ -948,7 +948,11 @@ fn cut_verdict(resp: &Result<HttpResponse, String>, what: &str) -> Outcome {
             "a 5xx, or a body whose framing shows the cut (R-5.5-5)",
             r.summary(),
         ),
-        Err(e) => Outcome::pass(format!("{what}: the client got no response ({e})")),
+        Err(e) if e.contains("timed out") => Outcome::warn(
+            "a 5xx, or a closed connection, for the client (R-5.5-5)",
+            format!("{what}: no response within the timeout ({e}); the client is left waiting"),
+        ),
+        Err(e) => Outcome::pass(format!("{what}: the client's connection was closed ({e})")),
     }
 }
 
@@ -1031,7 +1035,11 @@ async fn malformed_record(ctx: &mut Ctx) -> Outcome {
             Outcome::fail("a 5xx for a version-9 record (R-3.3-1)", r.summary())
         }
         Ok(r) => Outcome::pass(format!("version-9 record refused: {}", r.summary())),
-        Err(e) => Outcome::pass(format!("version-9 record refused; no HTTP response ({e})")),
+        Err(e) if e.contains("timed out") => Outcome::warn(
+            "a 5xx for a version-9 record (R-3.3-1)",
+            format!("no response within the timeout ({e}): the server waits on the broken connection and the client is left waiting"),
+        ),
+        Err(e) => Outcome::pass(format!("version-9 record refused; the client's connection was closed ({e})")),
     }
 }
 
