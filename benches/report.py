@@ -54,16 +54,23 @@ def fmt_time(ns):
     return f"{ns:.3g} ns"
 
 
+def sig(x):
+    """Three significant digits, thousands separated, no exponent."""
+    if x >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.3g}" if x >= 0.001 else f"{x:.2e}"
+
+
 def fmt_tp(ns, tp):
     if not tp:
         return ""
     (kind, n), = tp.items()
     per_s = n / (ns * 1e-9)
     if kind == "Bytes":
-        return f"{per_s / 2**20:,.0f} MiB/s"
+        return f"{sig(per_s / 2**20)} MiB/s"
     if n == 1:
-        return f"{per_s:,.0f} req/s"
-    return f"{per_s / 1e6:,.1f} M pairs/s"
+        return f"{sig(per_s)} req/s"
+    return f"{sig(per_s / 1e6)} M pairs/s"
 
 
 def group_key(g):
@@ -94,7 +101,7 @@ def main():
                 ratio = ""
             else:
                 ratio = ", ".join(
-                    (f"{o}: " if len(ours) > 1 else "") + f"{fns[o][0] / ns:.3g}"
+                    (f"{o}: " if len(ours) > 1 else "") + sig(fns[o][0] / ns)
                     for o in ours)
             tp = tp if tp is not None else (fns[ours[0]][1] if ours else None)
             print(f"| {g} | {f} | {fmt_time(ns)} | {fmt_tp(ns, tp)} | {ratio} |")
@@ -117,26 +124,35 @@ def main():
             print(f"| {text} | not measured | no |")
             continue
         ok = r >= bound if kind == "min" else r <= bound
-        print(f"| {text} | {num} / {den} = {r:.2f} | {'yes' if ok else 'no'} |")
+        print(f"| {text} | {num} / {den} = {sig(r)} | {'yes' if ok else 'no'} |")
 
     if icount:
         print()
         print("### Instructions per operation (callgrind)")
         print()
-        print("| operation | instructions | per unit |")
-        print("|---|---:|---|")
+        print("| operation | instructions | per unit | peer / ours |")
+        print("|---|---:|---|---:|")
         units = {"params-decode-nginx": (27, "pair"),
                  "params-decode-tiny": (16000, "pair"),
                  "params-encode-nginx": (27, "pair"),
                  "record-decode-8k": (129, "record"),
-                 "record-decode-chunked-8": (131073, "record")}
+                 "record-decode-chunked-8": (131073, "record"),
+                 "peer-async-fcgi-params-decode-nginx": (27, "pair"),
+                 "peer-async-fcgi-params-encode-nginx": (27, "pair")}
+        same = {"peer-tokio-fastcgi-request-receive": "request-receive",
+                "peer-tokio-fastcgi-request-serve": "request-serve",
+                "peer-fastcgi-client-request": "client-request",
+                "peer-async-fcgi-params-decode-nginx": "params-decode-nginx",
+                "peer-async-fcgi-params-encode-nginx": "params-encode-nginx"}
         for op, n in icount.items():
             per = ""
             if op in units:
                 k, u = units[op]
                 per = f"{n / k:.1f} per {u}"
-            print(f"| {op} | {n:,} | {per} |")
-
+            ratio = ""
+            if op in same and icount.get(same[op]):
+                ratio = sig(n / icount[same[op]])
+            print(f"| {op} | {n:,} | {per} | {ratio} |")
 
 if __name__ == "__main__":
     main()

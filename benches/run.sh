@@ -44,7 +44,8 @@ kill $LOADPID 2>/dev/null || true
 ICJSON=$LOG/icount.json
 echo '{}' >"$ICJSON"
 if command -v valgrind >/dev/null 2>&1; then
-    cargo build --release -p fcgi-benches --bin icount >/dev/null 2>&1
+    # shellcheck disable=SC2086
+    cargo build --release -p fcgi-benches $FEAT_ARGS --bin icount >/dev/null 2>&1
     B=$T/release/icount
     N1=100; N2=1100
     printf '{' >"$ICJSON"; sep=""

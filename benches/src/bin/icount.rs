@@ -10,18 +10,19 @@
 //! this). Ops: `params-decode-nginx`, `params-decode-tiny`,
 //! `params-encode-nginx`, `record-decode-8k` (1 MiB, whole buffer),
 //! `record-decode-chunked-8` (1 MiB of 8-byte records, 1 KiB reads), `request-receive`,
-//! `request-serve`, `client-request`; `list` prints them.
+//! `request-serve`, `client-request`, and the same work done by the peers
+//! (`peer-*`; async-fcgi ones with `--features agpl-peers`); `list` prints them.
 #![forbid(unsafe_code)]
 
 use std::hint::black_box;
 use std::process::ExitCode;
 
-use fcgi_benches::{inputs, ours};
+use fcgi_benches::{inputs, ours, peers};
 use fcgi_proto::app;
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 
-const OPS: [&str; 8] = [
+const OPS: &[&str] = &[
     "params-decode-nginx",
     "params-decode-tiny",
     "params-encode-nginx",
@@ -30,6 +31,13 @@ const OPS: [&str; 8] = [
     "request-receive",
     "request-serve",
     "client-request",
+    "peer-tokio-fastcgi-request-receive",
+    "peer-tokio-fastcgi-request-serve",
+    "peer-fastcgi-client-request",
+    #[cfg(feature = "agpl-peers")]
+    "peer-async-fcgi-params-decode-nginx",
+    #[cfg(feature = "agpl-peers")]
+    "peer-async-fcgi-params-encode-nginx",
 ];
 
 fn run(op: &str, n: u64) -> Result<u64, String> {
@@ -101,6 +109,50 @@ fn run(op: &str, n: u64) -> Result<u64, String> {
             for _ in 0..n {
                 check += ours::client_request(black_box(&list), &response, &mut out, &mut stdout)
                     .map_err(err)? as u64;
+            }
+        }
+        "peer-tokio-fastcgi-request-receive" => {
+            for _ in 0..n {
+                check += u64::from(peers::tokio_fastcgi::receive_request_only(black_box(
+                    inputs::NGINX_GET_REQUEST,
+                )));
+            }
+        }
+        "peer-tokio-fastcgi-request-serve" => {
+            for _ in 0..n {
+                check += u64::from(peers::tokio_fastcgi::serve_request(
+                    black_box(inputs::NGINX_GET_REQUEST),
+                    inputs::RESPONSE_BODY,
+                ));
+            }
+        }
+        "peer-fastcgi-client-request" => {
+            let block = inputs::nginx_params();
+            let list = inputs::pair_list(&block);
+            let response = inputs::response_stream();
+            for _ in 0..n {
+                // Building its params map is part of the count here
+                // (criterion times it outside, with iter_batched).
+                let p = peers::fastcgi_client::params(&list).ok_or("params")?;
+                check += peers::fastcgi_client::execute_once(p, black_box(&response))
+                    .ok_or("execute_once failed")? as u64;
+            }
+        }
+        #[cfg(feature = "agpl-peers")]
+        "peer-async-fcgi-params-decode-nginx" => {
+            let block = bytes::Bytes::from(inputs::nginx_params_short());
+            for _ in 0..n {
+                check += peers::async_fcgi::decode_params(black_box(&block)).pairs as u64;
+            }
+        }
+        #[cfg(feature = "agpl-peers")]
+        "peer-async-fcgi-params-encode-nginx" => {
+            let block = inputs::nginx_params_short();
+            let list = peers::async_fcgi::pair_list(&inputs::pair_list(&block));
+            let mut buf = bytes::BytesMut::new();
+            for _ in 0..n {
+                check += peers::async_fcgi::encode_params_record(black_box(&list), &mut buf)
+                    .ok_or("encode failed")? as u64;
             }
         }
         other => return Err(format!("unknown op {other:?}; ops: {}", OPS.join(", "))),
