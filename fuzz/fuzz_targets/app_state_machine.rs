@@ -3,7 +3,7 @@
 //! regression tests in `fcgi-proto/tests/fuzz_regressions.rs`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use fcgi_proto::fuzz_bridge::AppInput;
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: AppInput| fcgi_proto::fuzz_bridge::app_state_machine(&input));

@@ -3,7 +3,7 @@
 //! regression tests in `fcgi-proto/tests/fuzz_regressions.rs`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use fcgi_proto::fuzz_bridge::RoundTripInput;
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: RoundTripInput| fcgi_proto::fuzz_bridge::round_trip(&input));

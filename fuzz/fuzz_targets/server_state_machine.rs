@@ -3,7 +3,7 @@
 //! regression tests in `fcgi-proto/tests/fuzz_regressions.rs`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use fcgi_proto::fuzz_bridge::ServerInput;
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: ServerInput| fcgi_proto::fuzz_bridge::server_state_machine(&input));

@@ -53,7 +53,7 @@ impl Arb {
     }
     /// A derived enum's variant: `(u32 * count) >> 32 == index`.
     fn variant(&mut self, index: u64, count: u64) -> &mut Self {
-        let v = ((index << 32) + count - 1) / count;
+        let v = (index << 32).div_ceil(count);
         self.u32(u32::try_from(v).unwrap_or(u32::MAX))
     }
     fn padding(&mut self, p: Padding) -> &mut Self {
@@ -245,7 +245,10 @@ fn appendix_b() -> Res<Vec<Flow>> {
     flows.push(Flow {
         name: "get-values-result".into(),
         to_app: false,
-        bytes: wire(&recs(&[(GetValuesResult, 0, &answer), (UnknownType, 0, &unknown)]))?,
+        bytes: wire(&recs(&[
+            (GetValuesResult, 0, &answer),
+            (UnknownType, 0, &unknown),
+        ]))?,
     });
     Ok(flows)
 }
@@ -298,7 +301,10 @@ fn captures(root: &Path) -> Res<Vec<Flow>> {
 }
 
 fn owned(bytes: &[u8]) -> Vec<OwnedRecord> {
-    records(bytes).map_while(Result::ok).map(|r| r.to_owned()).collect()
+    records(bytes)
+        .map_while(Result::ok)
+        .map(|r| r.to_owned())
+        .collect()
 }
 
 /// The content of every stream of `t`, joined per request id.
@@ -306,7 +312,10 @@ fn joined(bytes: &[u8], t: RecordType) -> Vec<Vec<u8>> {
     let mut by_id: BTreeMap<u16, Vec<u8>> = BTreeMap::new();
     for r in records(bytes).map_while(Result::ok) {
         if r.record_type() == t {
-            by_id.entry(r.request_id()).or_default().extend_from_slice(r.content);
+            by_id
+                .entry(r.request_id())
+                .or_default()
+                .extend_from_slice(r.content);
         }
     }
     by_id.into_values().filter(|v| !v.is_empty()).collect()
@@ -357,7 +366,10 @@ fn app_seed(flow: &Flow) -> Res<Vec<u8>> {
         padding: Padding::Align8,
         steps,
     };
-    check(fuzz_bridge::typed::<AppInput>(&a.0) == Some(want), &flow.name)?;
+    check(
+        fuzz_bridge::typed::<AppInput>(&a.0) == Some(want),
+        &flow.name,
+    )?;
     Ok(a.0)
 }
 
@@ -410,7 +422,10 @@ fn server_seed(flow: &Flow) -> Res<Vec<u8>> {
         padding: Padding::Align8,
         steps,
     };
-    check(fuzz_bridge::typed::<ServerInput>(&a.0) == Some(want), &flow.name)?;
+    check(
+        fuzz_bridge::typed::<ServerInput>(&a.0) == Some(want),
+        &flow.name,
+    )?;
     Ok(a.0)
 }
 
@@ -437,7 +452,10 @@ fn round_trip_seed(flow: &Flow) -> Res<Vec<u8>> {
         unknown: UnknownTypeBody { record_type: 42 },
         records: recs,
     };
-    check(fuzz_bridge::typed::<RoundTripInput>(&a.0) == Some(want), &flow.name)?;
+    check(
+        fuzz_bridge::typed::<RoundTripInput>(&a.0) == Some(want),
+        &flow.name,
+    )?;
     Ok(a.0)
 }
 
@@ -452,7 +470,13 @@ fn check(ok: bool, what: &str) -> Res<()> {
 /// Handwritten name-value blocks: the dictionary's hostile lengths.
 fn hostile_blocks() -> Res<Vec<(&'static str, Vec<u8>)>> {
     let mut long_short = Vec::new();
-    name_value::encode_pair_with(b"HTTP_HOST", b"x", LengthForm::Long, LengthForm::Long, &mut long_short)?;
+    name_value::encode_pair_with(
+        b"HTTP_HOST",
+        b"x",
+        LengthForm::Long,
+        LengthForm::Long,
+        &mut long_short,
+    )?;
     Ok(vec![
         ("len-7f", vec![0x7f, 0x00, b'A']),
         ("len-80000080", vec![0x80, 0x00, 0x00, 0x80, 0x01, b'A']),
@@ -464,9 +488,18 @@ fn hostile_blocks() -> Res<Vec<(&'static str, Vec<u8>)>> {
 
 fn cgi_heads() -> Vec<(&'static str, &'static [u8])> {
     vec![
-        ("status-location", b"Status: 302 Found\r\nLocation: /next\r\n\r\n"),
-        ("content-type-lf", b"Content-Type: text/plain\nX-Powered-By: t\n\nbody"),
-        ("authorizer-vars", b"Status: 200\r\nVariable-REMOTE_USER: alice\r\nContent-Type: text/plain\r\n\r\n"),
+        (
+            "status-location",
+            b"Status: 302 Found\r\nLocation: /next\r\n\r\n",
+        ),
+        (
+            "content-type-lf",
+            b"Content-Type: text/plain\nX-Powered-By: t\n\nbody",
+        ),
+        (
+            "authorizer-vars",
+            b"Status: 200\r\nVariable-REMOTE_USER: alice\r\nContent-Type: text/plain\r\n\r\n",
+        ),
         ("folded", b"Content-Type: text/plain\r\n folded\r\n\r\n"),
         ("bad-status", b"Status: 2000 Nope\r\n\r\n"),
     ]
@@ -498,7 +531,11 @@ fn main() -> Res<()> {
             chunked.extend_from_slice(&[1, 7, 3, 0, 200, 5]);
             out.push(("record_stream", whole));
             out.push(("record_stream", chunked));
-            for t in [RecordType::Params, RecordType::GetValues, RecordType::GetValuesResult] {
+            for t in [
+                RecordType::Params,
+                RecordType::GetValues,
+                RecordType::GetValuesResult,
+            ] {
                 for block in joined(&flow.bytes, t) {
                     out.push(("params_truncated", block));
                 }
@@ -530,8 +567,16 @@ fn main() -> Res<()> {
         }
     }
     for (name, block) in hostile_blocks()? {
-        write(&corpus.join("params_truncated"), &format!("hostile-{name}"), &block)?;
-        write(&replay.join("params_truncated"), &format!("hostile-{name}"), &block)?;
+        write(
+            &corpus.join("params_truncated"),
+            &format!("hostile-{name}"),
+            &block,
+        )?;
+        write(
+            &replay.join("params_truncated"),
+            &format!("hostile-{name}"),
+            &block,
+        )?;
         let mut rec = Vec::new();
         Encoder::default().record(RecordType::Params, 1, &block, &mut rec)?;
         write(&corpus.join("dump"), &format!("hostile-{name}"), &rec)?;
