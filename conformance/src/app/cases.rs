@@ -84,6 +84,22 @@ pub fn all() -> Vec<Case> {
             "a request written one byte per write is served alike",
             "The whole request is written one byte at a time (Autobahn's chopsize); the answer is the same.",
             chopped_writes),
+        case!("app/3.3/padding-garbage", "3.3", ["R-3.3-3"], Concurrent,
+            "nonzero padding bytes are ignored",
+            "Every record carries 7 padding bytes of 0xff; the receiver must discard padding whatever it holds, so the answer is the same.",
+            padding_garbage),
+        case!("app/3.3/reserved-nonzero", "3.3", ["R-3.3-7"], Concurrent,
+            "a nonzero reserved header byte is ignored",
+            "Every record's reserved header byte is 0x5a; receivers should ignore it (a SHOULD: a difference is a warning).",
+            reserved_nonzero),
+        case!("app/3.3/concurrent-connections", "3.3", ["R-3.2-3"], Concurrent,
+            "two connections open at once",
+            "A request on a second connection while a first connection holds a half-sent request; whether it is served is recorded (applications may serve one connection at a time).",
+            concurrent_connections),
+        case!("app/3.3/abort-inactive-id", "3.3", ["R-3.3-9"], Concurrent,
+            "ABORT_REQUEST for an id never begun is ignored",
+            "ABORT_REQUEST for id 9, then a normal request on the same connection: served, nothing sent for id 9.",
+            abort_inactive_id),
         case!("app/3.3/wrong-version", "3.3", ["R-3.3-1", "R-3.5-3"], Hostile,
             "a record with version 2 does not stop the application",
             "BEGIN_REQUEST with version 2. Whatever the application does with that connection (info), it must still serve a fresh one.",
@@ -136,6 +152,10 @@ pub fn all() -> Vec<Case> {
             "management records between a request's records change nothing",
             "A GET_VALUES after each record of a request: each answered or ignored, the request served alike.",
             get_values_mid_request),
+        case!("app/4/management-nonzero-id", "4", ["R-4-1"], Concurrent,
+            "what the application does with GET_VALUES carrying request id 1",
+            "A web server must send management records with id 0; this one does not. Recorded: answered, ignored or closed (info).",
+            management_nonzero_id),
         case!("app/4.2/unknown-type", "4.2", ["R-4.2-1", "R-4.2-2"], Concurrent,
             "an unknown management record type is answered with UNKNOWN_TYPE",
             "A record of type 99 with request id 0; the answer is UNKNOWN_TYPE, request id 0, naming 99.",
@@ -148,6 +168,26 @@ pub fn all() -> Vec<Case> {
             "with FCGI_KEEP_CONN a second request is served on the same connection",
             "Two requests one after the other on one connection, both with FCGI_KEEP_CONN and the same id; both served, the connection stays open.",
             keep_conn),
+        case!("app/5.1/reserved-flags", "5.1", ["R-5.1-7"], Concurrent,
+            "unknown flag bits and reserved BEGIN_REQUEST bytes are ignored",
+            "BEGIN_REQUEST with flags 0xfe (KEEP_CONN clear) and nonzero reserved bytes; the request is served alike (a SHOULD: a difference is a warning).",
+            reserved_flags),
+        case!("app/5.1/begin-active-id", "5.1", ["R-5.1-6"], Hostile,
+            "what the application does with a second BEGIN_REQUEST for an active id",
+            "The web server breaks R-5.1-6; the application's reaction is recorded (info), and it must still serve a fresh connection.",
+            begin_active_id),
+        case!("app/5.2/params-empty", "5.2", ["R-5.2-1", "R-5.5-5"], Concurrent,
+            "a request with an empty PARAMS stream still ends with END_REQUEST",
+            "PARAMS is only its empty record; the application may answer an error status, but the request must end with END_REQUEST.",
+            params_empty),
+        case!("app/5.2/params-duplicates", "5.2", ["R-5.2-2"], Concurrent,
+            "which of two params with the same name the application sees",
+            "ECHO_DUP is sent twice with different values; the echo shows which one wins (info).",
+            params_duplicates),
+        case!("app/5.3/extra-empty-record", "5.3", ["R-5.3-1"], Concurrent,
+            "a second empty STDIN record after the stream ended",
+            "The web server sends one empty STDIN record too many; the application's reaction is recorded (info).",
+            extra_empty_record),
         case!("app/5.3/stdout-ended", "5.3", ["R-5.3-1", "R-6.2-1"], Concurrent,
             "STDOUT is ended by an empty record before END_REQUEST",
             "A plain request; STDOUT ends with an empty record before END_REQUEST.",
@@ -208,6 +248,14 @@ pub fn all() -> Vec<Case> {
             "behaviour matches what FCGI_MPXS_CONNS says",
             "Compares the FCGI_MPXS_CONNS answer with the interleaving behaviour: says 1 and serves both, or says 0 and refuses (or serves); saying 1 and refusing is a warning.",
             mpxs_consistent),
+        case!("app/8/unknown-application-type", "8", ["R-8-3"], Concurrent,
+            "a record of undefined type 20 for an active request",
+            "A record of type 20 with the request's id between PARAMS and STDIN: answered with UNKNOWN_TYPE, ignored, or refused (info); the request must still be served or refused, not hang.",
+            unknown_application_type),
+        case!("app/B/flows", "B", ["R-6.2-1", "R-5.3-1", "R-5.5-1"], Concurrent,
+            "appendix B's message flows, record for record",
+            "The spec's typical flows: a GET with no body, a POST whose body spans two STDIN records, and two requests multiplexed if FCGI_MPXS_CONNS says so; each answered in full.",
+            appendix_b_flows),
         case!("app/6.2/responder", "6.2", ["R-6.2-1", "R-6.2-2", "R-6.2-5"], Concurrent,
             "a Responder request is served with a CGI/1.1 response",
             "A POST with params and a body; the answer is a well-formed CGI response, STDOUT ended, END_REQUEST complete; with the echo contract, params and body come back.",
@@ -1290,6 +1338,338 @@ async fn filter(ctx: Ctx) -> Outcome {
             out.status
         )),
     }
+}
+
+// ---- further edges -------------------------------------------------------
+
+/// Rewrites every record header in `bytes` (well-formed, our own) with `f`.
+fn map_headers(bytes: &mut [u8], f: impl Fn(&mut [u8])) {
+    let mut at = 0usize;
+    while let Some(h) = bytes.get(at..).and_then(Header::from_slice) {
+        if let Some(hdr) = bytes.get_mut(at..at + 8) {
+            f(hdr);
+        }
+        at += h.record_len();
+    }
+}
+
+async fn send_and_judge(ctx: &Ctx, req: &Req, wire: &[u8], label: &str) -> Outcome {
+    let mut c = match ctx.conn(label).await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    if let Err(o) = send_or_fail(&mut c, wire).await {
+        return o;
+    }
+    let resp = match c.response(req.id).await {
+        Ok(r) => r,
+        Err((e, partial)) => return no_end(req.id, &e, &partial),
+    };
+    match well_formed(&c, &resp) {
+        Ok(out) => same_as_sent(ctx, req, &out),
+        Err(o) => o,
+    }
+}
+
+async fn padding_garbage(ctx: Ctx) -> Outcome {
+    let mut req = echo_req(&ctx, b"garbage padding");
+    req.padding = Padding::Fixed(7);
+    let mut wire = req.bytes();
+    // Fill every padding byte with 0xff.
+    let mut at = 0usize;
+    while let Some(h) = wire.get(at..).and_then(Header::from_slice) {
+        let start = at + 8 + usize::from(h.content_length);
+        let end = start + usize::from(h.padding_length);
+        if let Some(p) = wire.get_mut(start..end) {
+            p.fill(0xff);
+        }
+        at += h.record_len();
+    }
+    send_and_judge(&ctx, &req, &wire, "padding garbage").await
+}
+
+fn soften(o: Outcome) -> Outcome {
+    if o.verdict == crate::case::Verdict::Fail {
+        Outcome::warn(o.expected.unwrap_or_default(), o.actual.unwrap_or(o.detail))
+    } else {
+        o
+    }
+}
+
+async fn reserved_nonzero(ctx: Ctx) -> Outcome {
+    let req = echo_req(&ctx, b"reserved byte");
+    let mut wire = req.bytes();
+    map_headers(&mut wire, |h| {
+        if let Some(b) = h.get_mut(7) {
+            *b = 0x5a;
+        }
+    });
+    soften(send_and_judge(&ctx, &req, &wire, "reserved byte").await)
+}
+
+async fn reserved_flags(ctx: Ctx) -> Outcome {
+    let req = echo_req(&ctx, b"reserved flags");
+    let mut wire = req.bytes();
+    // BEGIN_REQUEST is the first record: flags at byte 10, reserved 11..16.
+    if let Some(b) = wire.get_mut(10) {
+        *b = 0xfe;
+    }
+    if let Some(r) = wire.get_mut(11..16) {
+        r.copy_from_slice(&[1, 2, 3, 4, 5]);
+    }
+    soften(send_and_judge(&ctx, &req, &wire, "reserved flags").await)
+}
+
+async fn concurrent_connections(ctx: Ctx) -> Outcome {
+    let first = echo_req(&ctx, b"first");
+    let mut a = match ctx.conn("held").await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    // Hold the first connection mid-request: BEGIN and PARAMS, no STDIN end.
+    let mut held = first.begin_bytes();
+    held.extend(first.params_bytes());
+    if let Err(o) = send_or_fail(&mut a, &held).await {
+        return o;
+    }
+    let second = echo_req(&ctx, b"second");
+    let mut b = match ctx.conn("second").await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    if let Err(o) = send_or_fail(&mut b, &second.bytes()).await {
+        return o;
+    }
+    let outcome = match b.response(1).await {
+        Ok(r) if r.end.is_some() => Outcome::pass("a second connection was served while the first was mid-request"),
+        Ok(_) => Outcome::info("the second connection got no END_REQUEST"),
+        Err((e, _)) => Outcome::info(format!(
+            "the second connection was not served while the first was mid-request ({e}): the application serves one connection at a time"
+        )),
+    };
+    a.shutdown().await;
+    outcome
+}
+
+async fn abort_inactive_id(ctx: Ctx) -> Outcome {
+    let req = echo_req(&ctx, b"after a stray abort").keep(true);
+    let mut wire = Vec::new();
+    let _ = Encoder::default().abort_request(9, &mut wire);
+    wire.extend(req.bytes());
+    let mut c = match ctx.conn("stray abort").await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    if let Err(o) = send_or_fail(&mut c, &wire).await {
+        return o;
+    }
+    let resp = match c.response(1).await {
+        Ok(r) => r,
+        Err((e, partial)) => return no_end(1, &e, &partial),
+    };
+    if let Some(r) = c.received.iter().find(|r| r.request_id == 9) {
+        return Outcome::fail(
+            "nothing sent for inactive request id 9 (R-3.3-9)",
+            format!("{} for id 9", r.record_type.name()),
+        );
+    }
+    match well_formed(&c, &resp) {
+        Ok(out) => same_as_sent(&ctx, &req, &out),
+        Err(o) => o,
+    }
+}
+
+async fn management_nonzero_id(ctx: Ctx) -> Outcome {
+    let mut c = match ctx.conn("management id 1").await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    let block = management::query([management::MPXS_CONNS.as_bytes()]).unwrap_or_default();
+    let mut b = Vec::new();
+    let _ = Encoder::default().record(RecordType::GetValues, 1, &block, &mut b);
+    if let Err(o) = send_or_fail(&mut c, &b).await {
+        return o;
+    }
+    let what = reaction(&mut c, short(ctx.timeout)).await;
+    Outcome::info(format!(
+        "on GET_VALUES with request id 1 the application {what}"
+    ))
+}
+
+async fn begin_active_id(ctx: Ctx) -> Outcome {
+    let req = echo_req(&ctx, b"").keep(true);
+    let mut wire = req.begin_bytes();
+    wire.extend(req.begin_bytes());
+    match hostile(&ctx, &wire, true).await {
+        Ok(what) => Outcome::info(format!(
+            "on a second BEGIN_REQUEST for active id 1 the application {what}"
+        )),
+        Err(o) => o,
+    }
+}
+
+async fn params_empty(ctx: Ctx) -> Outcome {
+    let mut req = ctx.req(1, b"");
+    req.params.clear();
+    let mut c = match ctx.conn("no params").await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    if let Err(o) = send_or_fail(&mut c, &req.bytes()).await {
+        return o;
+    }
+    match c.response(1).await {
+        Ok(resp) => match resp.end {
+            Some(e) => Outcome::pass(format!(
+                "ended with {}({}) after {} STDOUT bytes",
+                e.protocol_status.name(),
+                e.protocol_status.code(),
+                resp.stdout.len()
+            )),
+            None => Outcome::fail("END_REQUEST", "none"),
+        },
+        Err((e, partial)) => no_end(1, &e, &partial),
+    }
+}
+
+async fn params_duplicates(ctx: Ctx) -> Outcome {
+    if !ctx.probed.echo {
+        return Outcome::skip("needs the echo contract to see which value the application keeps");
+    }
+    let mut req = echo_req(&ctx, b"");
+    req.params.push((b"ECHO_DUP".to_vec(), b"first".to_vec()));
+    req.params.push((b"ECHO_DUP".to_vec(), b"second".to_vec()));
+    let (conn, resp) = match ctx.serve(&req, None).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let out = match well_formed(&conn, &resp) {
+        Ok(o) => o,
+        Err(o) => return o,
+    };
+    match parse_echo(&out.body).and_then(|e| e.params.get("ECHO_DUP").cloned()) {
+        Some(v) => Outcome::info(format!("of two ECHO_DUP params the application kept {v:?}")),
+        None => Outcome::info("the duplicated param did not come back"),
+    }
+}
+
+async fn extra_empty_record(ctx: Ctx) -> Outcome {
+    let req = echo_req(&ctx, b"").keep(true);
+    let mut wire = req.bytes();
+    let _ = Encoder::default().end_stream(RecordType::Stdin, 1, &mut wire);
+    let mut c = match ctx.conn("extra empty record").await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    if let Err(o) = send_or_fail(&mut c, &wire).await {
+        return o;
+    }
+    let served = match c.response(1).await {
+        Ok(r) => r.end.is_some(),
+        Err(_) => false,
+    };
+    let after = reaction(&mut c, short(ctx.timeout)).await;
+    Outcome::info(format!(
+        "{}; after the extra empty STDIN record the application {after}",
+        if served {
+            "the request was served"
+        } else {
+            "the request was not served"
+        }
+    ))
+}
+
+async fn unknown_application_type(ctx: Ctx) -> Outcome {
+    let req = echo_req(&ctx, b"with a type-20 record");
+    let mut wire = req.begin_bytes();
+    wire.extend(req.params_bytes());
+    let _ = Encoder::default().record(RecordType::Unknown(20), 1, b"?", &mut wire);
+    let (body, end) = req.stdin_parts();
+    wire.extend(body);
+    wire.extend(end);
+    let mut c = match ctx.conn("type 20").await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    if let Err(o) = send_or_fail(&mut c, &wire).await {
+        return o;
+    }
+    let answered = |c: &Conn| {
+        c.received
+            .iter()
+            .any(|r| r.record_type == RecordType::UnknownType)
+    };
+    match c.response(1).await {
+        Ok(resp) => Outcome::info(format!(
+            "request {} ({}); {}",
+            match resp.end.map(|e| e.protocol_status) {
+                Some(ProtocolStatus::RequestComplete) => "served",
+                Some(_) => "refused",
+                None => "not ended",
+            },
+            if answered(&c) {
+                "the type was answered with UNKNOWN_TYPE"
+            } else {
+                "no UNKNOWN_TYPE was sent"
+            },
+            match c.violations.first() {
+                Some(v) => format!("violation: {v}"),
+                None => "no violation".to_string(),
+            }
+        )),
+        Err((e, _)) => Outcome::info(format!(
+            "the request was not answered ({e}){}",
+            if answered(&c) {
+                " after an UNKNOWN_TYPE"
+            } else {
+                ""
+            }
+        )),
+    }
+}
+
+async fn appendix_b_flows(ctx: Ctx) -> Outcome {
+    // Flow 1: a GET, no body, params in one record.
+    let get = ctx.req(1, b"").param("ECHO_FLOW", "1");
+    let (c, r) = match ctx.serve(&get, None).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    if let Err(o) = well_formed(&c, &r) {
+        return o;
+    }
+    // A web server closes a connection it did not ask to keep; some
+    // applications (libfcgi) linger until it does before accepting again.
+    drop(c);
+    // Flow 2: a POST whose body spans two STDIN records.
+    let mut post = ctx.req(1, &varied(1200)).param("ECHO_FLOW", "2");
+    post.stdin_record_size = Some(700);
+    let (c, r) = match ctx.serve(&post, None).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    match well_formed(&c, &r) {
+        Ok(out) => {
+            let o = same_as_sent(&ctx, &post, &out);
+            if o.verdict != crate::case::Verdict::Pass {
+                return o;
+            }
+        }
+        Err(o) => return o,
+    }
+    drop(c);
+    // Flow 4: two requests multiplexed, only where the application says it can.
+    if ctx.probed.mpxs_conns == Some(true) {
+        let (c, reqs, resps) = match interleaved(&ctx, 2, "flow 4").await {
+            Ok(x) => x,
+            Err(o) => return o,
+        };
+        if let Err(o) = judge_interleaved(&ctx, &c, &reqs, &resps) {
+            return o;
+        }
+        return Outcome::pass("flows 1, 2 and 4 answered in full");
+    }
+    Outcome::pass("flows 1 and 2 answered in full (flow 4 needs FCGI_MPXS_CONNS=1)")
 }
 
 /// A BEGIN_REQUEST body, for cases that build records by hand.

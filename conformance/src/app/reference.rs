@@ -153,6 +153,7 @@ enum Out {
 
 struct Shared {
     conn: Mutex<Connection>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     faults: Arc<BTreeSet<Fault>>,
     tx: mpsc::Sender<Out>,
 }
@@ -229,6 +230,7 @@ async fn serve(stream: Stream, faults: Arc<BTreeSet<Fault>>, stop: Arc<AtomicBoo
             encoder,
             ..Config::default()
         })),
+        tasks: Mutex::new(Vec::new()),
         faults,
         tx,
     });
@@ -272,9 +274,19 @@ async fn serve(stream: Stream, faults: Arc<BTreeSet<Fault>>, stop: Arc<AtomicBoo
             }
         }
     }
+    // Responses already under way are finished before the connection
+    // closes, even when it closes on a protocol error (bounded by a minute).
+    let pending: Vec<_> = std::mem::take(&mut *responders(&shared));
+    for task in pending {
+        let _ = tokio::time::timeout(Duration::from_secs(60), task).await;
+    }
     shared.close().await;
     drop(shared);
     let _ = writer.await;
+}
+
+fn responders(sh: &Shared) -> std::sync::MutexGuard<'_, Vec<tokio::task::JoinHandle<()>>> {
+    sh.tasks.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// An event with its borrowed bytes copied out of the decoder.
@@ -435,7 +447,11 @@ async fn maybe_respond(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, id:
     reqs.remove(&id);
     let sh = sh.clone();
     let wrong_id = other.filter(|_| sh.has(Fault::WrongIdWhenInterleaved));
-    tokio::spawn(async move { respond(sh, id, wrong_id, head, body, stderr).await });
+    let sh2 = sh.clone();
+    let task = tokio::spawn(async move { respond(sh2, id, wrong_id, head, body, stderr).await });
+    let mut tasks = responders(&sh);
+    tasks.retain(|t| !t.is_finished());
+    tasks.push(task);
     true
 }
 
