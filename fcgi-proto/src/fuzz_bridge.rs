@@ -541,18 +541,14 @@ fn check_written(
     }
 }
 
-/// Asserts an error from handling `r` points into the record, or, for a
-/// PARAMS block judged on its end record, into the `block_len` bytes of the block.
-fn check_placed(e: &Error, r: &Record<'_>, block_len: usize) {
+/// Asserts an error from handling `r` points into the record (§3.3): its
+/// header, content or padding, or just past its content when that is empty.
+fn check_placed(e: &Error, r: &Record<'_>) {
     let start = r.offset;
     let end = r.offset + r.header.record_len() as u64;
-    let in_record = e.offset() >= start && e.offset() <= end;
-    let in_block = r.record_type() == RecordType::Params
-        && r.content.is_empty()
-        && e.offset() <= block_len as u64;
     assert!(
-        in_record || in_block,
-        "error {e} outside record at {start}..{end} (block {block_len})"
+        e.offset() >= start && e.offset() <= end,
+        "error {e} outside record at {start}..{end}"
     );
 }
 
@@ -576,8 +572,6 @@ pub fn app_state_machine(input: &AppInput) {
     let enc = Encoder::with_padding(input.padding);
     let mut decoder = Decoder::new();
     let mut out = Vec::new();
-    // PARAMS bytes received per id, to place errors on the block.
-    let mut params_len = std::collections::BTreeMap::<u16, usize>::new();
     for step in &input.steps {
         // Each write is checked on its own; holding them all would let the
         // harness, not the codec, use the memory.
@@ -600,16 +594,10 @@ pub fn app_state_machine(input: &AppInput) {
                 };
                 assert_eq!(r.to_owned(), rec, "decode gives the record back");
                 let id = r.request_id();
-                if r.record_type() == RecordType::BeginRequest {
-                    params_len.insert(id, 0);
-                }
-                if r.record_type() == RecordType::Params {
-                    *params_len.entry(id).or_default() += r.content.len();
-                }
                 let was_active = conn.is_active(id);
                 match conn.handle(&r) {
                     Err(e) => {
-                        check_placed(&e, &r, params_len.get(&id).copied().unwrap_or(0));
+                        check_placed(&e, &r);
                         return;
                     }
                     Ok(ev) => match ev {
@@ -779,6 +767,11 @@ const PARAM_NAMES: [&str; 8] = [
 /// `max_requests`) and leave nothing behind when they do; what they write is
 /// clean. Every refused record is an error placed in it, after which the
 /// connection is dropped (§3.3, §5, R-3.3-5, R-5.5-4, R-6.2-1).
+///
+/// Both parties agree: everything the web server was allowed to write is
+/// fed to an [`app::Connection`] (refusing records for inactive ids), which
+/// must accept all of it and hand back each PARAMS block as written; when
+/// the web server accepts an END_REQUEST, that application ends the request too.
 pub fn server_state_machine(input: &ServerInput) {
     let limits = input.limits.limits();
     let mut conn = server::Connection::new(server::Config {
@@ -789,6 +782,7 @@ pub fn server_state_machine(input: &ServerInput) {
     let enc = Encoder::with_padding(input.padding);
     let mut decoder = Decoder::new();
     let mut out = Vec::new();
+    let mut peer = Peer::new(limits.max_requests);
     for step in &input.steps {
         out.clear();
         let mark = 0;
@@ -812,11 +806,12 @@ pub fn server_state_machine(input: &ServerInput) {
                 let was_active = conn.is_active(id);
                 match conn.handle(&r) {
                     Err(e) => {
-                        check_placed(&e, &r, 0);
+                        check_placed(&e, &r);
                         return;
                     }
                     Ok(server::Event::EndRequest { request_id, .. }) => {
                         assert!(was_active && !conn.is_active(request_id));
+                        peer.end_request(request_id);
                     }
                     Ok(
                         server::Event::Stdout { request_id, .. }
@@ -920,7 +915,85 @@ pub fn server_state_machine(input: &ServerInput) {
                 );
             }
         }
+        peer.feed(&out);
         assert!(conn.active().count() <= limits.max_requests);
+    }
+}
+
+/// The application at the other end of [`server_state_machine`]'s writes.
+struct Peer {
+    app: app::Connection,
+    decoder: Decoder,
+    /// False once the application hit one of its own limits: from then on
+    /// the two may disagree legitimately.
+    live: bool,
+    /// PARAMS content written per request id, to compare with the block.
+    params: std::collections::BTreeMap<u16, Vec<u8>>,
+}
+
+impl Peer {
+    fn new(max_requests: usize) -> Self {
+        Peer {
+            app: app::Connection::new(app::Config {
+                limits: Limits {
+                    max_params_bytes: 1 << 20,
+                    max_pairs: 1 << 16,
+                    max_requests,
+                    ..Limits::default()
+                },
+                inactive: app::InactivePolicy::Error,
+                encoder: Encoder::default(),
+            }),
+            decoder: Decoder::new(),
+            live: true,
+            params: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// The web server accepted END_REQUEST for `id`: the application sent it.
+    fn end_request(&mut self, id: u16) {
+        if !self.live {
+            return;
+        }
+        let mut sink = Vec::new();
+        let r = self
+            .app
+            .end_request(id, 0, ProtocolStatus::RequestComplete, &mut sink);
+        assert!(r.is_ok(), "application cannot end request {id}: {r:?}");
+        self.params.remove(&id);
+    }
+
+    /// What the web server wrote reaches the application.
+    fn feed(&mut self, wire: &[u8]) {
+        if !self.live || wire.is_empty() {
+            return;
+        }
+        assert!(self.decoder.push(wire).is_ok());
+        loop {
+            let r = match self.decoder.next_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => panic!("web server wrote a bad stream: {e}"),
+            };
+            if r.record_type() == RecordType::Params {
+                self.params
+                    .entry(r.request_id())
+                    .or_default()
+                    .extend_from_slice(r.content);
+            }
+            match self.app.handle(&r) {
+                Err(e) if matches!(e.kind(), ErrorKind::LimitExceeded { .. }) => {
+                    self.live = false;
+                    return;
+                }
+                Err(e) => panic!("application refused what the web server could write: {e}"),
+                Ok(Some(app::Event::Params { request_id, block })) => {
+                    let sent = self.params.remove(&request_id).unwrap_or_default();
+                    assert_eq!(block, sent, "PARAMS block differs from what was written");
+                }
+                Ok(_) => {}
+            }
+        }
     }
 }
 
