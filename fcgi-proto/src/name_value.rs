@@ -222,7 +222,7 @@ impl<'a> Pairs<'a> {
         )
     }
 
-    #[inline]
+    #[inline(always)]
     fn read(&mut self, start: usize) -> Result<Pair<'a>, Error> {
         let buf = self.buf;
         let Some((name_len, name_form, p)) = decode_length(buf, start) else {
@@ -268,16 +268,22 @@ pub fn validate(block: &[u8], base: u64, max_pairs: usize) -> Result<usize, Erro
         let p = p?;
         n += 1;
         if n > max_pairs {
-            return Err(Error::new(
-                ErrorKind::LimitExceeded {
-                    limit: crate::error::Limit::Pairs,
-                    max: max_pairs,
-                },
-                base.saturating_add(p.offset as u64),
-            ));
+            return Err(too_many_pairs(max_pairs, base, p.offset));
         }
     }
     Ok(n)
+}
+
+#[cold]
+#[inline(never)]
+fn too_many_pairs(max_pairs: usize, base: u64, offset: usize) -> Error {
+    Error::new(
+        ErrorKind::LimitExceeded {
+            limit: crate::error::Limit::Pairs,
+            max: max_pairs,
+        },
+        base.saturating_add(offset as u64),
+    )
 }
 
 /// Finds the first value for `name` in a block; malformed tails end the search.
@@ -311,6 +317,17 @@ mod tests {
         assert_eq!(got, vec![(&b"AB"[..], &b"c"[..])]);
     }
 
+    /// R-3.4-5: names and values are uninterpreted bytes, nothing escaped.
+    #[test]
+    fn any_byte_round_trips() {
+        let name: Vec<u8> = (0..=255u8).collect();
+        let value = b"=\0\n\xff;\"".to_vec();
+        let mut out = Vec::new();
+        encode_pair(&name, &value, &mut out).unwrap();
+        let got: Vec<_> = pairs(&out).collect::<Result<_, _>>().unwrap();
+        assert_eq!(got, vec![(&name[..], &value[..])]);
+    }
+
     #[test]
     fn short_form_refuses_128() {
         let mut out = vec![9];
@@ -339,6 +356,27 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn validate_counts_and_places_the_pair_over_the_limit() {
+        let mut block = Vec::new();
+        for n in [&b"A"[..], b"BB", b"CCC"] {
+            encode_pair(n, b"v", &mut block).unwrap();
+        }
+        assert_eq!(validate(&block, 100, 3).unwrap(), 3);
+        let e = validate(&block, 100, 2).unwrap_err();
+        // The third pair starts after (1+1+1+1) + (1+1+2+1) bytes.
+        assert_eq!(e.offset(), 100 + 9);
+        assert!(matches!(
+            e.kind(),
+            ErrorKind::LimitExceeded {
+                limit: crate::error::Limit::Pairs,
+                max: 2
+            }
+        ));
+        let e = validate(&block[..block.len() - 1], 100, 3).unwrap_err();
+        assert_eq!(e.offset(), 109);
     }
 
     #[test]
