@@ -14,6 +14,7 @@ pub mod client;
 pub mod dump_cmd;
 pub mod output;
 pub mod report;
+pub mod requirements;
 pub mod server;
 pub mod target;
 pub mod transcript;

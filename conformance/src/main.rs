@@ -49,6 +49,12 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = DumpFormat::Text)]
         format: DumpFormat,
+        /// List the spec's requirements with the cases that cover each, instead of the cases.
+        #[arg(long)]
+        requirements: bool,
+        /// The requirements file (default: spec/requirements.toml of this repository).
+        #[arg(long, value_name = "FILE")]
+        spec: Option<PathBuf>,
     },
 }
 
@@ -56,6 +62,54 @@ enum Command {
 enum SuiteChoice {
     App,
     Server,
+}
+
+fn run_requirements(cases: &[CaseInfo], spec: Option<PathBuf>, format: DumpFormat) -> ExitCode {
+    use fcgi_conformance::requirements;
+    let path = spec.unwrap_or_else(requirements::default_path);
+    let reqs = match requirements::load(&path) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e),
+    };
+    let cov = requirements::coverage(&reqs, cases);
+    match format {
+        DumpFormat::Json => {
+            let rows: Vec<serde_json::Value> = cov
+                .iter()
+                .map(|(r, by)| serde_json::json!({"requirement": r, "cases": by}))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).unwrap_or_default()
+            );
+        }
+        DumpFormat::Text => {
+            for (r, by) in &cov {
+                println!(
+                    "{:<9} {:<6} {:<11} {}",
+                    r.id,
+                    r.level,
+                    r.party,
+                    if by.is_empty() {
+                        "(no case)".to_string()
+                    } else {
+                        by.join(", ")
+                    }
+                );
+            }
+            let covered = cov.iter().filter(|(_, by)| !by.is_empty()).count();
+            let must = cov.iter().filter(|(r, _)| r.level == "MUST").count();
+            let must_covered = cov
+                .iter()
+                .filter(|(r, by)| r.level == "MUST" && !by.is_empty())
+                .count();
+            println!(
+                "{} requirements, {covered} named by a case; MUST: {must_covered} of {must} (codec tests cover more: see the traceability test)",
+                cov.len()
+            );
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn run_list(suite: Option<SuiteChoice>, format: DumpFormat) -> ExitCode {
@@ -161,7 +215,22 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Dump { file, format } => run_dump(&file, format),
-        Command::List { suite, format } => run_list(suite, format),
+        Command::List {
+            suite,
+            format,
+            requirements: true,
+            spec,
+        } => {
+            let mut cases = Vec::new();
+            if suite != Some(SuiteChoice::Server) {
+                cases.extend(app::cases());
+            }
+            if suite != Some(SuiteChoice::App) {
+                cases.extend(server::cases());
+            }
+            run_requirements(&cases, spec, format)
+        }
+        Command::List { suite, format, .. } => run_list(suite, format),
         Command::App(args) => match runtime() {
             Ok(rt) => rt.block_on(app::main(args)),
             Err(code) => code,

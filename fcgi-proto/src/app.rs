@@ -387,7 +387,7 @@ impl Connection {
     }
 
     /// Writes STDOUT content (§5.3, §6.2). Fails before PARAMS ended
-    /// (R-6.2-1), after the stream ended, or for an inactive id.
+    /// (R-6.2-4), after the stream ended, or for an inactive id.
     pub fn stdout(&mut self, request_id: u16, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         self.output(RecordType::Stdout, request_id, data, false, out)
     }

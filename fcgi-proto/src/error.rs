@@ -251,7 +251,7 @@ impl ErrorKind {
             },
             ErrorKind::RequestEnded(_) | ErrorKind::InactiveRequestId { .. } => "R-5.5-4",
             ErrorKind::UnterminatedStream { .. } => "R-5.3-1",
-            ErrorKind::OutputBeforeParams(_) => "R-6.2-1",
+            ErrorKind::OutputBeforeParams(_) => "R-6.2-4",
             ErrorKind::Cgi(_) => "R-6.2-2",
             ErrorKind::ConnectionClosed => "R-3.5-1",
             ErrorKind::LimitExceeded { .. } => return None,

@@ -446,6 +446,39 @@ mod tests {
         assert_eq!(Header::from_bytes(h.to_bytes()), h);
     }
 
+    /// R-3.1-1: multi-byte fields are big-endian, in declaration order, no gaps.
+    /// R-8-2: the header is exactly `FCGI_HEADER_LEN` = 8 bytes.
+    #[test]
+    fn header_layout_is_big_endian_and_8_bytes() {
+        assert_eq!(HEADER_LEN, 8);
+        let h = Header::new(RecordType::Params, 0xABCD, 0x1234, 0xEF);
+        assert_eq!(h.to_bytes(), [1, 4, 0xAB, 0xCD, 0x12, 0x34, 0xEF, 0]);
+    }
+
+    /// R-8-1: the type values of §8. R-A-2: which of them are streams.
+    #[test]
+    fn type_values_and_stream_types() {
+        let named = [
+            (1, RecordType::BeginRequest, false),
+            (2, RecordType::AbortRequest, false),
+            (3, RecordType::EndRequest, false),
+            (4, RecordType::Params, true),
+            (5, RecordType::Stdin, true),
+            (6, RecordType::Stdout, true),
+            (7, RecordType::Stderr, true),
+            (8, RecordType::Data, true),
+            (9, RecordType::GetValues, false),
+            (10, RecordType::GetValuesResult, false),
+            (11, RecordType::UnknownType, false),
+        ];
+        for (code, t, stream) in named {
+            assert_eq!(RecordType::from_u8(code), t);
+            assert_eq!(t.is_stream(), stream, "{t:?}");
+        }
+        assert_eq!(RecordType::from_u8(0), RecordType::Unknown(0));
+        assert_eq!(RecordType::from_u8(12), RecordType::Unknown(12));
+    }
+
     #[test]
     fn every_code_round_trips() {
         for c in 0..=255u8 {

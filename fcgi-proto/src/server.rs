@@ -9,7 +9,7 @@
 //! - END_REQUEST while STDOUT is still open is reported in
 //!   [`Event::EndRequest`] (`stdout_ended: false`), not refused, unless
 //!   [`Config::require_stdout_end`] is set.
-//! - Output before the web server ended PARAMS is an error (R-6.2-1): an
+//! - Output before the web server ended PARAMS is an error (R-6.2-4): an
 //!   application cannot know its parameters before the empty PARAMS record.
 //!   After ABORT_REQUEST it is accepted, as the application side allows, so
 //!   that an aborted request can be ended at once (§5.4).
@@ -359,7 +359,7 @@ impl Connection {
             return Err(Error::new(kind, at));
         };
         // A refusal (END_REQUEST) may come at any time; output may not
-        // (R-6.2-1), except after an abort, as the application side allows
+        // (R-6.2-4), except after an abort, as the application side allows
         // so that a request can be ended at once (§5.4).
         if t != RecordType::EndRequest && req.params != StreamState::Ended && !req.aborted {
             return Err(Error::new(ErrorKind::OutputBeforeParams(id), at));
@@ -538,6 +538,20 @@ mod tests {
             .unwrap();
         let e = handle_all(&mut c, &w)[0].clone().unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::OutputBeforeParams(1));
+    }
+
+    /// R-4.1-7: names missing from GET_VALUES_RESULT are simply unknown, not an error.
+    #[test]
+    fn get_values_result_may_omit_names() {
+        let mut w = Vec::new();
+        let block =
+            crate::name_value::encode_pairs([(&b"FCGI_MPXS_CONNS"[..], &b"0"[..])]).unwrap();
+        Encoder::default()
+            .record(RecordType::GetValuesResult, 0, &block, &mut w)
+            .unwrap();
+        let mut c = Connection::default();
+        let r = handle_all(&mut c, &w);
+        assert!(r[0].as_ref().unwrap().starts_with("GetValuesResult"));
     }
 
     #[test]

@@ -552,7 +552,7 @@ fn server_null_id_and_output_before_params_on_stderr() {
     let w = wire(|e, w| e.stream(RecordType::Stderr, 3, b"early", w).unwrap());
     let r = to_server(&mut c, &w);
     assert_err(&r[0], &ErrorKind::OutputBeforeParams(3), 0);
-    assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some("R-6.2-1"));
+    assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some("R-6.2-4"));
 }
 
 #[test]

@@ -60,7 +60,7 @@ macro_rules! case {
 /// Every case, in spec order.
 pub fn all() -> Vec<Case> {
     vec![
-        case!("app/2.2/listen-socket", "2.2", ["R-2.2-1", "R-3.2-1"], Concurrent,
+        case!("app/2.2/listen-socket", "2.2", ["R-2.2-1", "R-2.2-4", "R-3.2-1"], Concurrent,
             "accepts on the listening socket given as descriptor 0",
             "Only with --spawn: the runner hands the application a listening socket on descriptor 0 and expects requests on it to be served.",
             listen_socket),
@@ -228,7 +228,7 @@ pub fn all() -> Vec<Case> {
             "aborting one request leaves another on the connection unharmed",
             "Two requests on one connection (multiplexing applications only), the first aborted; the second is served in full.",
             abort_spares_others),
-        case!("app/5.5/end-request-body", "5.5", ["R-5.5-1", "R-6.2-5"], Concurrent,
+        case!("app/5.5/end-request-body", "5.5", ["R-5.5-1", "R-6.2-5", "R-3.3-13"], Concurrent,
             "END_REQUEST has an 8-byte body with FCGI_REQUEST_COMPLETE",
             "A plain request; END_REQUEST content is exactly 8 bytes, protocolStatus 0 (appStatus recorded).",
             end_request_body),
@@ -256,7 +256,7 @@ pub fn all() -> Vec<Case> {
             "appendix B's message flows, record for record",
             "The spec's typical flows: a GET with no body, a POST whose body spans two STDIN records, and two requests multiplexed if FCGI_MPXS_CONNS says so; each answered in full.",
             appendix_b_flows),
-        case!("app/6.2/responder", "6.2", ["R-6.2-1", "R-6.2-2", "R-6.2-5"], Concurrent,
+        case!("app/6.2/responder", "6.2", ["R-6.2-1", "R-6.2-2", "R-6.2-4", "R-6.2-5", "R-6.1-1"], Concurrent,
             "a Responder request is served with a CGI/1.1 response",
             "A POST with params and a body; the answer is a well-formed CGI response, STDOUT ended, END_REQUEST complete; with the echo contract, params and body come back.",
             responder),

@@ -63,7 +63,7 @@ pub fn all() -> Vec<CaseInfo> {
         case!("server/3.4/long-value", "3.4", ["R-3.4-2", "R-3.4-3"],
             "A header value longer than 127 bytes uses the 4-byte length",
             "A GET with a 300-byte header value: HTTP_X_LONG arrives whole, its length in the 4-byte form."),
-        case!("server/5.3/stdin-body", "5.3", ["R-5.3-1", "R-3.3-12", "R-6.2-3"],
+        case!("server/5.3/stdin-body", "5.3", ["R-5.3-1", "R-3.3-12", "R-6.2-3", "R-6.1-2"],
             "STDIN is exactly the body, ended by an empty record",
             "A POST of 100000 bytes: the STDIN stream's value equals the body and ends with an empty STDIN record."),
         case!("server/6.2/content-length", "6.2", ["R-6.2-3", "R-6.2-7"],
@@ -602,6 +602,20 @@ async fn stdin_body(ctx: &mut Ctx) -> Outcome {
             "STDIN ended by an empty record (R-5.3-1)",
             format!("no empty STDIN record: {}", s.describe()),
         );
+    }
+    // R-6.1-2: each input stream is finished before the next begins.
+    let last_params = s
+        .records
+        .iter()
+        .rposition(|(t, ..)| *t == RecordType::Params);
+    let first_stdin = s.records.iter().position(|(t, ..)| *t == RecordType::Stdin);
+    if let (Some(p), Some(i)) = (last_params, first_stdin) {
+        if i < p {
+            return Outcome::fail(
+                "PARAMS finished before STDIN begins (R-6.1-2)",
+                format!("STDIN record #{i} before PARAMS record #{p}"),
+            );
+        }
     }
     if let Some(o) = expect_body(&resp, 200, b"got it\n") {
         return o;

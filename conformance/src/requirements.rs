@@ -1,0 +1,84 @@
+//! The requirement IDs of `spec/requirements.toml` and which cases cover
+//! them: the data behind `fcgi-conformance list --requirements` and the
+//! traceability test.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::CaseInfo;
+
+/// One normative statement of the annotated spec.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct Requirement {
+    /// Stable ID, e.g. `R-3.4-2`.
+    pub id: String,
+    /// Spec section, e.g. `3.4`.
+    pub section: String,
+    /// `MUST`, `SHOULD` or `MAY`.
+    pub level: String,
+    /// `application`, `web-server` or `both`.
+    pub party: String,
+    /// The statement in one sentence.
+    pub summary: String,
+    /// True when the original implies the statement without saying it.
+    #[serde(default)]
+    pub derived: bool,
+}
+
+#[derive(Deserialize)]
+struct File {
+    requirement: Vec<Requirement>,
+}
+
+/// Where the spec's requirements live in this repository.
+pub fn default_path() -> PathBuf {
+    let here = Path::new("spec/requirements.toml");
+    if here.exists() {
+        return here.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/requirements.toml")
+}
+
+/// Reads and parses the requirements file.
+pub fn load(path: &Path) -> Result<Vec<Requirement>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (run from the repository root, or pass --spec)",
+            path.display()
+        )
+    })?;
+    let f: File =
+        toml::from_str(&text).map_err(|e| format!("{} is not valid: {e}", path.display()))?;
+    Ok(f.requirement)
+}
+
+/// Each requirement with the ids of the cases that name it.
+pub fn coverage<'r>(
+    reqs: &'r [Requirement],
+    cases: &[CaseInfo],
+) -> Vec<(&'r Requirement, Vec<&'static str>)> {
+    reqs.iter()
+        .map(|r| {
+            let by: Vec<&'static str> = cases
+                .iter()
+                .filter(|c| c.requirements.contains(&r.id.as_str()))
+                .map(|c| c.id)
+                .collect();
+            (r, by)
+        })
+        .collect()
+}
+
+/// Requirement IDs that cases name but the spec does not define.
+pub fn unknown_ids(reqs: &[Requirement], cases: &[CaseInfo]) -> Vec<String> {
+    let mut out: Vec<String> = cases
+        .iter()
+        .flat_map(|c| c.requirements.iter())
+        .filter(|id| !reqs.iter().any(|r| r.id == **id))
+        .map(|id| id.to_string())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
