@@ -25,14 +25,18 @@ pub fn error_json(e: &Error) -> Value {
     })
 }
 
+fn preview_json(kind: &str, content: &[u8]) -> Value {
+    let (preview, omitted) =
+        fcgi_proto::dump::preview_parts(content, fcgi_proto::dump::PREVIEW_BYTES);
+    json!({"kind": kind, "preview": preview, "omitted": omitted})
+}
+
 fn detail_json(d: &Detail<'_>, content: &[u8]) -> Value {
     match d {
         Detail::EndOfStream => json!({"kind": "end_of_stream"}),
-        Detail::Bytes => json!({
-            "kind": "bytes",
-            "preview": fcgi_proto::dump::preview(content, fcgi_proto::dump::PREVIEW_BYTES),
-        }),
-        Detail::Abort => json!({"kind": "abort_request"}),
+        Detail::Bytes => preview_json("bytes", content),
+        Detail::Abort => preview_json("abort_request", content),
+        Detail::PartialBlock => preview_json("partial_pairs", content),
         Detail::BeginRequest(b) => json!({
             "kind": "begin_request",
             "role": b.role.code(),
@@ -46,10 +50,10 @@ fn detail_json(d: &Detail<'_>, content: &[u8]) -> Value {
             "protocol_status": b.protocol_status.code(),
             "protocol_status_name": b.protocol_status.name(),
         }),
-        Detail::UnknownType(b) => json!({"kind": "unknown_type", "type": b.record_type}),
-        Detail::PartialBlock => json!({
-            "kind": "partial_pairs",
-            "preview": fcgi_proto::dump::preview(content, fcgi_proto::dump::PREVIEW_BYTES),
+        Detail::UnknownType(b) => json!({
+            "kind": "unknown_type",
+            "type": b.record_type,
+            "type_name": fcgi_proto::RecordType::from_u8(b.record_type).name(),
         }),
         Detail::Pairs { pairs, gathered } => json!({
             "kind": "pairs",
@@ -79,6 +83,7 @@ pub fn to_json(d: &Dump<'_>) -> Value {
                 "request_id": h.request_id,
                 "content_length": h.content_length,
                 "padding_length": h.padding_length,
+                "reserved": h.reserved,
                 "detail": detail_json(&e.detail, e.record.content),
             })
         })
