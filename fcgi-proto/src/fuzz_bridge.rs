@@ -936,8 +936,9 @@ impl Peer {
         Peer {
             app: app::Connection::new(app::Config {
                 limits: Limits {
-                    max_params_bytes: 1 << 20,
-                    max_pairs: 1 << 16,
+                    // Enough for every seed; past it the mirror stops, cheaply.
+                    max_params_bytes: 64 << 10,
+                    max_pairs: 1 << 12,
                     max_requests,
                     ..Limits::default()
                 },
