@@ -458,28 +458,27 @@ async fn inactive_id_ignored(ctx: Ctx) -> Outcome {
     let mut stray = Vec::new();
     let _ = enc.stream(RecordType::Stdin, 7, b"stray", &mut stray);
     let _ = enc.end_stream(RecordType::Stdin, 7, &mut stray);
-    let req = echo_req(&ctx, b"after strays").keep(true);
-    let mut c = match ctx.conn("strays").await {
-        Ok(c) => c,
+    stray_then_served(&ctx, stray, 7, "strays").await
+}
+
+/// Records for an inactive id, then a request on the same connection: the
+/// request is served and nothing is sent for the stray id (R-3.3-9).
+async fn stray_then_served(ctx: &Ctx, stray: Vec<u8>, stray_id: u16, label: &str) -> Outcome {
+    let req = echo_req(ctx, b"after strays").keep(true);
+    let mut wire = stray;
+    wire.extend(req.bytes());
+    let (c, resp) = match exchange(ctx, &wire, req.id, label).await {
+        Ok(x) => x,
         Err(o) => return o,
     };
-    let mut all = stray;
-    all.extend(req.bytes());
-    if let Err(o) = send_or_fail(&mut c, &all).await {
-        return o;
-    }
-    let resp = match c.response(1).await {
-        Ok(r) => r,
-        Err((e, partial)) => return no_end(1, &e, &partial),
-    };
-    if let Some(r) = c.received.iter().find(|r| r.request_id == 7) {
+    if let Some(r) = c.received.iter().find(|r| r.request_id == stray_id) {
         return Outcome::fail(
-            "nothing sent for inactive request id 7 (R-3.3-9)",
-            format!("{} for id 7", r.record_type.name()),
+            format!("nothing sent for inactive request id {stray_id} (R-3.3-9)"),
+            format!("{} for id {stray_id}", r.record_type.name()),
         );
     }
     match well_formed(&c, &resp) {
-        Ok(out) => same_as_sent(&ctx, &req, &out),
+        Ok(out) => same_as_sent(ctx, &req, &out),
         Err(o) => o,
     }
 }
@@ -1252,16 +1251,9 @@ async fn authorizer(ctx: Ctx) -> Outcome {
     req.role = Role::Authorizer;
     req.params
         .retain(|(n, _)| n != b"CONTENT_LENGTH" && n != b"SCRIPT_NAME");
-    let mut c = match ctx.conn("authorizer").await {
-        Ok(c) => c,
+    let (c, resp) = match exchange(&ctx, &req.bytes(), 1, "authorizer").await {
+        Ok(x) => x,
         Err(o) => return o,
-    };
-    if let Err(o) = send_or_fail(&mut c, &req.bytes()).await {
-        return o;
-    }
-    let resp = match c.response(1).await {
-        Ok(r) => r,
-        Err((e, partial)) => return no_end(1, &e, &partial),
     };
     if resp.end.map(|e| e.protocol_status) == Some(ProtocolStatus::UnknownRole) {
         return Outcome::info("refuses the Authorizer role with FCGI_UNKNOWN_ROLE");
@@ -1300,16 +1292,9 @@ async fn filter(ctx: Ctx) -> Outcome {
         .param("FCGI_DATA_LAST_MOD", "1700000000");
     req.role = Role::Filter;
     req.data = Some(data.clone());
-    let mut c = match ctx.conn("filter").await {
-        Ok(c) => c,
+    let (c, resp) = match exchange(&ctx, &req.bytes(), 1, "filter").await {
+        Ok(x) => x,
         Err(o) => return o,
-    };
-    if let Err(o) = send_or_fail(&mut c, &req.bytes()).await {
-        return o;
-    }
-    let resp = match c.response(1).await {
-        Ok(r) => r,
-        Err((e, partial)) => return no_end(1, &e, &partial),
     };
     if resp.end.map(|e| e.protocol_status) == Some(ProtocolStatus::UnknownRole) {
         return Outcome::info("refuses the Filter role with FCGI_UNKNOWN_ROLE");
@@ -1353,17 +1338,25 @@ fn map_headers(bytes: &mut [u8], f: impl Fn(&mut [u8])) {
     }
 }
 
-async fn send_and_judge(ctx: &Ctx, req: &Req, wire: &[u8], label: &str) -> Outcome {
-    let mut c = match ctx.conn(label).await {
-        Ok(c) => c,
-        Err(o) => return o,
-    };
-    if let Err(o) = send_or_fail(&mut c, wire).await {
-        return o;
+/// Sends `wire` on a fresh connection and reads request `id`'s response.
+async fn exchange(
+    ctx: &Ctx,
+    wire: &[u8],
+    id: u16,
+    label: &str,
+) -> Result<(Conn, super::conn::Response), Outcome> {
+    let mut c = ctx.conn(label).await?;
+    send_or_fail(&mut c, wire).await?;
+    match c.response(id).await {
+        Ok(r) => Ok((c, r)),
+        Err((e, partial)) => Err(no_end(id, &e, &partial)),
     }
-    let resp = match c.response(req.id).await {
-        Ok(r) => r,
-        Err((e, partial)) => return no_end(req.id, &e, &partial),
+}
+
+async fn send_and_judge(ctx: &Ctx, req: &Req, wire: &[u8], label: &str) -> Outcome {
+    let (c, resp) = match exchange(ctx, wire, req.id, label).await {
+        Ok(x) => x,
+        Err(o) => return o,
     };
     match well_formed(&c, &resp) {
         Ok(out) => same_as_sent(ctx, req, &out),
@@ -1452,31 +1445,9 @@ async fn concurrent_connections(ctx: Ctx) -> Outcome {
 }
 
 async fn abort_inactive_id(ctx: Ctx) -> Outcome {
-    let req = echo_req(&ctx, b"after a stray abort").keep(true);
-    let mut wire = Vec::new();
-    let _ = Encoder::default().abort_request(9, &mut wire);
-    wire.extend(req.bytes());
-    let mut c = match ctx.conn("stray abort").await {
-        Ok(c) => c,
-        Err(o) => return o,
-    };
-    if let Err(o) = send_or_fail(&mut c, &wire).await {
-        return o;
-    }
-    let resp = match c.response(1).await {
-        Ok(r) => r,
-        Err((e, partial)) => return no_end(1, &e, &partial),
-    };
-    if let Some(r) = c.received.iter().find(|r| r.request_id == 9) {
-        return Outcome::fail(
-            "nothing sent for inactive request id 9 (R-3.3-9)",
-            format!("{} for id 9", r.record_type.name()),
-        );
-    }
-    match well_formed(&c, &resp) {
-        Ok(out) => same_as_sent(&ctx, &req, &out),
-        Err(o) => o,
-    }
+    let mut stray = Vec::new();
+    let _ = Encoder::default().abort_request(9, &mut stray);
+    stray_then_served(&ctx, stray, 9, "stray abort").await
 }
 
 async fn management_nonzero_id(ctx: Ctx) -> Outcome {

@@ -40,6 +40,23 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// A context with nothing probed yet and a fresh transcript.
+    pub fn new(
+        addr: Addr,
+        timeout: Duration,
+        params: Vec<(Vec<u8>, Vec<u8>)>,
+        spawned: bool,
+    ) -> Ctx {
+        Ctx {
+            addr,
+            timeout,
+            params,
+            probed: Probed::default(),
+            transcript: Transcript::new(),
+            spawned,
+        }
+    }
+
     /// Opens a connection logged in this case's transcript.
     pub async fn conn(&self, label: &str) -> Result<Conn, Outcome> {
         Conn::open(&self.addr, self.timeout, &self.transcript, label)

@@ -27,7 +27,6 @@ use crate::case::{selected, CaseInfo, CaseResult, Outcome, Suite, Verdict};
 use crate::output::{emit, usage_error, RunArgs};
 use crate::report::Report;
 use crate::target::Addr;
-use crate::transcript::Transcript;
 
 /// Flags of `fcgi-conformance app`.
 #[derive(Args, Debug, Clone)]
@@ -169,14 +168,7 @@ async fn probe(
     params: &[(Vec<u8>, Vec<u8>)],
     spawned: bool,
 ) -> Result<Probed, String> {
-    let ctx = Ctx {
-        addr: addr.clone(),
-        timeout,
-        params: params.to_vec(),
-        probed: Probed::default(),
-        transcript: Transcript::new(),
-        spawned,
-    };
+    let ctx = Ctx::new(addr.clone(), timeout, params.to_vec(), spawned);
     // Reachability first, with a clear word on what to do.
     let mut last = String::new();
     let tries = if spawned { 20 } else { 1 };
@@ -246,14 +238,7 @@ async fn healthy(
     timeout: Duration,
     params: &[(Vec<u8>, Vec<u8>)],
 ) -> Result<(), String> {
-    let ctx = Ctx {
-        addr: addr.clone(),
-        timeout,
-        params: params.to_vec(),
-        probed: Probed::default(),
-        transcript: Transcript::new(),
-        spawned: false,
-    };
+    let ctx = Ctx::new(addr.clone(), timeout, params.to_vec(), false);
     let req = ctx.req(1, b"");
     // A slow but living application gets three tries, a second apart;
     // one that no longer serves fails all three.
@@ -304,12 +289,8 @@ pub async fn run(opts: Options) -> Result<Report, String> {
         .filter(|c| selected(c.info.id, &opts.only, &opts.skip))
         .collect();
     let make_ctx = || Ctx {
-        addr: addr.clone(),
-        timeout: opts.timeout,
-        params: opts.params.clone(),
         probed: probed.clone(),
-        transcript: Transcript::new(),
-        spawned: is_spawn,
+        ..Ctx::new(addr.clone(), opts.timeout, opts.params.clone(), is_spawn)
     };
     let mut results: Vec<CaseResult> = Vec::new();
     // A spawned application runs one case at a time, so a death is pinned on its case.
