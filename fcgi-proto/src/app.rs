@@ -369,21 +369,7 @@ impl Connection {
         } else {
             &mut req.stderr
         };
-        if *state == StreamState::Ended {
-            return Err(Error::new(
-                ErrorKind::StreamAfterEnd {
-                    record_type,
-                    request_id,
-                },
-                0,
-            ));
-        }
-        enc.stream(record_type, request_id, data, out)?;
-        if end {
-            enc.end_stream(record_type, request_id, out)?;
-            *state = StreamState::Ended;
-        }
-        Ok(())
+        state.write(&enc, record_type, request_id, data, end, out)
     }
 
     /// Writes STDOUT content (§5.3, §6.2). Fails before PARAMS ended

@@ -200,21 +200,7 @@ impl Connection {
             RecordType::Stdin => &mut req.stdin,
             _ => &mut req.data,
         };
-        if *state == StreamState::Ended {
-            return Err(Error::new(
-                ErrorKind::StreamAfterEnd {
-                    record_type,
-                    request_id,
-                },
-                0,
-            ));
-        }
-        enc.stream(record_type, request_id, data, out)?;
-        if end {
-            enc.end_stream(record_type, request_id, out)?;
-            *state = StreamState::Ended;
-        }
-        Ok(())
+        state.write(&enc, record_type, request_id, data, end, out)
     }
 
     /// Writes pairs on the PARAMS stream (§5.2), shortest length forms.

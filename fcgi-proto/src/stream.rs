@@ -18,6 +18,37 @@ pub enum StreamState {
     Ended,
 }
 
+impl StreamState {
+    /// Writes `data` on this stream of `request_id` (split into records as
+    /// needed) and, if `end`, its empty record (R-5.3-1). Writing to an
+    /// ended stream is refused ([`ErrorKind::StreamAfterEnd`]) and writes nothing.
+    pub fn write(
+        &mut self,
+        encoder: &crate::encoder::Encoder,
+        record_type: RecordType,
+        request_id: u16,
+        data: &[u8],
+        end: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        if *self == StreamState::Ended {
+            return Err(Error::new(
+                ErrorKind::StreamAfterEnd {
+                    record_type,
+                    request_id,
+                },
+                0,
+            ));
+        }
+        encoder.stream(record_type, request_id, data, out)?;
+        if end {
+            encoder.end_stream(record_type, request_id, out)?;
+            *self = StreamState::Ended;
+        }
+        Ok(())
+    }
+}
+
 /// One stream ended by its empty record, with all its content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assembled {
