@@ -10,7 +10,14 @@
 #   5. requirements.md is up to date with requirements.toml
 #      (`spec/check.sh --write` regenerates it);
 #   6. `mdbook build spec` succeeds without warnings (skipped with
-#      --no-build, e.g. where mdbook is not installed).
+#      --no-build, e.g. where mdbook is not installed);
+#   7. the case IDs agree with the runner's list (`fcgi-conformance list
+#      --format json`): every real case is listed in the annotations of
+#      its own section of fastcgi-1.0.md, every case ID not marked † in
+#      the markdown is a real case, and no real case is marked †. The
+#      binary is $FCGI_CONFORMANCE_BIN, else target/debug/fcgi-conformance
+#      under the repository root; with neither, this check is skipped with
+#      a note (a FCGI_CONFORMANCE_BIN that does not exist is an error).
 # Exit status: 0 when everything holds, 1 otherwise, 2 for usage errors.
 set -euo pipefail
 
@@ -21,12 +28,35 @@ for arg in "$@"; do
   case "$arg" in
     --write) write=1 ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "check.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
 
-SPEC_DIR="$here" WRITE="$write" python3 - <<'PY'
+# The runner's list of cases, for check 7.
+cases_json=""
+if [ -n "${FCGI_CONFORMANCE_BIN:-}" ]; then
+  if [ ! -x "$FCGI_CONFORMANCE_BIN" ]; then
+    echo "spec check: FCGI_CONFORMANCE_BIN=$FCGI_CONFORMANCE_BIN is not an executable file" >&2
+    exit 1
+  fi
+  bin="$FCGI_CONFORMANCE_BIN"
+else
+  bin="$here/../target/debug/fcgi-conformance"
+fi
+if [ -x "$bin" ]; then
+  cases_json="$(mktemp)"
+  trap 'rm -f "$cases_json"' EXIT
+  if ! (cd "$here/.." && "$bin" list --format json) >"$cases_json"; then
+    echo "spec check: '$bin list --format json' failed" >&2
+    exit 1
+  fi
+else
+  echo "spec check: note: no fcgi-conformance binary (set FCGI_CONFORMANCE_BIN or run" \
+       "'cargo build -p fcgi-conformance'); case IDs not compared with the runner"
+fi
+
+SPEC_DIR="$here" WRITE="$write" CASES_JSON="$cases_json" python3 - <<'PY'
 import os, re, sys, tomllib, pathlib
 
 spec = pathlib.Path(os.environ["SPEC_DIR"])
@@ -124,6 +154,48 @@ for p in md_files:
                 err(f"{p.name}:{n}: case {cid} names unknown section {sec}")
             if p.name != "fastcgi-1.0.md" and cid not in spec_cases:
                 err(f"{p.name}:{n}: case {cid} is not listed in any section of fastcgi-1.0.md")
+
+# --- 3c. case IDs against the runner's list -------------------------------------
+import json
+cases_checked = None
+if os.environ.get("CASES_JSON"):
+    try:
+        with open(os.environ["CASES_JSON"]) as f:
+            real = {c["id"]: c for c in json.load(f)}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        err(f"cannot read the runner's case list: {e}")
+        real = None
+    if real is not None and not real:
+        err("the runner lists no cases (a stale or broken binary? "
+            "rebuild with 'cargo build -p fcgi-conformance')")
+    elif real is not None:
+        cases_checked = len(real)
+        # The text of each numbered section of fastcgi-1.0.md, up to the next one.
+        HEAD_RE = re.compile(r"^#{2,3} (?:(\d+(?:\.\d+)?)\.? |Appendix ([A-Z])\. )", re.M)
+        heads = list(HEAD_RE.finditer(main_md))
+        section_text = {}
+        for k, h in enumerate(heads):
+            end = heads[k + 1].start() if k + 1 < len(heads) else len(main_md)
+            section_text[h.group(1) or h.group(2)] = main_md[h.start():end]
+        ID_IN_TEXT = re.compile(r"`((?:app|server)/[0-9A-Z.]+/[a-z0-9-]+)`(†?)")
+        for cid, c in sorted(real.items()):
+            sec = str(c.get("section", ""))
+            if cid not in spec_cases:
+                err(f"fastcgi-1.0.md: real case {cid} (section {sec}) is not listed; "
+                    "add it to the Cases note of its section")
+            elif sec not in section_text:
+                err(f"fastcgi-1.0.md: real case {cid} names section {sec!r}, which has no heading")
+            elif not re.search("`" + re.escape(cid) + "`", section_text[sec]):
+                err(f"fastcgi-1.0.md: real case {cid} is not listed in section {sec}")
+        for p in md_files:
+            for n, line in enumerate(p.read_text().splitlines(), 1):
+                for m in ID_IN_TEXT.finditer(line):
+                    cid, dagger = m.groups()
+                    if dagger and cid in real:
+                        err(f"{p.name}:{n}: {cid} is a real case now; drop its †")
+                    elif not dagger and cid not in real:
+                        err(f"{p.name}:{n}: {cid} is not a case of the runner; "
+                            "mark it † if it is a proposal")
 
 # --- 4. byte examples ------------------------------------------------------------
 def frame_records(b):
@@ -226,8 +298,9 @@ if errors:
         print("spec check: " + e, file=sys.stderr)
     print(f"spec check: {len(errors)} problem(s)", file=sys.stderr)
     sys.exit(1)
+cases_note = f", {cases_checked} runner cases" if cases_checked is not None else ""
 print(f"spec check: {len(by_id)} requirements, {len(oq_defined)} open questions, "
-      f"{len(seen)} byte examples: OK")
+      f"{len(seen)} byte examples{cases_note}: OK")
 PY
 
 if [ "$build" = 1 ]; then
@@ -236,7 +309,7 @@ if [ "$build" = 1 ]; then
     exit 1
   fi
   log="$(mktemp)"
-  trap 'rm -f "$log"' EXIT
+  trap 'rm -f "$log" ${cases_json:+"$cases_json"}' EXIT
   if ! mdbook build "$here" >"$log" 2>&1; then
     cat "$log" >&2
     echo "spec check: mdbook build failed" >&2
