@@ -114,6 +114,8 @@ pub struct Connection {
     config: Config,
     requests: BTreeMap<u16, Request>,
     ended: BTreeSet<u16>,
+    /// A request without FCGI_KEEP_CONN ended: the application closes now (R-3.5-1).
+    closing: bool,
 }
 
 impl Connection {
@@ -123,6 +125,7 @@ impl Connection {
             config,
             requests: BTreeMap::new(),
             ended: BTreeSet::new(),
+            closing: false,
         }
     }
 
@@ -142,7 +145,10 @@ impl Connection {
     }
 
     /// Writes BEGIN_REQUEST (§5.1) and makes `request_id` active. Fails
-    /// for id 0 (R-3.3-5), an active id, or past `max_requests`.
+    /// for id 0 (R-3.3-5), an active id, past `max_requests`, or once a
+    /// request without `FCGI_KEEP_CONN` has ended: the application closes
+    /// the connection then (R-3.5-1), so a new request needs a new one
+    /// ([`ErrorKind::ConnectionClosed`]).
     pub fn begin_request(
         &mut self,
         request_id: u16,
@@ -150,6 +156,9 @@ impl Connection {
         keep_conn: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
+        if self.closing {
+            return Err(Error::new(ErrorKind::ConnectionClosed, 0));
+        }
         if request_id == NULL_REQUEST_ID {
             return Err(Error::new(
                 ErrorKind::NullRequestId(RecordType::BeginRequest),
@@ -371,6 +380,9 @@ impl Connection {
                     stderr_ended: req.stderr == StreamState::Ended,
                     keep_conn: req.keep_conn,
                 };
+                if !req.keep_conn {
+                    self.closing = true;
+                }
                 self.requests.remove(&id);
                 self.ended.insert(id);
                 Ok(ev)
@@ -538,6 +550,31 @@ mod tests {
         let mut c = Connection::default();
         let r = handle_all(&mut c, &w);
         assert!(r[0].as_ref().unwrap().starts_with("GetValuesResult"));
+    }
+
+    /// R-3.5-1: after a request without FCGI_KEEP_CONN the connection is done.
+    #[test]
+    fn no_new_request_after_a_closing_one() {
+        let mut c = Connection::default();
+        let mut out = Vec::new();
+        c.begin_request(1, Role::Responder, false, &mut out)
+            .unwrap();
+        c.end_params(1, &mut out).unwrap();
+        let mut w = Vec::new();
+        Encoder::default()
+            .end_request(
+                1,
+                0,
+                crate::application::ProtocolStatus::RequestComplete,
+                &mut w,
+            )
+            .unwrap();
+        assert!(handle_all(&mut c, &w)[0].is_ok());
+        let e = c
+            .begin_request(2, Role::Responder, true, &mut out)
+            .unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::ConnectionClosed);
+        assert_eq!(e.requirement(), Some("R-3.5-1"));
     }
 
     #[test]
