@@ -764,7 +764,8 @@ const PARAM_NAMES: [&str; 8] = [
 /// and decoded, driven through [`server::Connection`] between arbitrary
 /// calls of its writing methods. Writers refuse what the spec forbids
 /// (id 0, duplicate ids, writing after a stream ended, past
-/// `max_requests`) and leave nothing behind when they do; what they write is
+/// `max_requests`, a new request after one without `FCGI_KEEP_CONN`
+/// ended, R-3.5-1) and leave nothing behind when they do; what they write is
 /// clean. Every refused record is an error placed in it, after which the
 /// connection is dropped (§3.3, §5, R-3.3-5, R-5.5-4, R-6.2-1).
 ///
@@ -783,6 +784,9 @@ pub fn server_state_machine(input: &ServerInput) {
     let mut decoder = Decoder::new();
     let mut out = Vec::new();
     let mut peer = Peer::new(limits.max_requests);
+    // A request without FCGI_KEEP_CONN ended: no new request on this
+    // connection (R-3.5-1).
+    let mut closing = false;
     for step in &input.steps {
         out.clear();
         let mark = 0;
@@ -809,8 +813,13 @@ pub fn server_state_machine(input: &ServerInput) {
                         check_placed(&e, &r);
                         return;
                     }
-                    Ok(server::Event::EndRequest { request_id, .. }) => {
+                    Ok(server::Event::EndRequest {
+                        request_id,
+                        keep_conn,
+                        ..
+                    }) => {
                         assert!(was_active && !conn.is_active(request_id));
+                        closing |= !keep_conn;
                         peer.end_request(request_id);
                     }
                     Ok(
@@ -834,8 +843,12 @@ pub fn server_state_machine(input: &ServerInput) {
                 let before = conn.active().count();
                 let was_active = conn.is_active(id);
                 let r = conn.begin_request(id, *role, *keep_conn, &mut out);
-                let refused = id == 0 || was_active || before >= limits.max_requests;
+                let refused = closing || id == 0 || was_active || before >= limits.max_requests;
                 assert_eq!(r.is_err(), refused, "begin_request({id}): {r:?}");
+                if closing {
+                    let kind = r.as_ref().err().map(Error::kind);
+                    assert_eq!(kind, Some(&ErrorKind::ConnectionClosed));
+                }
                 check_written(
                     "begin_request",
                     r,
