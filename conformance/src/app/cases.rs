@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use fcgi_proto::application::{BeginRequestBody, ProtocolStatus};
+use fcgi_proto::application::ProtocolStatus;
 use fcgi_proto::encoder::{Encoder, Padding};
 use fcgi_proto::management::{self, UnknownTypeBody};
 use fcgi_proto::name_value;
@@ -932,7 +932,6 @@ async fn abort_during_stdin(ctx: Ctx) -> Outcome {
     let req = echo_req(&ctx, &varied(4096)).keep(true);
     let mut b = req.begin_bytes();
     b.extend(req.params_bytes());
-    let (body, _end) = req.stdin_parts();
     let mut half = Vec::new();
     let _ = Encoder::default().stream(
         RecordType::Stdin,
@@ -940,7 +939,6 @@ async fn abort_during_stdin(ctx: Ctx) -> Outcome {
         req.stdin.get(..2048).unwrap_or_default(),
         &mut half,
     );
-    let _ = body;
     b.extend(half);
     abort_at(&ctx, b, "abort during stdin").await
 }
@@ -1641,9 +1639,4 @@ async fn appendix_b_flows(ctx: Ctx) -> Outcome {
         return Outcome::pass("flows 1, 2 and 4 answered in full");
     }
     Outcome::pass("flows 1 and 2 answered in full (flow 4 needs FCGI_MPXS_CONNS=1)")
-}
-
-/// A BEGIN_REQUEST body, for cases that build records by hand.
-pub fn begin_body(role: Role, keep: bool) -> [u8; 8] {
-    BeginRequestBody::new(role, keep).to_bytes()
 }

@@ -9,7 +9,7 @@ use fcgi_proto::application::EndRequestBody;
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::record::RecordType;
 use fcgi_proto::role::Role;
-use fcgi_proto::server::{self, Event};
+use fcgi_proto::server;
 use fcgi_proto::{Error, OwnedRecord};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -179,11 +179,7 @@ impl Conn {
                     if r.header.record_len() % 8 == 0 {
                         self.aligned_records += 1;
                     }
-                    let v = match self.judge.handle(&r) {
-                        Ok(Event::EndRequest { .. }) | Ok(_) => None,
-                        Err(e) => Some(e),
-                    };
-                    if let Some(e) = v {
+                    if let Err(e) = self.judge.handle(&r) {
                         self.violations.push(e);
                     }
                     self.received.push(owned.clone());

@@ -168,11 +168,7 @@ impl Shared {
     }
 
     fn encoder(&self) -> Encoder {
-        if self.has(Fault::Unaligned) {
-            Encoder::with_padding(Padding::None)
-        } else {
-            Encoder::default()
-        }
+        encoder_for(&self.faults)
     }
 
     async fn send(&self, mut bytes: Vec<u8>) {
@@ -187,6 +183,15 @@ impl Shared {
 
     async fn close(&self) {
         let _ = self.tx.send(Out::Close).await;
+    }
+}
+
+/// How the reference application pads: to 8 bytes, or not at all under [`Fault::Unaligned`].
+fn encoder_for(faults: &BTreeSet<Fault>) -> Encoder {
+    if faults.contains(&Fault::Unaligned) {
+        Encoder::with_padding(Padding::None)
+    } else {
+        Encoder::default()
     }
 }
 
@@ -220,11 +225,7 @@ async fn serve(stream: Stream, faults: Arc<BTreeSet<Fault>>, stop: Arc<AtomicBoo
         }
         let _ = wr.shutdown().await;
     });
-    let encoder = if faults.contains(&Fault::Unaligned) {
-        Encoder::with_padding(Padding::None)
-    } else {
-        Encoder::default()
-    };
+    let encoder = encoder_for(&faults);
     let shared = Arc::new(Shared {
         conn: Mutex::new(Connection::new(Config {
             encoder,
