@@ -16,5 +16,6 @@ pub mod output;
 pub mod report;
 pub mod requirements;
 pub mod server;
+pub mod suites;
 pub mod target;
 pub mod transcript;

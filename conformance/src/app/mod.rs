@@ -5,7 +5,6 @@
 //! ones run alone afterwards, each followed by a health check on a fresh
 //! connection. A case that leaves the application unable to serve fails.
 
-pub mod cases;
 pub mod conn;
 pub mod ctx;
 pub mod reference;
@@ -19,13 +18,14 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use tokio::sync::Semaphore;
 
-use self::cases::{Case, Kind};
 use self::ctx::{well_formed, Ctx, Probed};
 use self::reference::{Fault, Reference};
 use self::request::parse_echo;
 use crate::case::{selected, CaseInfo, CaseResult, Outcome, Suite};
 use crate::output::{emit, usage_error, RunArgs};
 use crate::report::Report;
+use crate::suites::app::Case;
+use crate::suites::{CaseFuture, Kind};
 use crate::target::Addr;
 
 /// Flags of `fcgi-conformance app`.
@@ -91,7 +91,10 @@ pub async fn reference_main(args: ReferenceArgs) -> ExitCode {
 
 /// Every case of the application suite.
 pub fn cases() -> Vec<CaseInfo> {
-    cases::all().into_iter().map(|c| c.info).collect()
+    crate::suites::app::all()
+        .into_iter()
+        .map(|c| c.info)
+        .collect()
 }
 
 /// What the suite runs against.
@@ -218,7 +221,7 @@ async fn probe(
     Ok(probed)
 }
 
-async fn run_case(case_run: fn(Ctx) -> cases::CaseFuture, ctx: Ctx) -> (Outcome, Duration) {
+async fn run_case(case_run: fn(Ctx) -> CaseFuture<'static>, ctx: Ctx) -> (Outcome, Duration) {
     let started = Instant::now();
     // A safety net over the per-read timeouts: no case outlives this.
     let limit = ctx.timeout * 20 + Duration::from_secs(5);
@@ -284,7 +287,7 @@ pub async fn run(opts: Options) -> Result<Report, String> {
         }
     };
     let probed = probe(&addr, opts.timeout, &opts.params, is_spawn).await?;
-    let all: Vec<Case> = cases::all()
+    let all: Vec<Case> = crate::suites::app::all()
         .into_iter()
         .filter(|c| selected(c.info.id, &opts.only, &opts.skip))
         .collect();

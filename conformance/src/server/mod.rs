@@ -9,7 +9,6 @@
 //! runner. Cases run one after the other: connections a server keeps open
 //! carry requests of later cases, so they cannot share the listener safely.
 
-pub mod cases;
 pub mod harness;
 pub mod http;
 pub mod reference;
@@ -23,9 +22,9 @@ use crate::case::{selected, CaseInfo, CaseResult, Outcome, Suite};
 use crate::client::Faults;
 use crate::output::{emit, usage_error, RunArgs};
 use crate::report::Report;
+use crate::suites::server::Ctx;
 use crate::target::{Addr, Listener};
 use crate::transcript::Transcript;
-use cases::Ctx;
 use harness::AppSide;
 use http::Url;
 
@@ -56,7 +55,10 @@ pub struct ServerArgs {
 
 /// Every case of the web-server suite.
 pub fn cases() -> Vec<CaseInfo> {
-    cases::all()
+    crate::suites::server::all()
+        .into_iter()
+        .map(|c| c.info)
+        .collect()
 }
 
 /// Runs the selected cases against a web server that forwards `http` to
@@ -76,7 +78,8 @@ pub async fn run_cases(
         timeout,
     };
     let mut results = Vec::new();
-    for info in cases::all() {
+    for case in crate::suites::server::all() {
+        let info = case.info;
         if !selected(info.id, only, skip) {
             continue;
         }
@@ -84,7 +87,7 @@ pub async fn run_cases(
         ctx.app.begin_case(transcript.clone());
         let t0 = Instant::now();
         let budget = timeout * 4 + Duration::from_secs(2);
-        let outcome = match tokio::time::timeout(budget, cases::run(info.id, &mut ctx)).await {
+        let outcome = match tokio::time::timeout(budget, (case.run)(&mut ctx)).await {
             Ok(o) => o,
             Err(_) => Outcome::fail(
                 format!("the case to finish within {budget:?}"),

@@ -1,0 +1,278 @@
+//! What several of the app suite's sections share: request builders, exchanges and verdict helpers.
+
+use crate::app::conn::{Conn, ConnError};
+use crate::app::ctx::{compare_echo, dump_preview, no_end, same_as_sent, well_formed, Ctx};
+use crate::app::request::{parse_echo, Req};
+use crate::case::Outcome;
+use fcgi_proto::application::ProtocolStatus;
+use fcgi_proto::encoder::Encoder;
+use fcgi_proto::record::{Header, RecordType};
+use std::time::Duration;
+
+pub(crate) fn echo_req(ctx: &Ctx, body: &[u8]) -> Req {
+    ctx.req(1, body).param("ECHO_CASE", "1")
+}
+
+pub(crate) async fn served_alike(ctx: Ctx, req: Req, chop: Option<usize>) -> Outcome {
+    let (conn, resp) = match ctx.serve(&req, chop).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    match well_formed(&conn, &resp) {
+        Ok(out) => same_as_sent(&ctx, &req, &out),
+        Err(o) => o,
+    }
+}
+
+pub(crate) fn varied(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+pub(crate) async fn send_or_fail(c: &mut Conn, bytes: &[u8]) -> Result<(), Outcome> {
+    c.send(bytes)
+        .await
+        .map_err(|e| Outcome::fail("the bytes to be accepted", e.to_string()))
+}
+
+pub(crate) fn short(d: Duration) -> Duration {
+    (d / 4).max(Duration::from_millis(100))
+}
+
+/// What a connection did after hostile bytes: closed, answered, or stayed silent.
+pub(crate) async fn reaction(c: &mut Conn, wait: Duration) -> String {
+    match c.closed_within(wait).await {
+        Ok(None) => "closed the connection".into(),
+        Ok(Some(r)) => format!(
+            "answered with {} for id {}",
+            r.record_type.name(),
+            r.request_id
+        ),
+        Err(ConnError::Timeout) => "kept the connection open and silent".into(),
+        Err(ConnError::Malformed(e)) => format!("sent malformed bytes: {e}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+pub(crate) async fn hostile(ctx: &Ctx, bytes: &[u8], then_close: bool) -> Result<String, Outcome> {
+    let mut c = ctx.conn("hostile").await?;
+    // A write error here is itself a reaction (the application closed).
+    if let Err(e) = c.send(bytes).await {
+        return Ok(format!("refused the bytes ({e})"));
+    }
+    let what = reaction(&mut c, ctx.timeout).await;
+    if then_close {
+        c.shutdown().await;
+    }
+    Ok(what)
+}
+
+/// Records for an inactive id, then a request on the same connection: the
+/// request is served and nothing is sent for the stray id (R-3.3-9).
+pub(crate) async fn stray_then_served(
+    ctx: &Ctx,
+    stray: Vec<u8>,
+    stray_id: u16,
+    label: &str,
+) -> Outcome {
+    let req = echo_req(ctx, b"after strays").keep(true);
+    let mut wire = stray;
+    wire.extend(req.bytes());
+    let (c, resp) = match exchange(ctx, &wire, req.id, label).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    if let Some(r) = c.received.iter().find(|r| r.request_id == stray_id) {
+        return Outcome::fail(
+            format!("nothing sent for inactive request id {stray_id} (R-3.3-9)"),
+            format!("{} for id {stray_id}", r.record_type.name()),
+        );
+    }
+    match well_formed(&c, &resp) {
+        Ok(out) => same_as_sent(ctx, &req, &out),
+        Err(o) => o,
+    }
+}
+
+pub(crate) async fn get_values_exchange(
+    ctx: &Ctx,
+    names: &[&[u8]],
+) -> Result<(Conn, Vec<u8>, u16), Outcome> {
+    let mut c = ctx.conn("management").await?;
+    let mut b = Vec::new();
+    let _ = Encoder::default().get_values(names.iter().copied(), &mut b);
+    send_or_fail(&mut c, &b).await?;
+    match c.next_record().await {
+        Ok(r) if r.record_type == RecordType::GetValuesResult => Ok((c, r.content, r.request_id)),
+        Ok(r) => Err(Outcome::fail(
+            "GET_VALUES_RESULT",
+            format!("{} for id {}", r.record_type.name(), r.request_id),
+        )),
+        Err(e) => Err(Outcome::fail("GET_VALUES_RESULT", e.to_string())),
+    }
+}
+
+pub(crate) async fn abort_at(ctx: &Ctx, head: Vec<u8>, label: &str) -> Outcome {
+    let mut c = match ctx.conn(label).await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    let mut b = head;
+    let _ = Encoder::default().abort_request(1, &mut b);
+    if let Err(o) = send_or_fail(&mut c, &b).await {
+        return o;
+    }
+    match c.response(1).await {
+        Ok(resp) => match resp.end {
+            Some(e) => {
+                if let Some(v) = c.violations.first() {
+                    return Outcome::fail("well-formed records after the abort", v.to_string());
+                }
+                Outcome::pass(format!(
+                    "END_REQUEST {}({}), appStatus {}",
+                    e.protocol_status.name(),
+                    e.protocol_status.code(),
+                    e.app_status
+                ))
+            }
+            None => Outcome::fail("END_REQUEST after ABORT_REQUEST", "none"),
+        },
+        Err((e, partial)) => Outcome::fail(
+            "END_REQUEST after ABORT_REQUEST (R-5.4-1)",
+            format!("{e} ({} STDOUT bytes)", partial.stdout.len()),
+        ),
+    }
+}
+
+/// Sends two requests interleaved record by record on one connection.
+pub(crate) async fn interleaved(
+    ctx: &Ctx,
+    n: u16,
+    label: &str,
+) -> Result<(Conn, Vec<Req>, Vec<crate::app::conn::Response>), Outcome> {
+    let reqs: Vec<Req> = (1..=n)
+        .map(|id| {
+            Req::responder(id, &ctx.params, format!("body of {id}").as_bytes())
+                .param("ECHO_ID", id.to_string())
+                .keep(true)
+        })
+        .collect();
+    let parts: Vec<Vec<Vec<u8>>> = reqs.iter().map(Req::records).collect();
+    let longest = parts.iter().map(Vec::len).max().unwrap_or(0);
+    let mut wire = Vec::new();
+    for i in 0..longest {
+        for p in &parts {
+            if let Some(r) = p.get(i) {
+                wire.extend_from_slice(r);
+            }
+        }
+    }
+    let mut c = ctx.conn(label).await?;
+    send_or_fail(&mut c, &wire).await?;
+    let ids: Vec<u16> = (1..=n).collect();
+    match c.responses(&ids).await {
+        Ok(resps) => Ok((c, reqs, resps)),
+        Err((e, partial)) => {
+            let done: Vec<String> = partial
+                .iter()
+                .zip(&ids)
+                .filter(|(r, _)| r.end.is_some())
+                .map(|(_, id)| id.to_string())
+                .collect();
+            Err(Outcome::fail(
+                format!("END_REQUEST for each of ids 1..={n}"),
+                format!("{e}; ended: [{}]", done.join(", ")),
+            ))
+        }
+    }
+}
+
+/// Judges interleaved responses: each served under its own id or refused
+/// with CANT_MPX_CONN. Returns (served, refused) or a failure.
+pub(crate) fn judge_interleaved(
+    ctx: &Ctx,
+    c: &Conn,
+    reqs: &[Req],
+    resps: &[crate::app::conn::Response],
+) -> Result<(usize, usize), Outcome> {
+    if let Some(v) = c.violations.first() {
+        return Err(Outcome::fail(
+            "records under the right ids, well-formed",
+            v.to_string(),
+        ));
+    }
+    let mut served = 0;
+    let mut refused = 0;
+    for (req, resp) in reqs.iter().zip(resps) {
+        match resp.end.map(|e| e.protocol_status) {
+            Some(ProtocolStatus::CantMpxConn) | Some(ProtocolStatus::Overloaded) => refused += 1,
+            Some(ProtocolStatus::RequestComplete) => {
+                let out = well_formed(c, resp)?;
+                if ctx.probed.echo {
+                    let Some(echo) = parse_echo(&out.body) else {
+                        return Err(Outcome::fail("an echo body", dump_preview(&out.body)));
+                    };
+                    let o = compare_echo(req, &echo);
+                    if o.verdict != crate::case::Verdict::Pass {
+                        return Err(Outcome::fail(
+                            format!("request {} answered with its own params and body", req.id),
+                            o.actual.unwrap_or(o.detail),
+                        ));
+                    }
+                }
+                served += 1;
+            }
+            other => {
+                return Err(Outcome::fail(
+                    "FCGI_REQUEST_COMPLETE or FCGI_CANT_MPX_CONN",
+                    format!("{other:?} for request {}", req.id),
+                ))
+            }
+        }
+    }
+    Ok((served, refused))
+}
+
+/// Rewrites every record header in `bytes` (well-formed, our own) with `f`.
+pub(crate) fn map_headers(bytes: &mut [u8], f: impl Fn(&mut [u8])) {
+    let mut at = 0usize;
+    while let Some(h) = bytes.get(at..).and_then(Header::from_slice) {
+        if let Some(hdr) = bytes.get_mut(at..at + 8) {
+            f(hdr);
+        }
+        at += h.record_len();
+    }
+}
+
+/// Sends `wire` on a fresh connection and reads request `id`'s response.
+pub(crate) async fn exchange(
+    ctx: &Ctx,
+    wire: &[u8],
+    id: u16,
+    label: &str,
+) -> Result<(Conn, crate::app::conn::Response), Outcome> {
+    let mut c = ctx.conn(label).await?;
+    send_or_fail(&mut c, wire).await?;
+    match c.response(id).await {
+        Ok(r) => Ok((c, r)),
+        Err((e, partial)) => Err(no_end(id, &e, &partial)),
+    }
+}
+
+pub(crate) async fn send_and_judge(ctx: &Ctx, req: &Req, wire: &[u8], label: &str) -> Outcome {
+    let (c, resp) = match exchange(ctx, wire, req.id, label).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    match well_formed(&c, &resp) {
+        Ok(out) => same_as_sent(ctx, req, &out),
+        Err(o) => o,
+    }
+}
+
+pub(crate) fn soften(o: Outcome) -> Outcome {
+    if o.verdict == crate::case::Verdict::Fail {
+        Outcome::warn(o.expected.unwrap_or_default(), o.actual.unwrap_or(o.detail))
+    } else {
+        o
+    }
+}

@@ -1,0 +1,78 @@
+//! The application suite's cases (`fcgi-conformance app`): the runner plays
+//! the web server. One file per spec section; each case names its
+//! requirement IDs, says what it expects, and returns a verdict that could
+//! have gone the other way.
+
+mod appendix_b_message_flows;
+mod helpers;
+mod s2_2_file_descriptors;
+mod s3_3_records;
+mod s3_4_name_value_pairs;
+mod s3_5_closing_transport_connections;
+mod s4_1_get_values;
+mod s4_2_unknown_type;
+mod s4_management_record_types;
+mod s5_1_begin_request;
+mod s5_2_params;
+mod s5_3_byte_streams;
+mod s5_4_abort_request;
+mod s5_5_end_request;
+mod s6_2_responder;
+mod s6_3_authorizer;
+mod s6_4_filter;
+mod s8_types_and_constants;
+
+use crate::app::ctx::Ctx;
+
+/// A case of the application suite.
+pub type Case = super::Case<fn(Ctx) -> super::CaseFuture<'static>>;
+
+/// Declares a section file's cases: `section "3.3";` then, per case, its
+/// slug, requirement IDs, kind, title, expectation and body.
+macro_rules! cases {
+    (section $section:literal; $(
+        $slug:literal [$($req:literal),*] $kind:ident $title:literal $expects:literal => $f:ident;
+    )*) => {
+        /// This section's cases, in the order written.
+        pub(super) fn cases() -> Vec<super::Case> {
+            vec![$(super::Case {
+                info: crate::case::CaseInfo {
+                    id: concat!("app/", $section, "/", $slug),
+                    title: $title,
+                    section: $section,
+                    requirements: &[$($req),*],
+                    expects: $expects,
+                },
+                kind: crate::suites::Kind::$kind,
+                run: |ctx| Box::pin($f(ctx)),
+            }),*]
+        }
+    };
+}
+use cases;
+
+/// Every case of the application suite, in spec order.
+pub fn all() -> Vec<Case> {
+    [
+        s2_2_file_descriptors::cases(),
+        s3_3_records::cases(),
+        s3_4_name_value_pairs::cases(),
+        s3_5_closing_transport_connections::cases(),
+        s4_management_record_types::cases(),
+        s4_1_get_values::cases(),
+        s4_2_unknown_type::cases(),
+        s5_1_begin_request::cases(),
+        s5_2_params::cases(),
+        s5_3_byte_streams::cases(),
+        s5_4_abort_request::cases(),
+        s5_5_end_request::cases(),
+        s6_2_responder::cases(),
+        s6_3_authorizer::cases(),
+        s6_4_filter::cases(),
+        s8_types_and_constants::cases(),
+        appendix_b_message_flows::cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}

@@ -1,0 +1,67 @@
+//! §8 Types and constants: the app suite's cases.
+
+use crate::app::conn::Conn;
+use crate::app::ctx::Ctx;
+use crate::case::Outcome;
+use fcgi_proto::application::ProtocolStatus;
+use fcgi_proto::encoder::Encoder;
+use fcgi_proto::record::RecordType;
+
+use super::helpers::*;
+
+super::cases! {
+    section "8";
+    "unknown-application-type" ["R-8-3"] Plain
+        "a record of undefined type 20 for an active request"
+        "A record of type 20 with the request's id between PARAMS and STDIN: answered with UNKNOWN_TYPE, ignored, or refused (info); the request must still be served or refused, not hang."
+        => unknown_application_type;
+}
+
+async fn unknown_application_type(ctx: Ctx) -> Outcome {
+    let req = echo_req(&ctx, b"with a type-20 record");
+    let mut wire = req.begin_bytes();
+    wire.extend(req.params_bytes());
+    let _ = Encoder::default().record(RecordType::Unknown(20), 1, b"?", &mut wire);
+    let (body, end) = req.stdin_parts();
+    wire.extend(body);
+    wire.extend(end);
+    let mut c = match ctx.conn("type 20").await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    if let Err(o) = send_or_fail(&mut c, &wire).await {
+        return o;
+    }
+    let answered = |c: &Conn| {
+        c.received
+            .iter()
+            .any(|r| r.record_type == RecordType::UnknownType)
+    };
+    match c.response(1).await {
+        Ok(resp) => Outcome::info(format!(
+            "request {} ({}); {}",
+            match resp.end.map(|e| e.protocol_status) {
+                Some(ProtocolStatus::RequestComplete) => "served",
+                Some(_) => "refused",
+                None => "not ended",
+            },
+            if answered(&c) {
+                "the type was answered with UNKNOWN_TYPE"
+            } else {
+                "no UNKNOWN_TYPE was sent"
+            },
+            match c.violations.first() {
+                Some(v) => format!("violation: {v}"),
+                None => "no violation".to_string(),
+            }
+        )),
+        Err((e, _)) => Outcome::info(format!(
+            "the request was not answered ({e}){}",
+            if answered(&c) {
+                " after an UNKNOWN_TYPE"
+            } else {
+                ""
+            }
+        )),
+    }
+}

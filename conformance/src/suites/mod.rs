@@ -1,0 +1,38 @@
+//! The cases of both suites, laid out as the spec is: `app/` holds the
+//! cases that test an application (the runner plays the web server),
+//! `server/` those that test a web server (the runner plays the
+//! application), one file per spec section, each file naming its section
+//! once. A case's id is built from suite, section and slug, so the id and
+//! the section cannot disagree; `list` and the runners read the same table.
+
+pub mod app;
+pub mod server;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::case::{CaseInfo, Outcome};
+
+/// A case's running body, boxed.
+pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
+
+/// What a case sends, which decides how it may be scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Only traffic the spec allows.
+    Plain,
+    /// Traffic that breaks the spec: runs alone, and the runner then checks
+    /// that the target still serves.
+    Hostile,
+}
+
+/// A case: its description, its kind and its body.
+#[derive(Clone)]
+pub struct Case<Run> {
+    /// What it is.
+    pub info: CaseInfo,
+    /// How it may be scheduled.
+    pub kind: Kind,
+    /// What it does.
+    pub run: Run,
+}

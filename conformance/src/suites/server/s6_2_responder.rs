@@ -1,0 +1,94 @@
+//! §6.2 Responder: the server suite's cases.
+
+use crate::case::Outcome;
+use crate::server::http::HttpRequest;
+
+use super::helpers::*;
+
+super::cases! {
+    section "6.2";
+    "meta-variables" ["R-6.2-7"] Plain
+        "The CGI/1.1 meta-variables a Responder needs"
+        "GET with a query string and a custom header: REQUEST_METHOD, QUERY_STRING, SERVER_PROTOCOL, GATEWAY_INTERFACE, SCRIPT_NAME, SERVER_NAME, SERVER_PORT, REMOTE_ADDR and HTTP_X_CONFORMANCE present and right (warn for each missing)."
+        => meta_variables;
+    "content-length" ["R-6.2-3", "R-6.2-7"] Plain
+        "CONTENT_LENGTH equals the bytes sent on STDIN"
+        "A POST of 1000 bytes: CONTENT_LENGTH is \"1000\" and exactly 1000 bytes arrive on STDIN."
+        => content_length;
+}
+
+async fn meta_variables(ctx: &mut Ctx) -> Outcome {
+    let body = b"meta\n".to_vec();
+    let mut req = HttpRequest::get(format!("{}?a=1&b=two", path("meta-variables")));
+    req.headers.push(("X-Conformance".into(), "yes".into()));
+    let (seen, resp) = ctx
+        .exchange(req, |app, s| app.respond(s, &ok_response(b"meta\n")))
+        .await;
+    let s = match usable(&seen, "GET /meta-variables", &resp) {
+        Ok(s) => s,
+        Err(o) => return o,
+    };
+    if let Some(o) = expect_body(&resp, 200, &body) {
+        return o;
+    }
+    let mut missing = Vec::new();
+    let want_eq = [
+        ("REQUEST_METHOD", "GET"),
+        ("QUERY_STRING", "a=1&b=two"),
+        ("GATEWAY_INTERFACE", "CGI/1.1"),
+        ("HTTP_X_CONFORMANCE", "yes"),
+    ];
+    for (n, v) in want_eq {
+        match s.param_str(n) {
+            Some(got) if got == v => {}
+            Some(got) => missing.push(format!("{n}={got:?} (want {v:?})")),
+            None => missing.push(format!("{n} missing")),
+        }
+    }
+    match s.param_str("SERVER_PROTOCOL") {
+        Some(p) if p.starts_with("HTTP/1.") => {}
+        other => missing.push(format!("SERVER_PROTOCOL {other:?}")),
+    }
+    for n in ["SCRIPT_NAME", "SERVER_NAME", "SERVER_PORT", "REMOTE_ADDR"] {
+        if s.param(n).is_none() {
+            missing.push(format!("{n} missing"));
+        }
+    }
+    if !missing.is_empty() {
+        return Outcome::warn(
+            "the CGI/1.1 meta-variables of RFC 3875 §4.1 (R-6.2-7)",
+            missing.join(", "),
+        );
+    }
+    Outcome::pass(format!(
+        "{} params, the CGI/1.1 set present and right",
+        s.params.len()
+    ))
+}
+
+async fn content_length(ctx: &mut Ctx) -> Outcome {
+    let body = vec![b'x'; 1000];
+    let (seen, resp) = ctx
+        .exchange(HttpRequest::post(path("content-length"), body), |app, s| {
+            app.respond(s, &ok_response(b"ok\n"))
+        })
+        .await;
+    let s = match usable(&seen, "POST /content-length", &resp) {
+        Ok(s) => s,
+        Err(o) => return o,
+    };
+    let cl = s.param_str("CONTENT_LENGTH");
+    if cl.as_deref() != Some("1000") {
+        return Outcome::fail("CONTENT_LENGTH \"1000\"", format!("{cl:?}"));
+    }
+    if s.stdin.len() != 1000 {
+        return Outcome::fail(
+            "1000 bytes on STDIN, as CONTENT_LENGTH says (R-6.2-3)",
+            format!("{} bytes", s.stdin.len()),
+        );
+    }
+    if let Some(o) = expect_body(&resp, 200, b"ok\n") {
+        return o;
+    }
+    Outcome::pass("CONTENT_LENGTH 1000, 1000 STDIN bytes")
+}
