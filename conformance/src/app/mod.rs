@@ -9,23 +9,21 @@ pub mod conn;
 pub mod ctx;
 pub mod reference;
 pub mod request;
+pub mod schedule;
 pub mod spawn;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use tokio::sync::Semaphore;
 
 use self::ctx::{well_formed, Ctx, Probed};
 use self::reference::{Fault, Reference};
 use self::request::parse_echo;
-use crate::case::{selected, CaseInfo, CaseResult, Outcome, Suite};
+use crate::case::{selected, CaseInfo, Outcome, Suite};
 use crate::output::{emit, usage_error, RunArgs};
 use crate::report::Report;
 use crate::suites::app::Case;
-use crate::suites::{CaseFuture, Kind};
 use crate::target::Addr;
 
 /// Flags of `fcgi-conformance app`.
@@ -221,44 +219,6 @@ async fn probe(
     Ok(probed)
 }
 
-async fn run_case(case_run: fn(Ctx) -> CaseFuture<'static>, ctx: Ctx) -> (Outcome, Duration) {
-    let started = Instant::now();
-    // A safety net over the per-read timeouts: no case outlives this.
-    let limit = ctx.timeout * 20 + Duration::from_secs(5);
-    let outcome = match tokio::time::timeout(limit, case_run(ctx)).await {
-        Ok(o) => o,
-        Err(_) => Outcome::fail(
-            format!("the case to finish within {:.1}s", limit.as_secs_f64()),
-            "it did not",
-        ),
-    };
-    (outcome, started.elapsed())
-}
-
-/// Whether the application still serves a plain request on a fresh connection.
-async fn healthy(
-    addr: &Addr,
-    timeout: Duration,
-    params: &[(Vec<u8>, Vec<u8>)],
-) -> Result<(), String> {
-    let ctx = Ctx::new(addr.clone(), timeout, params.to_vec(), false);
-    let req = ctx.req(1, b"");
-    // A slow but living application gets three tries, a second apart;
-    // one that no longer serves fails all three.
-    let mut last = String::new();
-    for attempt in 0..3 {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-        match ctx.serve(&req, None).await {
-            Ok((_, resp)) if resp.end.is_some() => return Ok(()),
-            Ok(_) => last = "no END_REQUEST".into(),
-            Err(o) => last = o.actual.unwrap_or(o.detail),
-        }
-    }
-    Err(format!("{last} (3 tries)"))
-}
-
 /// Runs the suite against a target and returns the report.
 pub async fn run(opts: Options) -> Result<Report, String> {
     let started = Instant::now();
@@ -295,64 +255,15 @@ pub async fn run(opts: Options) -> Result<Report, String> {
         probed: probed.clone(),
         ..Ctx::new(addr.clone(), opts.timeout, opts.params.clone(), is_spawn)
     };
-    let mut results: Vec<CaseResult> = Vec::new();
-    // A spawned application runs one case at a time, so a death is pinned on its case.
-    let jobs = if is_spawn { 1 } else { opts.jobs };
-    let sem = Arc::new(Semaphore::new(jobs));
-    let mut set = tokio::task::JoinSet::new();
-    let mut sequential: Vec<Case> = Vec::new();
-    for case in all {
-        if case.kind == Kind::Hostile || is_spawn {
-            sequential.push(case);
-            continue;
-        }
-        let ctx = make_ctx();
-        let sem = sem.clone();
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            let transcript = ctx.transcript.clone();
-            let (outcome, duration) = run_case(case.run, ctx).await;
-            CaseResult {
-                info: case.info,
-                outcome,
-                duration,
-                transcript: Some(transcript.render()),
-            }
-        });
-    }
-    while let Some(r) = set.join_next().await {
-        match r {
-            Ok(r) => results.push(r),
-            Err(e) => return Err(format!("a case task failed: {e}")),
-        }
-    }
-    for case in sequential {
-        let ctx = make_ctx();
-        let transcript = ctx.transcript.clone();
-        let (mut outcome, duration) = run_case(case.run, ctx).await;
-        let died = spawned
-            .as_mut()
-            .is_some_and(spawn::Spawned::died_and_restarted);
-        if died {
-            outcome = Outcome::fail(
-                "the application to survive the case",
-                "it exited during the case and was started again",
-            );
-        } else if case.kind == Kind::Hostile {
-            if let Err(e) = healthy(&addr, opts.timeout, &opts.params).await {
-                outcome = Outcome::fail(
-                    "a fresh connection served after the case",
-                    format!("{e} (before that: {})", outcome.detail),
-                );
-            }
-        }
-        results.push(CaseResult {
-            info: case.info,
-            outcome,
-            duration,
-            transcript: Some(transcript.render()),
-        });
-    }
+    // A spawned application runs one case at a time, so a death is pinned
+    // on its case; otherwise as many as the target takes, up to --jobs.
+    let capacity = schedule::learn_capacity(&make_ctx(), opts.jobs).await;
+    let jobs = if is_spawn { 1 } else { capacity.jobs };
+    let scheduled = match spawned.as_mut() {
+        Some(s) => schedule::run_all(all, make_ctx, jobs, s).await,
+        None => schedule::run_all(all, make_ctx, jobs, &mut schedule::NoKeeper).await,
+    };
+    let results = scheduled.results;
     if let Some(mut s) = spawned {
         s.stop();
     }
@@ -360,11 +271,18 @@ pub async fn run(opts: Options) -> Result<Report, String> {
     let mut report = Report::new(Suite::App, label, started.elapsed(), results);
     // Note what the probes learned, for readers of the report.
     report.target.push_str(&format!(
-        " (echo contract: {}, FCGI_MPXS_CONNS: {})",
+        " (echo contract: {}, FCGI_MPXS_CONNS: {}; capacity: {}{})",
         if probed.echo { "yes" } else { "no" },
         probed
             .mpxs_conns
-            .map_or("no answer".to_string(), |v| (v as u8).to_string())
+            .map_or("no answer".to_string(), |v| (v as u8).to_string()),
+        capacity.reason,
+        if is_spawn {
+            "; spawned: one case at a time"
+        } else {
+            ""
+        }
     ));
+    report.stopped_after = scheduled.stopped_after.map(str::to_string);
     Ok(report)
 }

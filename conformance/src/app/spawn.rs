@@ -110,3 +110,33 @@ impl Drop for Spawned {
         self.stop();
     }
 }
+
+impl super::schedule::Keeper for Spawned {
+    async fn revive(&mut self, ctx: &super::ctx::Ctx) -> (String, bool) {
+        // The exit status may take a moment after the last answer failed.
+        let grace = ctx.timeout.min(Duration::from_secs(2));
+        let deadline = std::time::Instant::now() + grace;
+        loop {
+            if self.died_and_restarted() {
+                let back = super::schedule::healthy(ctx).await.is_ok();
+                let what = if back {
+                    "the application process exited and was started again"
+                } else {
+                    "the application process exited; started again, it does not serve"
+                };
+                return (what.to_string(), back);
+            }
+            if std::time::Instant::now() >= deadline {
+                return (
+                    "the application process is still running but no longer serves".into(),
+                    false,
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn gone(&mut self) -> bool {
+        !matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)))
+    }
+}

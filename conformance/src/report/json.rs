@@ -13,6 +13,8 @@ struct JsonReport<'a> {
     target: &'a str,
     duration_ms: u128,
     summary: Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped_after: Option<&'a str>,
     cases: &'a [CaseResult],
 }
 
@@ -25,6 +27,7 @@ pub fn to_json(report: &Report) -> String {
         target: &report.target,
         duration_ms: report.duration.as_millis(),
         summary: report.summary(),
+        stopped_after: report.stopped_after.as_deref(),
         cases: &report.cases,
     };
     serde_json::to_string_pretty(&j).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))

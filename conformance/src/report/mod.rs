@@ -45,6 +45,10 @@ pub struct Report {
     pub duration: Duration,
     /// Results in the order they are reported (by section, then id).
     pub cases: Vec<CaseResult>,
+    /// The case after which the target stopped serving for good, if it did:
+    /// every later case is skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_after: Option<String>,
 }
 
 impl Report {
@@ -65,6 +69,7 @@ impl Report {
             target,
             duration,
             cases,
+            stopped_after: None,
         }
     }
 

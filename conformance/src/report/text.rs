@@ -80,6 +80,17 @@ pub fn to_text(report: &Report, color: Color) -> String {
         }
     }
     let s = report.summary();
+    if let Some(k) = &report.stopped_after {
+        let _ = writeln!(
+            out,
+            "\nThe target stopped serving after {k}: {} later case(s) were skipped.",
+            report
+                .cases
+                .iter()
+                .filter(|c| c.outcome.detail.ends_with(&format!("after {k}")))
+                .count()
+        );
+    }
     let _ = writeln!(out, "\n{} passed, {} failed", s.pass, s.fail);
     let _ = writeln!(
         out,
