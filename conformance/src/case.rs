@@ -150,6 +150,11 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
     s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
 }
 
+/// The detail of a case skipped because the target stopped serving after `killer`.
+pub fn stopped_detail(killer: &str) -> String {
+    format!("the target stopped serving after {killer}")
+}
+
 /// Orders sections as the spec does: 2.2 < 3.3 < 3.4 < 4 < 4.1 < 5.1 < 6.4 < A < B.
 pub fn section_key(section: &str) -> Vec<u32> {
     section

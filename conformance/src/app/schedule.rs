@@ -4,19 +4,17 @@
 //! named on the case that caused it and later cases are not judged against
 //! a target that no longer serves.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::management;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::conn::Conn;
 use super::ctx::Ctx;
 use crate::case::{CaseResult, Outcome, Verdict};
 use crate::suites::app::Case;
-use crate::suites::{CaseFuture, Kind};
+use crate::suites::Kind;
 use crate::target::Addr;
 use crate::transcript::Transcript;
 
@@ -207,16 +205,12 @@ impl Keeper for NoKeeper {
 }
 
 /// Runs one case under the case budget, returning its result.
-async fn run_case(
-    case_run: fn(Ctx) -> CaseFuture<'static>,
-    info: crate::case::CaseInfo,
-    ctx: Ctx,
-) -> CaseResult {
+async fn run_case(case: &Case, ctx: Ctx) -> CaseResult {
     let started = Instant::now();
     let transcript = ctx.transcript.clone();
     // A safety net over the per-read timeouts: no case outlives this.
     let limit = ctx.timeout * 20 + Duration::from_secs(5);
-    let outcome = match tokio::time::timeout(limit, case_run(ctx)).await {
+    let outcome = match tokio::time::timeout(limit, (case.run)(ctx)).await {
         Ok(o) => o,
         Err(_) => Outcome::fail(
             format!("the case to finish within {:.1}s", limit.as_secs_f64()),
@@ -224,7 +218,7 @@ async fn run_case(
         ),
     };
     CaseResult {
-        info,
+        info: case.info.clone(),
         outcome,
         duration: started.elapsed(),
         transcript: Some(transcript.render()),
@@ -245,73 +239,78 @@ pub struct Scheduled {
 }
 
 /// Runs `cases` in spec order: plain cases up to `jobs` at once (started in
-/// order), hostile cases alone. After every hostile case and every case that
-/// did not pass, the target is checked with a known-good request; if it no
-/// longer serves, `keeper` is asked to bring it back (a spawned child is
-/// restarted), the death is written into the case that caused it, and
-/// without a way back every later case is skipped.
-pub async fn run_all(
+/// order, each one's result settled before a case that needs its slot
+/// starts), hostile cases alone. After every hostile case and every case
+/// that did not pass (and after every case, when the keeper knows the
+/// target is gone), the target is checked with a known-good request. If it
+/// no longer serves, the death is written into the case that caused it;
+/// `keeper` brings it back where it can (a spawned child is restarted, and
+/// the case and the one before it are replayed alone to find which one
+/// stops it); without a way back every later case is skipped.
+pub async fn run_all<K: Keeper>(
     cases: Vec<Case>,
     make_ctx: impl Fn() -> Ctx,
     jobs: usize,
-    keeper: &mut impl Keeper,
+    keeper: &mut K,
 ) -> Scheduled {
     let jobs = jobs.max(1);
-    let sem = Arc::new(Semaphore::new(jobs));
-    let mut results: Vec<Option<CaseResult>> = cases.iter().map(|_| None).collect();
+    let mut s = Scheduler {
+        results: cases.iter().map(|_| None).collect(),
+        cases: &cases,
+        make_ctx: &make_ctx,
+        probe: make_ctx(),
+        keeper,
+        last_settled: None,
+        stopped_after: None,
+    };
     let mut inflight: JoinSet<(usize, CaseResult)> = JoinSet::new();
-    let mut stopped_after: Option<&'static str> = None;
-    let probe = make_ctx();
-
     for (index, case) in cases.iter().enumerate() {
-        if let Some(killer) = stopped_after {
-            results[index] = Some(skipped(case, killer));
+        if let Some(killer) = s.stopped_after {
+            s.results[index] = Some(skipped(case, killer));
             continue;
         }
-        if case.kind == Kind::Hostile {
-            // Alone: every case before it has finished.
-            let drained = drain(&mut inflight).await;
-            if let Some(k) = settle(drained, &cases, &mut results, &probe, keeper).await {
-                stopped_after = Some(k);
-                results[index] = Some(skipped(case, k));
-                continue;
-            }
-            let r = run_case(case.run, case.info.clone(), make_ctx()).await;
-            let done = vec![(index, r)];
-            stopped_after = settle(done, &cases, &mut results, &probe, keeper).await;
-            continue;
-        }
-        // Plain: started in order as a slot frees up.
-        let permit = match sem.clone().acquire_owned().await {
-            Ok(p) => p,
-            Err(_) => break,
-        };
-        let (run, info, ctx) = (case.run, case.info.clone(), make_ctx());
-        inflight.spawn(async move {
-            let r = run_case(run, info, ctx).await;
-            drop(permit);
-            (index, r)
-        });
-        // Collect what has finished; a suspicious result stops the dispatch
-        // until everything in flight is back and the target is checked.
+        // Wait for a slot, or for everything when this case runs alone.
+        let alone = case.kind == Kind::Hostile;
+        let room = if alone { 0 } else { jobs - 1 };
         let mut finished = Vec::new();
+        while inflight.len() > room {
+            match inflight.join_next().await {
+                Some(Ok(x)) => finished.push(x),
+                Some(Err(_)) => {}
+                None => break,
+            }
+        }
         while let Some(j) = inflight.try_join_next() {
             if let Ok(x) = j {
                 finished.push(x);
             }
         }
+        // A suspicious result stops the dispatch until everything in flight
+        // is back and the target is checked.
         if finished
             .iter()
             .any(|(i, r)| cases.get(*i).is_some_and(|c| suspicious(c.kind, r)))
         {
             finished.extend(drain(&mut inflight).await);
         }
-        stopped_after = settle(finished, &cases, &mut results, &probe, keeper).await;
+        s.settle(finished).await;
+        if let Some(killer) = s.stopped_after {
+            s.results[index] = Some(skipped(case, killer));
+            continue;
+        }
+        if alone {
+            let r = run_case(case, make_ctx()).await;
+            s.settle(vec![(index, r)]).await;
+        } else {
+            let (case, ctx) = (case.clone(), make_ctx());
+            inflight.spawn(async move { (index, run_case(&case, ctx).await) });
+        }
     }
     let drained = drain(&mut inflight).await;
-    let last = settle(drained, &cases, &mut results, &probe, keeper).await;
-    stopped_after = stopped_after.or(last);
-    let results = results
+    s.settle(drained).await;
+    let stopped_after = s.stopped_after;
+    let results = s
+        .results
         .into_iter()
         .zip(&cases)
         .map(|(r, c)| r.unwrap_or_else(|| lost(c)))
@@ -332,83 +331,191 @@ async fn drain(set: &mut JoinSet<(usize, CaseResult)>) -> Vec<(usize, CaseResult
     out
 }
 
-/// Records finished results; when one of them calls for it, checks the
-/// target. Returns the id of the case the target died after, when it
-/// cannot be brought back.
-async fn settle(
-    mut finished: Vec<(usize, CaseResult)>,
-    cases: &[Case],
-    results: &mut [Option<CaseResult>],
-    probe: &Ctx,
-    keeper: &mut impl Keeper,
-) -> Option<&'static str> {
-    finished.sort_by_key(|(i, _)| *i);
-    let gone = !finished.is_empty() && keeper.gone();
-    let suspects: Vec<usize> = finished
-        .iter()
-        .filter(|(i, r)| gone || cases.get(*i).is_some_and(|c| suspicious(c.kind, r)))
-        .map(|(i, _)| *i)
-        .collect();
-    let mut stopped = None;
-    if !suspects.is_empty() {
-        if let Err(why) = healthy(probe).await {
-            let (what, back) = keeper.revive(probe).await;
-            // Every suspect that ran together is named; alone (hostile, or
-            // one case at a time) there is exactly one.
-            let together: Vec<&str> = finished
-                .iter()
-                .filter_map(|(i, _)| cases.get(*i).map(|c| c.info.id))
-                .collect();
-            for (i, r) in finished.iter_mut() {
-                if !suspects.contains(i) {
-                    continue;
-                }
-                let others: Vec<&str> = together
-                    .iter()
-                    .copied()
-                    .filter(|id| *id != r.info.id)
-                    .collect();
-                let beside = if others.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " (it ran beside {}; --jobs 1 names the one case)",
-                        others.join(", ")
-                    )
-                };
-                let said = if what.is_empty() {
-                    String::new()
-                } else {
-                    format!("; {what}")
-                };
-                r.outcome = Outcome::fail(
-                    "the application to go on serving after this case",
-                    format!(
-                        "it stopped serving after this case's records: {why}{said}{beside} (before that: {})",
-                        r.outcome.detail
-                    ),
-                );
+/// The state of one scheduled run.
+struct Scheduler<'a, K> {
+    cases: &'a [Case],
+    results: Vec<Option<CaseResult>>,
+    make_ctx: &'a dyn Fn() -> Ctx,
+    probe: Ctx,
+    keeper: &'a mut K,
+    /// The case settled last, for replays.
+    last_settled: Option<usize>,
+    stopped_after: Option<&'static str>,
+}
+
+impl<K: Keeper> Scheduler<'_, K> {
+    fn id(&self, i: usize) -> &'static str {
+        self.cases.get(i).map_or("?", |c| c.info.id)
+    }
+
+    /// Whether the target still serves: `Err` says why not.
+    async fn alive(&mut self, suspicious: bool) -> Result<(), String> {
+        if self.keeper.gone() {
+            // A child known to have exited needs no knocking on its door.
+            return Err("the application process exited".into());
+        }
+        if !suspicious {
+            return Ok(());
+        }
+        healthy(&self.probe).await
+    }
+
+    /// After a replay: did this case stop the target? A short grace lets a
+    /// child that dies on the case's last records be seen dead.
+    async fn stopped_by_replay(&mut self) -> Option<String> {
+        let grace = self.probe.timeout.min(Duration::from_secs(1));
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if self.keeper.gone() {
+                return Some("the application process exited".into());
             }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        self.alive(true).await.err()
+    }
+
+    /// Records finished results. When one of them calls for it, checks the
+    /// target and, if it no longer serves, names the case that stopped it.
+    async fn settle(&mut self, mut finished: Vec<(usize, CaseResult)>) {
+        if finished.is_empty() {
+            return;
+        }
+        finished.sort_by_key(|(i, _)| *i);
+        let cases = self.cases;
+        let any_suspicious = finished
+            .iter()
+            .any(|(i, r)| cases.get(*i).is_some_and(|c| suspicious(c.kind, r)));
+        if let Err(why) = self.alive(any_suspicious).await {
+            let (what, back) = self.keeper.revive(&self.probe).await;
+            let why = if what.is_empty() {
+                why
+            } else {
+                format!("{why}; {what}")
+            };
+            if back && finished.len() == 1 {
+                self.replay(finished, why).await;
+                return;
+            }
+            self.blame(&mut finished, &why);
             if !back {
-                stopped = suspects
-                    .first()
-                    .and_then(|i| cases.get(*i))
-                    .map(|c| c.info.id);
+                self.stopped_after = finished.first().map(|(i, _)| self.id(*i));
+            }
+        }
+        self.record(finished);
+    }
+
+    fn record(&mut self, finished: Vec<(usize, CaseResult)>) {
+        for (i, r) in finished {
+            self.last_settled = Some(i);
+            if let Some(slot) = self.results.get_mut(i) {
+                *slot = Some(r);
             }
         }
     }
-    for (i, r) in finished {
-        if let Some(slot) = results.get_mut(i) {
-            *slot = Some(r);
+
+    /// Writes the death into every finished case: one alone is named; cases
+    /// that ran at once cannot be told apart, and each says so.
+    fn blame(&self, finished: &mut [(usize, CaseResult)], why: &str) {
+        let together: Vec<&str> = finished.iter().map(|(i, _)| self.id(*i)).collect();
+        for (_, r) in finished.iter_mut() {
+            let others: Vec<&str> = together
+                .iter()
+                .copied()
+                .filter(|id| *id != r.info.id)
+                .collect();
+            let actual = if others.is_empty() {
+                format!("it stopped serving after this case's records: {why}")
+            } else {
+                format!(
+                    "it stopped serving while this case ran beside {} ({why}; with --jobs 1 the one case is named)",
+                    others.join(", ")
+                )
+            };
+            died(r, &actual);
         }
     }
-    stopped
+
+    /// A case run alone met a dead target and the keeper brought it back:
+    /// the case is replayed alone, and if it does not stop the target
+    /// again, the case before it is, so that the death is named on the case
+    /// that causes it whichever of the two noticed it first.
+    async fn replay(&mut self, finished: Vec<(usize, CaseResult)>, why: String) {
+        let mut finished = finished;
+        let Some((index, first)) = finished.pop() else {
+            return;
+        };
+        let Some(case) = self.cases.get(index) else {
+            return;
+        };
+        let again = run_case(case, (self.make_ctx)()).await;
+        if let Some(why2) = self.stopped_by_replay().await {
+            let (what, back) = self.keeper.revive(&self.probe).await;
+            let mut r = again;
+            died(
+                &mut r,
+                &format!(
+                    "it stopped serving after this case's records, twice (run again alone after a restart): {why}; then {why2}; {what}"
+                ),
+            );
+            if !back {
+                self.stopped_after = Some(case.info.id);
+            }
+            self.record(vec![(index, r)]);
+            return;
+        }
+        // The case itself does not stop the target: try the one before.
+        let before = self.last_settled.filter(|b| *b != index);
+        if let Some(b) = before {
+            if let Some(prev) = self.cases.get(b) {
+                let prev_again = run_case(prev, (self.make_ctx)()).await;
+                if let Some(why2) = self.stopped_by_replay().await {
+                    let (what, back) = self.keeper.revive(&self.probe).await;
+                    let mut r = prev_again;
+                    died(
+                        &mut r,
+                        &format!(
+                            "it stopped serving after this case's records: seen first by {} ({why}); this case run again alone after a restart stopped it again ({why2}; {what})",
+                            case.info.id
+                        ),
+                    );
+                    if !back {
+                        self.stopped_after = Some(prev.info.id);
+                    }
+                    let mut noted = again;
+                    noted.outcome.detail = format!(
+                        "{} (run again after a restart: on its first run the application had just been stopped by {})",
+                        noted.outcome.detail, prev.info.id
+                    );
+                    self.record(vec![(b, r)]);
+                    self.record(vec![(index, noted)]);
+                    return;
+                }
+            }
+        }
+        // Neither stops it again: keep the first run's failure, say so.
+        let mut r = first;
+        died(
+            &mut r,
+            &format!(
+                "it stopped serving after this case's records: {why} (run again alone after a restart, neither this case nor the one before it stopped it again)"
+            ),
+        );
+        self.record(vec![(index, r)]);
+    }
+}
+
+/// Turns a result into the failure of a case that stopped the target.
+fn died(r: &mut CaseResult, actual: &str) {
+    r.outcome = Outcome::fail(
+        "the application to go on serving after this case",
+        format!("{actual} (before that: {})", r.outcome.detail),
+    );
 }
 
 fn skipped(case: &Case, killer: &str) -> CaseResult {
     CaseResult {
         info: case.info.clone(),
-        outcome: Outcome::skip(format!("the target stopped serving after {killer}")),
+        outcome: Outcome::skip(crate::case::stopped_detail(killer)),
         duration: Duration::ZERO,
         transcript: None,
     }

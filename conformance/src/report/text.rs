@@ -87,7 +87,7 @@ pub fn to_text(report: &Report, color: Color) -> String {
             report
                 .cases
                 .iter()
-                .filter(|c| c.outcome.detail.ends_with(&format!("after {k}")))
+                .filter(|c| c.outcome.detail == crate::case::stopped_detail(k))
                 .count()
         );
     }
