@@ -13,6 +13,7 @@ pub mod case;
 pub mod client;
 pub mod dump_cmd;
 pub mod output;
+pub mod progress;
 pub mod report;
 pub mod requirements;
 pub mod server;

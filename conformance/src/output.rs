@@ -52,9 +52,6 @@ pub struct RunArgs {
     /// Skip cases whose id contains PATTERN (or matches it, with `*`); repeatable.
     #[arg(long, value_name = "PATTERN")]
     pub skip: Vec<String>,
-    /// Cases run at once (where safe to run concurrently).
-    #[arg(long, default_value_t = 4, value_name = "N")]
-    pub jobs: usize,
     /// Colour the text report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

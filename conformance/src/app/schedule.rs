@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use super::conn::Conn;
 use super::ctx::Ctx;
 use crate::case::{CaseResult, Outcome, Verdict};
+use crate::progress::Observer;
 use crate::suites::app::Case;
 use crate::suites::{CaseFuture, Kind};
 use crate::target::Addr;
@@ -255,6 +256,7 @@ pub async fn run_all(
     make_ctx: impl Fn() -> Ctx,
     jobs: usize,
     keeper: &mut impl Keeper,
+    observer: &Option<Observer>,
 ) -> Scheduled {
     let jobs = jobs.max(1);
     let sem = Arc::new(Semaphore::new(jobs));
@@ -265,20 +267,20 @@ pub async fn run_all(
 
     for (index, case) in cases.iter().enumerate() {
         if let Some(killer) = stopped_after {
-            results[index] = Some(skipped(case, killer));
+            results[index] = Some(skipped(case, killer, observer));
             continue;
         }
         if case.kind == Kind::Hostile {
             // Alone: every case before it has finished.
             let drained = drain(&mut inflight).await;
-            if let Some(k) = settle(drained, &cases, &mut results, &probe, keeper).await {
+            if let Some(k) = settle(drained, &cases, &mut results, &probe, keeper, observer).await {
                 stopped_after = Some(k);
-                results[index] = Some(skipped(case, k));
+                results[index] = Some(skipped(case, k, observer));
                 continue;
             }
             let r = run_case(case.run, case.info.clone(), make_ctx()).await;
             let done = vec![(index, r)];
-            stopped_after = settle(done, &cases, &mut results, &probe, keeper).await;
+            stopped_after = settle(done, &cases, &mut results, &probe, keeper, observer).await;
             continue;
         }
         // Plain: started in order as a slot frees up.
@@ -306,10 +308,10 @@ pub async fn run_all(
         {
             finished.extend(drain(&mut inflight).await);
         }
-        stopped_after = settle(finished, &cases, &mut results, &probe, keeper).await;
+        stopped_after = settle(finished, &cases, &mut results, &probe, keeper, observer).await;
     }
     let drained = drain(&mut inflight).await;
-    let last = settle(drained, &cases, &mut results, &probe, keeper).await;
+    let last = settle(drained, &cases, &mut results, &probe, keeper, observer).await;
     stopped_after = stopped_after.or(last);
     let results = results
         .into_iter()
@@ -341,6 +343,7 @@ async fn settle(
     results: &mut [Option<CaseResult>],
     probe: &Ctx,
     keeper: &mut impl Keeper,
+    observer: &Option<Observer>,
 ) -> Option<&'static str> {
     finished.sort_by_key(|(i, _)| *i);
     let gone = !finished.is_empty() && keeper.gone();
@@ -398,6 +401,7 @@ async fn settle(
         }
     }
     for (i, r) in finished {
+        crate::progress::notify(observer, &r);
         if let Some(slot) = results.get_mut(i) {
             *slot = Some(r);
         }
@@ -405,13 +409,15 @@ async fn settle(
     stopped
 }
 
-fn skipped(case: &Case, killer: &str) -> CaseResult {
-    CaseResult {
+fn skipped(case: &Case, killer: &str, observer: &Option<Observer>) -> CaseResult {
+    let r = CaseResult {
         info: case.info.clone(),
         outcome: Outcome::skip(format!("the target stopped serving after {killer}")),
         duration: Duration::ZERO,
         transcript: None,
-    }
+    };
+    crate::progress::notify(observer, &r);
+    r
 }
 
 fn lost(case: &Case) -> CaseResult {

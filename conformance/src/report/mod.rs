@@ -33,6 +33,19 @@ pub struct Summary {
     pub skip: usize,
 }
 
+impl Summary {
+    /// Counts one more case with verdict `v`.
+    pub fn count(&mut self, v: Verdict) {
+        match v {
+            Verdict::Pass => self.pass += 1,
+            Verdict::Fail => self.fail += 1,
+            Verdict::Warn => self.warn += 1,
+            Verdict::Info => self.info += 1,
+            Verdict::Skip => self.skip += 1,
+        }
+    }
+}
+
 /// A whole run of one suite against one target.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -77,13 +90,7 @@ impl Report {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.cases {
-            match c.outcome.verdict {
-                Verdict::Pass => s.pass += 1,
-                Verdict::Fail => s.fail += 1,
-                Verdict::Warn => s.warn += 1,
-                Verdict::Info => s.info += 1,
-                Verdict::Skip => s.skip += 1,
-            }
+            s.count(c.outcome.verdict);
         }
         s
     }
