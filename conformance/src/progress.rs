@@ -90,23 +90,16 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A progress line for `total` cases, or `None` when standard error is
-    /// not a terminal (then nothing extra is written).
-    pub fn on_terminal(total: usize) -> Option<Progress> {
+    /// A progress line for `repeat` runs of `total` cases each, or `None`
+    /// when standard error is not a terminal (then nothing extra is written).
+    pub fn on_terminal(total: usize, repeat: usize) -> Option<Progress> {
         std::io::stderr().is_terminal().then(|| Progress {
             state: Arc::new(Mutex::new(State {
                 total,
+                run: Some((1, repeat)),
                 ..State::default()
             })),
         })
-    }
-
-    /// Starts the k-th of n repeats: the counts start again from zero.
-    pub fn start_run(&self, k: usize, n: usize) {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.done = 0;
-        s.counts = Summary::default();
-        s.run = Some((k, n));
     }
 
     /// An observer that redraws the line after each case.
@@ -114,6 +107,12 @@ impl Progress {
         let state = self.state.clone();
         Arc::new(move |r: &CaseResult| {
             let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+            // The case after a whole selection starts the next repeat afresh.
+            if s.done >= s.total && s.total > 0 {
+                s.done = 0;
+                s.counts = Summary::default();
+                s.run = s.run.map(|(k, n)| (k + 1, n.max(k + 1)));
+            }
             s.done += 1;
             s.counts.count(r.outcome.verdict);
             let width = terminal_size::terminal_size_of(std::io::stderr())

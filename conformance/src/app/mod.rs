@@ -22,7 +22,8 @@ use self::reference::{Fault, Reference};
 use self::request::parse_echo;
 use crate::case::{selected, CaseInfo, Outcome, Suite};
 use crate::output::{emit, usage_error, RunArgs};
-use crate::progress::Observer;
+use crate::preflight;
+use crate::progress::{Observer, Progress};
 use crate::report::Report;
 use crate::suites::app::Case;
 use crate::target::Addr;
@@ -181,10 +182,15 @@ fn parse_params(raw: &[String]) -> Result<request::Params, String> {
         .collect()
 }
 
-/// Runs the suite; the exit code follows [`crate::output::emit`].
+/// Runs the suite (`--repeat` times); the exit code follows
+/// [`crate::output::emit`]. Every flag and file is checked first.
 pub async fn main(args: AppArgs) -> ExitCode {
     let timeout = match args.run.timeout() {
         Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
+    let checked = match preflight::check(&args.run, Suite::App, &cases()) {
+        Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
     let params = match parse_params(&args.params) {
@@ -208,9 +214,26 @@ pub async fn main(args: AppArgs) -> ExitCode {
         skip: args.run.skip.clone(),
         observer: None,
     };
-    match run(opts).await {
-        Ok(report) => emit(&report, &args.run),
-        Err(e) => usage_error(&e.to_string()),
+    let repeat = usize::from(args.run.repeat);
+    let progress = Progress::on_terminal(checked.selected, repeat);
+    let opts = Options {
+        observer: progress.as_ref().map(Progress::observer),
+        ..opts
+    };
+    let mut runs = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        match run(opts.clone()).await {
+            Ok(report) => runs.push(report),
+            Err(e) => {
+                progress.iter().for_each(Progress::finish);
+                return usage_error(&e.to_string());
+            }
+        }
+    }
+    progress.iter().for_each(Progress::finish);
+    match Report::repeated(runs) {
+        Some(report) => emit(&report, &args.run, &checked),
+        None => usage_error("no run took place (give --repeat 1 or more)"),
     }
 }
 
