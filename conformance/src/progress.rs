@@ -116,7 +116,9 @@ impl Progress {
             s.done += 1;
             s.counts.count(r.outcome.verdict);
             let width = terminal_size::terminal_size_of(std::io::stderr())
-                .map_or(DEFAULT_WIDTH, |(w, _)| usize::from(w.0));
+                .map(|(w, _)| usize::from(w.0))
+                .filter(|w| *w > 0)
+                .unwrap_or(DEFAULT_WIDTH);
             let text = line(s.done, s.total, r.info.id, &s.counts, s.run, width);
             // A closed or failing stderr only loses the progress line.
             let mut err = std::io::stderr().lock();
