@@ -1,6 +1,7 @@
 //! The `fcgi-conformance` command line.
 #![forbid(unsafe_code)]
 
+use std::fmt::Write as _;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use fcgi_conformance::case::{section_key, CaseInfo};
 use fcgi_conformance::output::usage_error;
-use fcgi_conformance::{app, dump_cmd, server};
+use fcgi_conformance::{app, dump_cmd, server, stdio};
 
 /// Conformance suite for FastCGI 1.0 applications and web servers.
 #[derive(Parser, Debug)]
@@ -72,20 +73,23 @@ fn run_requirements(cases: &[CaseInfo], spec: Option<PathBuf>, format: DumpForma
         Err(e) => return usage_error(&e),
     };
     let cov = requirements::coverage(&reqs, cases);
+    let mut text = String::new();
     match format {
         DumpFormat::Json => {
             let rows: Vec<serde_json::Value> = cov
                 .iter()
                 .map(|(r, by)| serde_json::json!({"requirement": r, "cases": by}))
                 .collect();
-            println!(
+            let _ = writeln!(
+                text,
                 "{}",
                 serde_json::to_string_pretty(&rows).unwrap_or_default()
             );
         }
         DumpFormat::Text => {
             for (r, by) in &cov {
-                println!(
+                let _ = writeln!(
+                    text,
                     "{:<9} {:<6} {:<11} {}",
                     r.id,
                     r.level,
@@ -103,13 +107,23 @@ fn run_requirements(cases: &[CaseInfo], spec: Option<PathBuf>, format: DumpForma
                 .iter()
                 .filter(|(r, by)| r.level == "MUST" && !by.is_empty())
                 .count();
-            println!(
+            let _ = writeln!(
+                text,
                 "{} requirements, {covered} named by a case; MUST: {must_covered} of {must} (codec tests cover more: see the traceability test)",
                 cov.len()
             );
         }
     }
-    ExitCode::SUCCESS
+    write_or_fail(&text, ExitCode::SUCCESS)
+}
+
+/// Writes `text` to standard output and returns `code`; a reader that
+/// stopped early is no error, any other write failure is exit 2.
+fn write_or_fail(text: &str, code: ExitCode) -> ExitCode {
+    match stdio::out(text) {
+        Ok(_) => code,
+        Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
+    }
 }
 
 fn run_list(suite: Option<SuiteChoice>, format: DumpFormat) -> ExitCode {
@@ -127,11 +141,19 @@ fn run_list(suite: Option<SuiteChoice>, format: DumpFormat) -> ExitCode {
             .then(section_key(a.section).cmp(&section_key(b.section)))
             .then(a.id.cmp(b.id))
     });
+    let mut text = String::new();
     match format {
-        DumpFormat::Json => println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default()),
+        DumpFormat::Json => {
+            let _ = writeln!(
+                text,
+                "{}",
+                serde_json::to_string_pretty(&all).unwrap_or_default()
+            );
+        }
         DumpFormat::Text => {
             for c in &all {
-                println!(
+                let _ = writeln!(
+                    text,
                     "{:<44} §{:<5} {:<28} {}",
                     c.id,
                     c.section,
@@ -139,10 +161,10 @@ fn run_list(suite: Option<SuiteChoice>, format: DumpFormat) -> ExitCode {
                     c.title
                 );
             }
-            println!("{} cases", all.len());
+            let _ = writeln!(text, "{} cases", all.len());
         }
     }
-    ExitCode::SUCCESS
+    write_or_fail(&text, ExitCode::SUCCESS)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
@@ -171,18 +193,18 @@ fn run_dump(file: &str, format: DumpFormat) -> ExitCode {
         }
     };
     let d = fcgi_proto::dump::dump(&bytes);
-    match format {
-        DumpFormat::Text => print!("{d}"),
-        DumpFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&dump_cmd::to_json(&d)).unwrap_or_default()
-        ),
-    }
-    if d.is_clean() {
+    let text = match format {
+        DumpFormat::Text => d.to_string(),
+        DumpFormat::Json => {
+            serde_json::to_string_pretty(&dump_cmd::to_json(&d)).unwrap_or_default() + "\n"
+        }
+    };
+    let code = if d.is_clean() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
+    };
+    write_or_fail(&text, code)
 }
 
 fn main() -> ExitCode {

@@ -1,6 +1,7 @@
 //! Flags and output shared by both suites: format, JUnit file, transcripts,
-//! case selection, timeouts, colour; and the exit codes (0 nothing failed,
-//! 1 a case failed, 2 usage or unreachable target).
+//! case selection, timeouts, colour, expectations, repeats; and the exit
+//! codes (0 nothing failed, 1 a case failed or was flaky, 2 usage or an
+//! unusable target).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -9,7 +10,9 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::preflight::Checked;
 use crate::report::{self, Color, Report};
+use crate::stdio;
 
 /// Report format on standard output.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -52,15 +55,16 @@ pub struct RunArgs {
     /// Skip cases whose id contains PATTERN (or matches it, with `*`); repeatable.
     #[arg(long, value_name = "PATTERN")]
     pub skip: Vec<String>,
-    /// Cases run at once (where safe to run concurrently).
-    #[arg(long, default_value_t = 4, value_name = "N")]
-    pub jobs: usize,
     /// Colour the text report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Compare verdicts with an expectations file (case id -> verdict, JSON object); differences fail the run.
     #[arg(long, value_name = "FILE")]
     pub expect: Option<PathBuf>,
+    /// Run the selection N times against the same target; a case whose verdict changes is flaky and fails the run.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub repeat: u16,
 }
 
 impl RunArgs {
@@ -78,21 +82,38 @@ impl RunArgs {
 
 /// Prints one line saying what went wrong and what to do; exit code 2.
 pub fn usage_error(msg: &str) -> ExitCode {
-    eprintln!("fcgi-conformance: {msg}");
+    stdio::err_line(&format!("fcgi-conformance: {msg}"));
     ExitCode::from(2)
 }
 
-/// Writes the report in every requested form and returns the exit code.
-pub fn emit(report: &Report, args: &RunArgs) -> ExitCode {
-    let color = match args.color {
+/// Whether `--color` and the environment ask for colour: `auto` colours a
+/// terminal unless `NO_COLOR` is set to anything non-empty (no-color.org).
+pub fn color_for(choice: ColorChoice, no_color: Option<&std::ffi::OsStr>, tty: bool) -> Color {
+    match choice {
         ColorChoice::Always => Color::Always,
         ColorChoice::Never => Color::Never,
-        ColorChoice::Auto if std::io::stdout().is_terminal() => Color::Always,
+        ColorChoice::Auto if no_color.is_some_and(|v| !v.is_empty()) => Color::Never,
+        ColorChoice::Auto if tty => Color::Always,
         ColorChoice::Auto => Color::Never,
+    }
+}
+
+/// Writes the report in every requested form and returns the exit code:
+/// the report's own (a failed or flaky case is 1), or the comparison with
+/// `--expect` when there is one (a flaky case still fails). A reader that
+/// closes standard output early only ends the writing there.
+pub fn emit(report: &Report, args: &RunArgs, checked: &Checked) -> ExitCode {
+    let color = color_for(
+        args.color,
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::io::stdout().is_terminal(),
+    );
+    let text = match args.format {
+        Format::Text => report::to_text(report, color),
+        Format::Json => report::to_json(report) + "\n",
     };
-    match args.format {
-        Format::Text => print!("{}", report::to_text(report, color)),
-        Format::Json => println!("{}", report::to_json(report)),
+    if let Err(e) = stdio::out(&text) {
+        return usage_error(&format!("cannot write the report to standard output: {e}"));
     }
     if let Some(path) = &args.junit {
         if let Err(e) = std::fs::write(path, report::to_junit(report)) {
@@ -108,27 +129,27 @@ pub fn emit(report: &Report, args: &RunArgs) -> ExitCode {
         }
     }
     let mut code = report.exit_code();
-    if let Some(path) = &args.expect {
-        match check_expectations(report, path) {
-            Ok(diffs) if diffs.is_empty() => {
-                eprintln!(
-                    "expectations: all {} verdicts as expected",
-                    report.cases.len()
-                );
-                code = 0;
+    if let Some(exp) = &checked.expectations {
+        let diffs = exp.differences(report);
+        if diffs.is_empty() {
+            stdio::err_line(&format!(
+                "expectations: all {} verdicts as expected",
+                report.cases.len()
+            ));
+            code = 0;
+        } else {
+            for d in &diffs {
+                stdio::err_line(&format!("expectations: {d}"));
             }
-            Ok(diffs) => {
-                for d in &diffs {
-                    eprintln!("expectations: {d}");
-                }
-                eprintln!(
-                    "expectations: {} difference(s) from {}",
-                    diffs.len(),
-                    path.display()
-                );
-                code = 1;
-            }
-            Err(e) => return usage_error(&e),
+            stdio::err_line(&format!(
+                "expectations: {} difference(s) from {}",
+                diffs.len(),
+                exp.path.display()
+            ));
+            code = 1;
+        }
+        if !report.flaky.is_empty() {
+            code = 1;
         }
     }
     ExitCode::from(code as u8)
@@ -157,27 +178,21 @@ fn write_transcripts(report: &Report, dir: &std::path::Path) -> std::io::Result<
     Ok(())
 }
 
-/// Compares the report's verdicts with an expectations file: a JSON object
-/// mapping case id to verdict name. Cases run but not listed, and listed
-/// but not run (unless deselected), are differences too.
-pub fn check_expectations(report: &Report, path: &std::path::Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read expectations {}: {e}", path.display()))?;
-    let want: std::collections::BTreeMap<String, String> =
-        serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "{} is not a JSON object of case id -> verdict: {e}",
-                path.display()
-            )
-        })?;
-    let got = report.verdicts();
-    let mut diffs = Vec::new();
-    for (id, v) in &got {
-        match want.get(id) {
-            Some(w) if w == v.name() => {}
-            Some(w) => diffs.push(format!("{id}: expected {w}, got {}", v.name())),
-            None => diffs.push(format!("{id}: not in expectations, got {}", v.name())),
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn no_color_turns_auto_off_and_leaves_always_on() {
+        let set = Some(OsStr::new("1"));
+        let empty = Some(OsStr::new(""));
+        assert_eq!(color_for(ColorChoice::Auto, None, true), Color::Always);
+        assert_eq!(color_for(ColorChoice::Auto, set, true), Color::Never);
+        // An empty NO_COLOR is as if unset.
+        assert_eq!(color_for(ColorChoice::Auto, empty, true), Color::Always);
+        assert_eq!(color_for(ColorChoice::Auto, None, false), Color::Never);
+        assert_eq!(color_for(ColorChoice::Always, set, false), Color::Always);
+        assert_eq!(color_for(ColorChoice::Never, None, true), Color::Never);
     }
-    Ok(diffs)
 }

@@ -5,18 +5,16 @@
 use std::time::Duration;
 
 use fcgi_conformance::app::reference::Fault;
-use fcgi_conformance::app::{run, Options, Target};
+use fcgi_conformance::app::{run, Options, RunError, Target};
 use fcgi_conformance::case::Verdict;
 use fcgi_conformance::report::Report;
 
 async fn suite(faults: Vec<Fault>, only: Vec<String>) -> Report {
     let opts = Options {
         target: Target::Reference(faults),
-        params: Vec::new(),
         timeout: Duration::from_millis(700),
-        jobs: 4,
         only,
-        skip: Vec::new(),
+        ..Options::default()
     };
     match run(opts).await {
         Ok(r) => r,
@@ -141,5 +139,40 @@ async fn every_fault_is_caught_by_its_case() {
         "3.3", "3.4", "4.1", "4.2", "5.1", "5.3", "5.4", "5.5", "6.2",
     ] {
         assert!(sections.contains(s), "no fault checks §{s}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_jobs_is_a_usage_error_not_a_hang() {
+    let opts = Options {
+        jobs: 0,
+        ..Options::default()
+    };
+    match tokio::time::timeout(Duration::from_secs(10), run(opts)).await {
+        Ok(Err(RunError::Usage(m))) => assert!(m.contains("jobs"), "{m}"),
+        Ok(other) => panic!("expected a usage error, got {other:?}"),
+        Err(_) => panic!("run with jobs: 0 did not return within 10 s"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_target_is_a_target_error() {
+    // A port nothing listens on: bind one, note it, let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(1);
+    let opts = Options {
+        target: Target::Connect(
+            format!("127.0.0.1:{port}")
+                .parse()
+                .unwrap_or_else(|e| panic!("{e}")),
+        ),
+        timeout: Duration::from_millis(500),
+        ..Options::default()
+    };
+    match run(opts).await {
+        Err(RunError::Target(m)) => assert!(m.contains("cannot reach"), "{m}"),
+        other => panic!("expected a target error, got {other:?}"),
     }
 }

@@ -22,6 +22,8 @@ use self::reference::{Fault, Reference};
 use self::request::parse_echo;
 use crate::case::{selected, CaseInfo, Outcome, Suite};
 use crate::output::{emit, usage_error, RunArgs};
+use crate::preflight;
+use crate::progress::{Observer, Progress};
 use crate::report::Report;
 use crate::suites::app::Case;
 use crate::target::Addr;
@@ -41,6 +43,10 @@ pub struct AppArgs {
     /// Run the bundled reference application with deliberate defects (self-check; repeatable).
     #[arg(long = "fault", value_enum, hide = true)]
     pub faults: Vec<Fault>,
+    /// Cases run at once (where safe to run concurrently), 1 to 64.
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
     /// Common flags.
     #[command(flatten)]
     pub run: RunArgs,
@@ -96,6 +102,7 @@ pub fn cases() -> Vec<CaseInfo> {
 }
 
 /// What the suite runs against.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// An application already listening.
     Connect(Addr),
@@ -106,6 +113,7 @@ pub enum Target {
 }
 
 /// Options of one run, the CLI's flags in typed form.
+#[derive(Clone)]
 pub struct Options {
     /// Target.
     pub target: Target,
@@ -119,6 +127,50 @@ pub struct Options {
     pub only: Vec<String>,
     /// `--skip` patterns.
     pub skip: Vec<String>,
+    /// Told of each case as it finishes (the live progress line), if set.
+    pub observer: Option<Observer>,
+}
+
+impl Default for Options {
+    /// The bundled reference application, 3 s timeout, 4 jobs, no params,
+    /// every case, no observer: what `fcgi-conformance app` does with no flags.
+    fn default() -> Self {
+        Options {
+            target: Target::Reference(Vec::new()),
+            params: Vec::new(),
+            timeout: Duration::from_secs(3),
+            jobs: 4,
+            only: Vec::new(),
+            skip: Vec::new(),
+            observer: None,
+        }
+    }
+}
+
+/// Why [`run`] returned no report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunError {
+    /// The options cannot describe a run (e.g. `jobs: 0`): fix the caller.
+    Usage(String),
+    /// The target cannot be tested: it cannot be started, reached or probed.
+    Target(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Usage(m) | RunError::Target(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+impl From<String> for RunError {
+    /// The start-up steps report a target they cannot use as a sentence.
+    fn from(m: String) -> Self {
+        RunError::Target(m)
+    }
 }
 
 fn parse_params(raw: &[String]) -> Result<request::Params, String> {
@@ -130,10 +182,15 @@ fn parse_params(raw: &[String]) -> Result<request::Params, String> {
         .collect()
 }
 
-/// Runs the suite; the exit code follows [`crate::output::emit`].
+/// Runs the suite (`--repeat` times); the exit code follows
+/// [`crate::output::emit`]. Every flag and file is checked first.
 pub async fn main(args: AppArgs) -> ExitCode {
     let timeout = match args.run.timeout() {
         Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
+    let checked = match preflight::check(&args.run, Suite::App, &cases()) {
+        Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
     let params = match parse_params(&args.params) {
@@ -152,13 +209,31 @@ pub async fn main(args: AppArgs) -> ExitCode {
         target,
         params,
         timeout,
-        jobs: args.run.jobs.clamp(1, 64),
+        jobs: usize::from(args.jobs),
         only: args.run.only.clone(),
         skip: args.run.skip.clone(),
+        observer: None,
     };
-    match run(opts).await {
-        Ok(report) => emit(&report, &args.run),
-        Err(e) => usage_error(&e),
+    let repeat = usize::from(args.run.repeat);
+    let progress = Progress::on_terminal(checked.selected, repeat);
+    let opts = Options {
+        observer: progress.as_ref().map(Progress::observer),
+        ..opts
+    };
+    let mut runs = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        match run(opts.clone()).await {
+            Ok(report) => runs.push(report),
+            Err(e) => {
+                progress.iter().for_each(Progress::finish);
+                return usage_error(&e.to_string());
+            }
+        }
+    }
+    progress.iter().for_each(Progress::finish);
+    match Report::repeated(runs) {
+        Some(report) => emit(&report, &args.run, &checked),
+        None => usage_error("no run took place (give --repeat 1 or more)"),
     }
 }
 
@@ -220,7 +295,12 @@ async fn probe(
 }
 
 /// Runs the suite against a target and returns the report.
-pub async fn run(opts: Options) -> Result<Report, String> {
+pub async fn run(opts: Options) -> Result<Report, RunError> {
+    if opts.jobs == 0 {
+        return Err(RunError::Usage(
+            "jobs is 0: at least one case must be able to run (give 1 or more)".into(),
+        ));
+    }
     let started = Instant::now();
     let mut reference = None;
     let mut spawned = None;
@@ -260,8 +340,10 @@ pub async fn run(opts: Options) -> Result<Report, String> {
     let capacity = schedule::learn_capacity(&make_ctx(), opts.jobs).await;
     let jobs = if is_spawn { 1 } else { capacity.jobs };
     let scheduled = match spawned.as_mut() {
-        Some(s) => schedule::run_all(all, make_ctx, jobs, s).await,
-        None => schedule::run_all(all, make_ctx, jobs, &mut schedule::NoKeeper).await,
+        Some(s) => schedule::run_all(all, make_ctx, jobs, s, &opts.observer).await,
+        None => {
+            schedule::run_all(all, make_ctx, jobs, &mut schedule::NoKeeper, &opts.observer).await
+        }
     };
     let results = scheduled.results;
     if let Some(mut s) = spawned {

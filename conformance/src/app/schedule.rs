@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use super::conn::Conn;
 use super::ctx::Ctx;
 use crate::case::{CaseResult, Outcome, Verdict};
+use crate::progress::Observer;
 use crate::suites::app::Case;
 use crate::suites::Kind;
 use crate::target::Addr;
@@ -252,6 +253,7 @@ pub async fn run_all<K: Keeper>(
     make_ctx: impl Fn() -> Ctx,
     jobs: usize,
     keeper: &mut K,
+    observer: &Option<Observer>,
 ) -> Scheduled {
     let jobs = jobs.max(1);
     let mut s = Scheduler {
@@ -260,13 +262,16 @@ pub async fn run_all<K: Keeper>(
         make_ctx: &make_ctx,
         probe: make_ctx(),
         keeper,
+        observer,
         last_settled: None,
         stopped_after: None,
     };
     let mut inflight: JoinSet<(usize, CaseResult)> = JoinSet::new();
     for (index, case) in cases.iter().enumerate() {
         if let Some(killer) = s.stopped_after {
-            s.results[index] = Some(skipped(case, killer));
+            let r = skipped(case, killer);
+            crate::progress::notify(observer, &r);
+            s.results[index] = Some(r);
             continue;
         }
         // Wait for a slot, or for everything when this case runs alone.
@@ -295,7 +300,9 @@ pub async fn run_all<K: Keeper>(
         }
         s.settle(finished).await;
         if let Some(killer) = s.stopped_after {
-            s.results[index] = Some(skipped(case, killer));
+            let r = skipped(case, killer);
+            crate::progress::notify(observer, &r);
+            s.results[index] = Some(r);
             continue;
         }
         if alone {
@@ -338,6 +345,8 @@ struct Scheduler<'a, K> {
     make_ctx: &'a dyn Fn() -> Ctx,
     probe: Ctx,
     keeper: &'a mut K,
+    /// Told of each case once, when its result is first recorded.
+    observer: &'a Option<Observer>,
     /// The case settled last, for replays.
     last_settled: Option<usize>,
     stopped_after: Option<&'static str>,
@@ -408,6 +417,9 @@ impl<K: Keeper> Scheduler<'_, K> {
         for (i, r) in finished {
             self.last_settled = Some(i);
             if let Some(slot) = self.results.get_mut(i) {
+                if slot.is_none() {
+                    crate::progress::notify(self.observer, &r);
+                }
                 *slot = Some(r);
             }
         }

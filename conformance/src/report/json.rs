@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Report, Summary, JSON_SCHEMA};
+use super::{Flaky, Report, Summary, JSON_SCHEMA};
 use crate::case::CaseResult;
 
 #[derive(Serialize)]
@@ -16,6 +16,12 @@ struct JsonReport<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     stopped_after: Option<&'a str>,
     cases: &'a [CaseResult],
+    /// Present when the selection ran more than once (`--repeat`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repeat: Option<usize>,
+    /// Present with `repeat`: the cases whose verdict changed, verdicts per run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flaky: Option<&'a [Flaky]>,
 }
 
 /// The report as pretty-printed JSON.
@@ -29,6 +35,8 @@ pub fn to_json(report: &Report) -> String {
         summary: report.summary(),
         stopped_after: report.stopped_after.as_deref(),
         cases: &report.cases,
+        repeat: (report.repeat > 1).then_some(report.repeat),
+        flaky: (report.repeat > 1).then_some(&report.flaky[..]),
     };
     serde_json::to_string_pretty(&j).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }

@@ -29,6 +29,14 @@ pub fn xml_escape(s: &str) -> String {
 /// The report as a JUnit XML document.
 pub fn to_junit(report: &Report) -> String {
     let s = report.summary();
+    // A flaky case fails the run, so JUnit counts it as a failure too.
+    let flaky = |id: &str| report.flaky.iter().find(|f| f.id == id);
+    let failures = s.fail
+        + report
+            .cases
+            .iter()
+            .filter(|c| c.outcome.verdict != Verdict::Fail && flaky(c.info.id).is_some())
+            .count();
     let name = format!("fcgi-conformance {}", report.suite.name());
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -36,7 +44,7 @@ pub fn to_junit(report: &Report) -> String {
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
         xml_escape(&name),
         report.cases.len(),
-        s.fail,
+        failures,
         s.skip,
         report.duration.as_secs_f64()
     );
@@ -45,7 +53,7 @@ pub fn to_junit(report: &Report) -> String {
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{:.3}\">",
         xml_escape(&format!("{} ({})", name, report.target)),
         report.cases.len(),
-        s.fail,
+        failures,
         s.skip,
         report.duration.as_secs_f64()
     );
@@ -59,6 +67,21 @@ pub fn to_junit(report: &Report) -> String {
             c.duration.as_secs_f64()
         );
         let reqs = c.info.requirements.join(" ");
+        if let Some(f) = flaky(c.info.id).filter(|_| c.outcome.verdict != Verdict::Fail) {
+            let runs: Vec<&str> = f
+                .verdicts
+                .iter()
+                .map(|v| v.map_or("-", Verdict::name))
+                .collect();
+            let _ = write!(
+                x,
+                "\n      <failure message=\"{}\" type=\"flaky\"/>\n    ",
+                xml_escape(&format!(
+                    "flaky: the verdict changed across runs: {}",
+                    runs.join(" ")
+                ))
+            );
+        }
         match c.outcome.verdict {
             Verdict::Fail => {
                 let _ = write!(

@@ -1,6 +1,7 @@
 //! The report model shared by both suites, and its renderings: text for
 //! people, JSON for tools, JUnit XML for CI systems.
 
+mod flaky;
 mod json;
 mod junit;
 mod text;
@@ -11,6 +12,7 @@ use serde::Serialize;
 
 use crate::case::{CaseResult, Suite, Verdict};
 
+pub use flaky::{compare as flaky_cases, Flaky};
 pub use json::to_json;
 pub use junit::to_junit;
 pub use text::{to_text, Color};
@@ -33,6 +35,19 @@ pub struct Summary {
     pub skip: usize,
 }
 
+impl Summary {
+    /// Counts one more case with verdict `v`.
+    pub fn count(&mut self, v: Verdict) {
+        match v {
+            Verdict::Pass => self.pass += 1,
+            Verdict::Fail => self.fail += 1,
+            Verdict::Warn => self.warn += 1,
+            Verdict::Info => self.info += 1,
+            Verdict::Skip => self.skip += 1,
+        }
+    }
+}
+
 /// A whole run of one suite against one target.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -43,12 +58,17 @@ pub struct Report {
     /// Wall time of the run.
     #[serde(skip)]
     pub duration: Duration,
-    /// Results in the order they are reported (by section, then id).
+    /// Results in the order they are reported (by section, then id); of
+    /// the first run when the selection was repeated.
     pub cases: Vec<CaseResult>,
     /// The case after which the target stopped serving for good, if it did:
     /// every later case is skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_after: Option<String>,
+    /// How many times the selection ran (`--repeat`, 1 by default).
+    pub repeat: usize,
+    /// Cases whose verdict changed between the runs.
+    pub flaky: Vec<Flaky>,
 }
 
 impl Report {
@@ -70,6 +90,8 @@ impl Report {
             duration,
             cases,
             stopped_after: None,
+            repeat: 1,
+            flaky: Vec::new(),
         }
     }
 
@@ -77,20 +99,14 @@ impl Report {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.cases {
-            match c.outcome.verdict {
-                Verdict::Pass => s.pass += 1,
-                Verdict::Fail => s.fail += 1,
-                Verdict::Warn => s.warn += 1,
-                Verdict::Info => s.info += 1,
-                Verdict::Skip => s.skip += 1,
-            }
+            s.count(c.outcome.verdict);
         }
         s
     }
 
-    /// 0 when nothing failed, 1 otherwise.
+    /// 0 when nothing failed and no verdict changed between runs, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
-        if self.summary().fail == 0 {
+        if self.summary().fail == 0 && self.flaky.is_empty() {
             0
         } else {
             1

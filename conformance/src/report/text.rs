@@ -79,6 +79,34 @@ pub fn to_text(report: &Report, color: Color) -> String {
             Verdict::Pass => {}
         }
     }
+    if report.repeat > 1 {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint(
+                color,
+                "1",
+                &format!("flaky (verdict changed across {} runs)", report.repeat)
+            )
+        );
+        if report.flaky.is_empty() {
+            let _ = writeln!(out, "  none: every verdict was the same in every run");
+        }
+        for f in &report.flaky {
+            let runs: Vec<&str> = f
+                .verdicts
+                .iter()
+                .map(|v| v.map_or("-", Verdict::name))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {} {}  {}",
+                paint(color, "35;1", "FLAKY"),
+                f.id,
+                runs.join(" ")
+            );
+        }
+    }
     let s = report.summary();
     if let Some(k) = &report.stopped_after {
         let _ = writeln!(
@@ -94,12 +122,17 @@ pub fn to_text(report: &Report, color: Color) -> String {
     let _ = writeln!(out, "\n{} passed, {} failed", s.pass, s.fail);
     let _ = writeln!(
         out,
-        "{} warn, {} info, {} skip ({} cases in {:.2}s)",
+        "{} warn, {} info, {} skip ({} cases in {:.2}s){}",
         s.warn,
         s.info,
         s.skip,
         report.cases.len(),
-        report.duration.as_secs_f64()
+        report.duration.as_secs_f64(),
+        match (report.repeat, report.flaky.len()) {
+            (1, _) => String::new(),
+            (n, 0) => format!("; {n} runs, none flaky"),
+            (n, f) => format!("; {n} runs, {f} flaky"),
+        }
     );
     out
 }

@@ -21,6 +21,8 @@ use clap::Args;
 use crate::case::{selected, CaseInfo, CaseResult, Outcome, Suite};
 use crate::client::Faults;
 use crate::output::{emit, usage_error, RunArgs};
+use crate::preflight;
+use crate::progress::{Observer, Progress};
 use crate::report::Report;
 use crate::suites::server::Ctx;
 use crate::target::{Addr, Listener};
@@ -61,6 +63,35 @@ pub fn cases() -> Vec<CaseInfo> {
         .collect()
 }
 
+/// How the selected cases run: their bounds, the selection, how many times
+/// (`--repeat`) and who is told of each finished case.
+#[derive(Clone)]
+pub struct Plan {
+    /// Bound on every wait.
+    pub timeout: Duration,
+    /// `--only` patterns.
+    pub only: Vec<String>,
+    /// `--skip` patterns.
+    pub skip: Vec<String>,
+    /// Times the selection runs, one after the other (at least 1).
+    pub repeat: usize,
+    /// Told of each case as it finishes, if set.
+    pub observer: Option<Observer>,
+}
+
+impl Default for Plan {
+    /// Every case once, 3 s per wait, no observer.
+    fn default() -> Self {
+        Plan {
+            timeout: Duration::from_secs(3),
+            only: Vec::new(),
+            skip: Vec::new(),
+            repeat: 1,
+            observer: None,
+        }
+    }
+}
+
 /// Runs the selected cases against a web server that forwards `http` to
 /// the runner's `listener`, one case after the other.
 pub async fn run_cases(
@@ -71,12 +102,42 @@ pub async fn run_cases(
     only: &[String],
     skip: &[String],
 ) -> Vec<CaseResult> {
+    let plan = Plan {
+        timeout,
+        only: only.to_vec(),
+        skip: skip.to_vec(),
+        ..Plan::default()
+    };
+    run_planned(listener, http, authorizer, &plan)
+        .await
+        .pop()
+        .unwrap_or_default()
+}
+
+/// Runs the selection `plan.repeat` times on one listener (the server's
+/// kept connections carry over from run to run, as from case to case);
+/// one list of results per run.
+pub async fn run_planned(
+    listener: Listener,
+    http: Url,
+    authorizer: Option<Url>,
+    plan: &Plan,
+) -> Vec<Vec<CaseResult>> {
     let mut ctx = Ctx {
         app: AppSide::start(listener),
         http,
         authorizer,
-        timeout,
+        timeout: plan.timeout,
     };
+    let mut runs = Vec::new();
+    for _ in 0..plan.repeat.max(1) {
+        runs.push(run_selection(&mut ctx, plan).await);
+    }
+    runs
+}
+
+async fn run_selection(ctx: &mut Ctx, plan: &Plan) -> Vec<CaseResult> {
+    let (timeout, only, skip) = (plan.timeout, &plan.only, &plan.skip);
     let mut results = Vec::new();
     for case in crate::suites::server::all() {
         let info = case.info;
@@ -87,7 +148,7 @@ pub async fn run_cases(
         ctx.app.begin_case(transcript.clone());
         let t0 = Instant::now();
         let budget = timeout * 4 + Duration::from_secs(2);
-        let outcome = match tokio::time::timeout(budget, (case.run)(&mut ctx)).await {
+        let outcome = match tokio::time::timeout(budget, (case.run)(ctx)).await {
             Ok(o) => o,
             Err(_) => Outcome::fail(
                 format!("the case to finish within {budget:?}"),
@@ -104,6 +165,7 @@ pub async fn run_cases(
             duration: t0.elapsed(),
             transcript: (!rendered.is_empty()).then_some(rendered),
         });
+        crate::progress::notify_last(&plan.observer, &results);
     }
     results
 }
@@ -118,19 +180,26 @@ pub async fn run_reference(
     skip: &[String],
 ) -> std::io::Result<Vec<CaseResult>> {
     let listener = Listener::bind(&Addr::Tcp(([127, 0, 0, 1], 0).into())).await?;
-    run_reference_on(listener, faults, timeout, only, skip).await
+    let plan = Plan {
+        timeout,
+        only: only.to_vec(),
+        skip: skip.to_vec(),
+        ..Plan::default()
+    };
+    Ok(run_reference_on(listener, faults, &plan)
+        .await?
+        .pop()
+        .unwrap_or_default())
 }
 
 async fn run_reference_on(
     listener: Listener,
     faults: Faults,
-    timeout: Duration,
-    only: &[String],
-    skip: &[String],
-) -> std::io::Result<Vec<CaseResult>> {
+    plan: &Plan,
+) -> std::io::Result<Vec<Vec<CaseResult>>> {
     let app = listener.local_addr()?;
     let mut cfg = reference::RefConfig::new(app);
-    cfg.timeout = timeout;
+    cfg.timeout = plan.timeout;
     cfg.faults = faults;
     let server = reference::RefServer::start(cfg).await?;
     let a = server.addr();
@@ -143,9 +212,9 @@ async fn run_reference_on(
         path: "/auth/protected/".into(),
         ..base.clone()
     };
-    let results = run_cases(listener, base, Some(auth), timeout, only, skip).await;
+    let runs = run_planned(listener, base, Some(auth), plan).await;
     server.stop(Duration::from_secs(1)).await;
-    Ok(results)
+    Ok(runs)
 }
 
 struct Spawned {
@@ -192,11 +261,37 @@ async fn http_reachable(url: &Url, wait: Duration) -> bool {
     }
 }
 
-/// Runs the suite; the exit code follows [`crate::output::emit`].
+/// One report of the runs of a selection (see [`Report::repeated`]).
+fn report_of(target: &str, t0: Instant, runs: Vec<Vec<CaseResult>>) -> Option<Report> {
+    // Each run's wall time is not kept apart; the whole goes to the report.
+    let reports: Vec<Report> = runs
+        .into_iter()
+        .map(|r| Report::new(Suite::Server, target.to_string(), Duration::ZERO, r))
+        .collect();
+    let mut report = Report::repeated(reports)?;
+    report.duration = t0.elapsed();
+    Some(report)
+}
+
+/// Runs the suite (`--repeat` times); the exit code follows
+/// [`crate::output::emit`]. Every flag and file is checked first.
 pub async fn main(args: ServerArgs) -> ExitCode {
     let timeout = match args.run.timeout() {
         Ok(t) => t,
         Err(e) => return usage_error(&e),
+    };
+    let checked = match preflight::check(&args.run, Suite::Server, &cases()) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    let repeat = usize::from(args.run.repeat);
+    let progress = Progress::on_terminal(checked.selected, repeat);
+    let plan = Plan {
+        timeout,
+        only: args.run.only.clone(),
+        skip: args.run.skip.clone(),
+        repeat,
+        observer: progress.as_ref().map(Progress::observer),
     };
     let listen: Addr = match args.listen.as_deref().unwrap_or("127.0.0.1:0").parse() {
         Ok(a) => a,
@@ -228,25 +323,16 @@ pub async fn main(args: ServerArgs) -> ExitCode {
         if args.spawn.is_some() {
             return usage_error("--spawn needs --http: the URL the spawned server serves");
         }
-        let results = match run_reference_on(
-            listener,
-            Faults::default(),
-            timeout,
-            &args.run.only,
-            &args.run.skip,
-        )
-        .await
-        {
+        let runs = run_reference_on(listener, Faults::default(), &plan).await;
+        progress.iter().for_each(Progress::finish);
+        let runs = match runs {
             Ok(r) => r,
             Err(e) => return usage_error(&format!("cannot start the reference web server: {e}")),
         };
-        let report = Report::new(
-            Suite::Server,
-            "bundled reference web server".into(),
-            t0.elapsed(),
-            results,
-        );
-        return emit(&report, &args.run);
+        return match report_of("bundled reference web server", t0, runs) {
+            Some(report) => emit(&report, &args.run, &checked),
+            None => usage_error("no run took place (give --repeat 1 or more)"),
+        };
     };
     let mut spawned = None;
     if let Some(cmd) = &args.spawn {
@@ -284,18 +370,13 @@ pub async fn main(args: ServerArgs) -> ExitCode {
         ));
     }
     let target = http.to_string();
-    let results = run_cases(
-        listener,
-        http,
-        authorizer,
-        timeout,
-        &args.run.only,
-        &args.run.skip,
-    )
-    .await;
+    let runs = run_planned(listener, http, authorizer, &plan).await;
+    progress.iter().for_each(Progress::finish);
     if let Some(s) = spawned {
         s.stop().await;
     }
-    let report = Report::new(Suite::Server, target, t0.elapsed(), results);
-    emit(&report, &args.run)
+    match report_of(&target, t0, runs) {
+        Some(report) => emit(&report, &args.run, &checked),
+        None => usage_error("no run took place (give --repeat 1 or more)"),
+    }
 }
