@@ -46,45 +46,9 @@ macro_rules! cases {
 }
 use cases;
 
-/// The order the cases ran in before they moved into section files (kept
-/// for one commit, so that the move changes no behaviour).
-const RUN_ORDER: &[&str] = &[
-    "server/5.1/begin-request",
-    "server/3.3/request-ids",
-    "server/3.3/record-header",
-    "server/3.3/padding-alignment",
-    "server/5.2/params-terminated",
-    "server/6.1/params-text",
-    "server/6.2/meta-variables",
-    "server/3.4/long-value",
-    "server/5.3/stdin-body",
-    "server/6.2/content-length",
-    "server/6.1/stdin-empty",
-    "server/3.3/stdout-one-byte-records",
-    "server/3.3/padding-0-and-255",
-    "server/5.3/large-response",
-    "server/6.1/status-header",
-    "server/6.1/stderr-interleaved",
-    "server/5.5/end-without-stdout-end",
-    "server/5.5/cant-mpx-conn",
-    "server/5.5/overloaded",
-    "server/5.1/unknown-role",
-    "server/5.5/close-before-output",
-    "server/5.5/close-mid-body",
-    "server/3.3/malformed-record",
-    "server/3.5/keep-conn",
-    "server/3.5/idle-close",
-    "server/3.5/stale-connection",
-    "server/4.1/get-values",
-    "server/3.3/multiplex",
-    "server/5.4/client-disconnect",
-    "server/6.3/authorizer-variables",
-    "server/6.3/authorizer-deny",
-];
-
-/// Every case of the web-server suite, in the order they run.
+/// Every case of the web-server suite, in spec order, the order they run.
 pub fn all() -> Vec<Case> {
-    let mut all: Vec<Case> = [
+    [
         s3_3_records::cases(),
         s3_4_name_value_pairs::cases(),
         s3_5_closing_transport_connections::cases(),
@@ -100,7 +64,5 @@ pub fn all() -> Vec<Case> {
     ]
     .into_iter()
     .flatten()
-    .collect();
-    all.sort_by_key(|c| RUN_ORDER.iter().position(|id| *id == c.info.id));
-    all
+    .collect()
 }
