@@ -150,9 +150,12 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
     s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
 }
 
+/// How the detail of a case skipped after the target stopped serving begins.
+pub const STOPPED_PREFIX: &str = "the target stopped serving after ";
+
 /// The detail of a case skipped because the target stopped serving after `killer`.
 pub fn stopped_detail(killer: &str) -> String {
-    format!("the target stopped serving after {killer}")
+    format!("{STOPPED_PREFIX}{killer}")
 }
 
 /// Orders sections as the spec does: 2.2 < 3.3 < 3.4 < 4 < 4.1 < 5.1 < 6.4 < A < B.

@@ -84,12 +84,19 @@ impl Report {
                 .cmp(&crate::case::section_key(b.info.section))
                 .then(a.info.id.cmp(b.info.id))
         });
+        // A case skipped because the target stopped serving names the case
+        // after which it did.
+        let stopped_after = cases.iter().find_map(|c| {
+            let id = c.outcome.detail.strip_prefix(crate::case::STOPPED_PREFIX)?;
+            (c.outcome.verdict == Verdict::Skip && cases.iter().any(|k| k.info.id == id))
+                .then(|| id.to_string())
+        });
         Report {
             suite,
             target,
             duration,
             cases,
-            stopped_after: None,
+            stopped_after,
             repeat: 1,
             flaky: Vec::new(),
         }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use crate::case::{selected, CaseInfo, CaseResult, Outcome, Suite};
+use crate::case::{selected, CaseInfo, CaseResult, Outcome, Suite, Verdict};
 use crate::client::Faults;
 use crate::output::{emit, usage_error, RunArgs};
 use crate::preflight;
@@ -139,9 +139,20 @@ pub async fn run_planned(
 async fn run_selection(ctx: &mut Ctx, plan: &Plan) -> Vec<CaseResult> {
     let (timeout, only, skip) = (plan.timeout, &plan.only, &plan.skip);
     let mut results = Vec::new();
+    let mut stopped_after: Option<&'static str> = None;
     for case in crate::suites::server::all() {
         let info = case.info;
         if !selected(info.id, only, skip) {
+            continue;
+        }
+        if let Some(killer) = stopped_after {
+            results.push(CaseResult {
+                info,
+                outcome: Outcome::skip(crate::case::stopped_detail(killer)),
+                duration: Duration::ZERO,
+                transcript: None,
+            });
+            crate::progress::notify_last(&plan.observer, &results);
             continue;
         }
         let transcript = Transcript::new();
@@ -159,6 +170,25 @@ async fn run_selection(ctx: &mut Ctx, plan: &Plan) -> Vec<CaseResult> {
         // Let late records of this case land in its transcript.
         tokio::time::sleep(Duration::from_millis(10)).await;
         let rendered = transcript.render();
+        let mut outcome = outcome;
+        let suspicious = case.kind == crate::suites::Kind::Hostile
+            || matches!(outcome.verdict, Verdict::Fail | Verdict::Warn);
+        if suspicious {
+            // Checked on a transcript of its own, after this case's.
+            ctx.app.begin_case(Transcript::new());
+            let alive = crate::suites::server::still_serves(ctx).await;
+            ctx.app.end_case(Duration::from_millis(500)).await;
+            if let Err(why) = alive {
+                outcome = Outcome::fail(
+                    "the web server to go on serving after this case",
+                    format!(
+                        "it stopped serving after this case: {why} (before that: {})",
+                        outcome.detail
+                    ),
+                );
+                stopped_after = Some(info.id);
+            }
+        }
         results.push(CaseResult {
             info,
             outcome,

@@ -367,3 +367,25 @@ pub(crate) async fn authorizer(ctx: &mut Ctx, grant: bool) -> Outcome {
         ),
     }
 }
+
+/// Whether the web server still carries a plain GET to the runner and its
+/// answer back to the client, exactly: the liveness check after a hostile
+/// case or one that did not pass. Three tries a second apart, each bounded.
+pub(crate) async fn still_serves(ctx: &mut Ctx) -> Result<(), String> {
+    let mut last = String::new();
+    for attempt in 0..3 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let (seen, resp, body) = simple_get(ctx, "liveness").await;
+        if seen.is_none() {
+            last = format!("no FastCGI request arrived ({})", http_str(&resp));
+            continue;
+        }
+        match expect_body(&resp, 200, &body) {
+            None => return Ok(()),
+            Some(o) => last = o.actual.unwrap_or(o.detail),
+        }
+    }
+    Err(format!("{last} (3 tries)"))
+}

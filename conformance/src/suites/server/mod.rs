@@ -17,6 +17,7 @@ mod s6_1_role_protocols;
 mod s6_2_responder;
 mod s6_3_authorizer;
 
+pub(crate) use helpers::still_serves;
 pub use helpers::Ctx;
 
 /// A case of the web-server suite.
