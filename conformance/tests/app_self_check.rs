@@ -112,6 +112,16 @@ const CATCHES: &[(Fault, &str, Verdict)] = &[
         "app/3.3/wrong-version",
         Verdict::Fail,
     ),
+    (
+        Fault::DoubleEndOnAbort,
+        "app/5.4/abort-during-response",
+        Verdict::Fail,
+    ),
+    (
+        Fault::DoubleEndOnAbort,
+        "app/5.4/abort-after-params",
+        Verdict::Fail,
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

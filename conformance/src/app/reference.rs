@@ -65,6 +65,8 @@ pub enum Fault {
     CutLongStdin,
     /// §3.3: after a malformed record, the application stops accepting connections.
     DieOnMalformed,
+    /// §5.5: an aborted request ended with two END_REQUEST records.
+    DoubleEndOnAbort,
 }
 
 /// What the reference application says in GET_VALUES_RESULT (§4.1).
@@ -424,6 +426,9 @@ async fn on_event(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, ev: Ev) 
                     .lock()
                     .end_request(id, 1, ProtocolStatus::RequestComplete, &mut out)
                     .unwrap_or(true);
+                if sh.has(Fault::DoubleEndOnAbort) {
+                    let _ = enc.end_request(id, 1, ProtocolStatus::RequestComplete, &mut out);
+                }
                 sh.send(out).await;
                 return !(close && sh.lock().should_close());
             }
@@ -597,6 +602,9 @@ async fn respond(
             );
         }
         out.extend_from_slice(&end);
+        if aborted && sh.has(Fault::DoubleEndOnAbort) {
+            let _ = enc.end_request(id, app_status, ProtocolStatus::RequestComplete, &mut out);
+        }
         if sh.has(Fault::RecordAfterEnd) {
             let _ = enc.end_stream(RecordType::Stdout, id, &mut out);
         }

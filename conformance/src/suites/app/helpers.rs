@@ -38,6 +38,55 @@ pub(crate) fn short(d: Duration) -> Duration {
     (d / 4).max(Duration::from_millis(100))
 }
 
+/// Most records [`read_on`] takes before it stops looking.
+const READ_ON_RECORDS: usize = 4096;
+
+/// Reads on after the END_REQUESTs a case waited for, so that whatever
+/// follows them (a second END_REQUEST, output for an ended id) is seen and
+/// judged: until the application closes, or sends nothing for `quiet`, or
+/// `limit` has passed (a trickle cannot hold the case), at most
+/// [`READ_ON_RECORDS`] records. Returns whether the application closed.
+pub(crate) async fn read_on(c: &mut Conn, quiet: Duration, limit: Duration) -> bool {
+    let end = tokio::time::Instant::now() + limit;
+    for _ in 0..READ_ON_RECORDS {
+        let left = end.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        match c.next_record_within(quiet.min(left)).await {
+            Ok(_) => {}
+            Err(ConnError::Closed) | Err(ConnError::Io(_)) => return true,
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// END_REQUEST records received for `id` over the life of the connection.
+pub(crate) fn end_count(c: &Conn, id: u16) -> usize {
+    c.received
+        .iter()
+        .filter(|r| r.record_type == RecordType::EndRequest && r.request_id == id)
+        .count()
+}
+
+/// Exactly one END_REQUEST for each of `ids` (R-5.5-5), judged only after
+/// reading on to the close or a quiet period ([`read_on`]), never at the
+/// first END_REQUEST. Each id must have been begun once on `c`.
+pub(crate) async fn one_end_each(ctx: &Ctx, c: &mut Conn, ids: &[u16]) -> Result<(), Outcome> {
+    read_on(c, short(ctx.timeout), ctx.timeout).await;
+    for &id in ids {
+        let n = end_count(c, id);
+        if n != 1 {
+            return Err(Outcome::fail(
+                "exactly one END_REQUEST per request id (R-5.5-5)",
+                format!("{n} END_REQUEST records for id {id}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What a connection did after hostile bytes: closed, answered, or stayed silent.
 pub(crate) async fn reaction(c: &mut Conn, wait: Duration) -> String {
     match c.closed_within(wait).await {
@@ -124,6 +173,9 @@ pub(crate) async fn abort_at(ctx: &Ctx, head: Vec<u8>, label: &str) -> Outcome {
     match c.response(1).await {
         Ok(resp) => match resp.end {
             Some(e) => {
+                if let Err(o) = one_end_each(ctx, &mut c, &[1]).await {
+                    return o;
+                }
                 if let Some(v) = c.violations.first() {
                     return Outcome::fail("well-formed records after the abort", v.to_string());
                 }
@@ -170,7 +222,10 @@ pub(crate) async fn interleaved(
     send_or_fail(&mut c, &wire).await?;
     let ids: Vec<u16> = (1..=n).collect();
     match c.responses(&ids).await {
-        Ok(resps) => Ok((c, reqs, resps)),
+        Ok(resps) => {
+            one_end_each(ctx, &mut c, &ids).await?;
+            Ok((c, reqs, resps))
+        }
         Err((e, partial)) => {
             let done: Vec<String> = partial
                 .iter()
