@@ -122,6 +122,16 @@ const CATCHES: &[(Fault, &str, Verdict)] = &[
         "app/5.4/abort-after-params",
         Verdict::Fail,
     ),
+    (
+        Fault::UnknownTypeUnderRecordId,
+        "app/8/unknown-application-type",
+        Verdict::Fail,
+    ),
+    (
+        Fault::NoCloseAfterUnknownRole,
+        "app/5.1/unknown-role",
+        Verdict::Fail,
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -67,6 +67,10 @@ pub enum Fault {
     DieOnMalformed,
     /// §5.5: an aborted request ended with two END_REQUEST records.
     DoubleEndOnAbort,
+    /// §4: UNKNOWN_TYPE sent under the request id of the record it answers.
+    UnknownTypeUnderRecordId,
+    /// §3.5: the connection kept open after refusing an unknown role without FCGI_KEEP_CONN.
+    NoCloseAfterUnknownRole,
 }
 
 /// What the reference application says in GET_VALUES_RESULT (§4.1).
@@ -295,7 +299,7 @@ fn responders(sh: &Shared) -> std::sync::MutexGuard<'_, Vec<tokio::task::JoinHan
 /// An event with its borrowed bytes copied out of the decoder.
 enum Ev {
     GetValues(Vec<u8>),
-    UnknownType(u8),
+    UnknownType(u8, u16),
     Begin(u16, Role, bool),
     Params(u16, Vec<u8>),
     Stdin(u16, Vec<u8>),
@@ -309,7 +313,10 @@ enum Ev {
 fn own(e: Event<'_>) -> Ev {
     match e {
         Event::GetValues { query } => Ev::GetValues(query.to_vec()),
-        Event::UnknownType { record_type, .. } => Ev::UnknownType(record_type),
+        Event::UnknownType {
+            record_type,
+            request_id,
+        } => Ev::UnknownType(record_type, request_id),
         Event::BeginRequest {
             request_id,
             role,
@@ -354,8 +361,12 @@ async fn on_event(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, ev: Ev) 
             let _ = enc.record(RecordType::GetValuesResult, id, &block, &mut out);
             sh.send(out).await;
         }
-        Ev::UnknownType(t) => {
-            if !sh.has(Fault::IgnoreUnknownType) {
+        Ev::UnknownType(t, id) => {
+            if sh.has(Fault::UnknownTypeUnderRecordId) {
+                let body = fcgi_proto::management::UnknownTypeBody { record_type: t }.to_bytes();
+                let _ = enc.record(RecordType::UnknownType, id, &body, &mut out);
+                sh.send(out).await;
+            } else if !sh.has(Fault::IgnoreUnknownType) {
                 let _ = sh.lock().unknown_type(t, &mut out);
                 sh.send(out).await;
             }
@@ -372,6 +383,9 @@ async fn on_event(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, ev: Ev) 
                         .end_request(id, 0, ProtocolStatus::UnknownRole, &mut out)
                         .unwrap_or(true);
                     sh.send(out).await;
+                    if sh.has(Fault::NoCloseAfterUnknownRole) {
+                        return true;
+                    }
                     return !(close && sh.lock().should_close());
                 }
                 r => r,

@@ -1,5 +1,6 @@
 //! §5.1 FCGI_BEGIN_REQUEST: the app suite's cases.
 
+use crate::app::conn::Conn;
 use crate::app::ctx::{same_as_sent, well_formed, Ctx};
 use crate::case::Outcome;
 use fcgi_proto::application::ProtocolStatus;
@@ -9,9 +10,9 @@ use super::helpers::*;
 
 super::cases! {
     section "5.1";
-    "unknown-role" ["R-5.1-3"] Plain
+    "unknown-role" ["R-5.1-3", "R-3.5-1", "R-5.1-2"] Plain
         "an unknown role is refused with FCGI_UNKNOWN_ROLE"
-        "BEGIN_REQUEST with role 99; the answer is END_REQUEST with FCGI_UNKNOWN_ROLE and no STDOUT, not a dropped connection."
+        "BEGIN_REQUEST with role 99 and FCGI_KEEP_CONN clear; the answer is END_REQUEST with FCGI_UNKNOWN_ROLE and no STDOUT, not a dropped connection, and then the application closes the connection (R-3.5-1), within the timeout."
         => unknown_role;
     "keep-conn" ["R-5.1-2", "R-3.3-8"] Plain
         "with FCGI_KEEP_CONN a second request is served on the same connection"
@@ -40,7 +41,7 @@ async fn unknown_role(ctx: Ctx) -> Outcome {
     match c.response(1).await {
         Ok(resp) => match resp.end.map(|e| e.protocol_status) {
             Some(ProtocolStatus::UnknownRole) if resp.stdout.is_empty() => {
-                Outcome::pass("END_REQUEST with FCGI_UNKNOWN_ROLE")
+                closed_after_refusal(&ctx, &mut c).await
             }
             Some(ProtocolStatus::UnknownRole) => Outcome::fail(
                 "FCGI_UNKNOWN_ROLE without serving",
@@ -61,6 +62,26 @@ async fn unknown_role(ctx: Ctx) -> Outcome {
             "END_REQUEST with FCGI_UNKNOWN_ROLE",
             format!("{e} ({} STDOUT bytes)", partial.stdout.len()),
         ),
+    }
+}
+
+/// The refusal finished a request whose FCGI_KEEP_CONN was clear: the
+/// application closes the connection (R-3.5-1, R-5.1-2), within the timeout.
+async fn closed_after_refusal(ctx: &Ctx, c: &mut Conn) -> Outcome {
+    let closed = read_on(c, ctx.timeout, ctx.timeout).await;
+    if let Some(v) = c.violations.first() {
+        return Outcome::fail("well-formed records after the refusal", v.to_string());
+    }
+    if closed {
+        Outcome::pass("END_REQUEST with FCGI_UNKNOWN_ROLE, then the connection closed")
+    } else {
+        Outcome::fail(
+            "the connection closed after the refusal of a request without FCGI_KEEP_CONN (R-3.5-1)",
+            format!(
+                "still open {:.2}s after END_REQUEST",
+                ctx.timeout.as_secs_f64()
+            ),
+        )
     }
 }
 

@@ -5,15 +5,15 @@ use crate::app::ctx::Ctx;
 use crate::case::Outcome;
 use fcgi_proto::application::ProtocolStatus;
 use fcgi_proto::encoder::Encoder;
-use fcgi_proto::record::RecordType;
+use fcgi_proto::record::{RecordType, NULL_REQUEST_ID};
 
 use super::helpers::*;
 
 super::cases! {
     section "8";
-    "unknown-application-type" ["R-8-3"] Plain
+    "unknown-application-type" ["R-8-3", "R-4-1"] Plain
         "a record of undefined type 20 for an active request"
-        "A record of type 20 with the request's id between PARAMS and STDIN: answered with UNKNOWN_TYPE, ignored, or refused (info); the request must still be served or refused, not hang."
+        "A record of type 20 with the request's id between PARAMS and STDIN: answered with UNKNOWN_TYPE, ignored, or refused (info); the request must still be served or refused, not hang. An UNKNOWN_TYPE answer, being a management record, carries request id 0: any other id fails (R-4-1)."
         => unknown_application_type;
 }
 
@@ -37,7 +37,20 @@ async fn unknown_application_type(ctx: Ctx) -> Outcome {
             .iter()
             .any(|r| r.record_type == RecordType::UnknownType)
     };
-    match c.response(1).await {
+    let response = c.response(1).await;
+    // A management record under a request's id breaks R-4-1, a MUST,
+    // whatever else the application did with the type.
+    if let Some(r) = c
+        .received
+        .iter()
+        .find(|r| r.record_type == RecordType::UnknownType && r.request_id != NULL_REQUEST_ID)
+    {
+        return Outcome::fail(
+            "UNKNOWN_TYPE, a management record, with request id 0 (R-4-1)",
+            format!("UNKNOWN_TYPE with request id {}", r.request_id),
+        );
+    }
+    match response {
         Ok(resp) => Outcome::info(format!(
             "request {} ({}); {}",
             match resp.end.map(|e| e.protocol_status) {
