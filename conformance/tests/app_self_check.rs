@@ -132,6 +132,7 @@ const CATCHES: &[(Fault, &str, Verdict)] = &[
         "app/5.1/unknown-role",
         Verdict::Fail,
     ),
+    (Fault::VariablesOnDeny, "app/6.3/authorizer", Verdict::Warn),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -71,6 +71,8 @@ pub enum Fault {
     UnknownTypeUnderRecordId,
     /// §3.5: the connection kept open after refusing an unknown role without FCGI_KEEP_CONN.
     NoCloseAfterUnknownRole,
+    /// §6.3: an Authorizer's Variable- header sent whatever the status, not only with 200.
+    VariablesOnDeny,
 }
 
 /// What the reference application says in GET_VALUES_RESULT (§4.1).
@@ -514,7 +516,9 @@ fn build_response(sh: &Shared, role: Role, r: &ReqState) -> (Vec<u8>, Vec<u8>, V
         )
     };
     head.push_str("Content-Type: text/plain\r\nX-Fcgi-Echo: 1\r\n");
-    if role == Role::Authorizer {
+    // Variable- headers mean something only in a 200 (R-6.3-1): in any
+    // other answer they would reach the HTTP client.
+    if role == Role::Authorizer && (code.trim() == "200" || sh.has(Fault::VariablesOnDeny)) {
         head.push_str("Variable-FCGI_CONFORMANCE_AUTH: yes\r\n");
     }
     if role == Role::Filter {
