@@ -133,6 +133,7 @@ const CATCHES: &[(Fault, &str, Verdict)] = &[
         Verdict::Fail,
     ),
     (Fault::VariablesOnDeny, "app/6.3/authorizer", Verdict::Warn),
+    (Fault::FilterIgnoresData, "app/6.4/filter", Verdict::Fail),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

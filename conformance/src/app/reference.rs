@@ -73,6 +73,8 @@ pub enum Fault {
     NoCloseAfterUnknownRole,
     /// §6.3: an Authorizer's Variable- header sent whatever the status, not only with 200.
     VariablesOnDeny,
+    /// §6.4: a Filter answered as a Responder once STDIN ends, without waiting for FCGI_DATA.
+    FilterIgnoresData,
 }
 
 /// What the reference application says in GET_VALUES_RESULT (§4.1).
@@ -456,7 +458,9 @@ async fn on_event(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, ev: Ev) 
 async fn maybe_respond(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, id: u16) -> bool {
     let Some(r) = reqs.get(&id) else { return true };
     let role = r.role.unwrap_or(Role::Responder);
-    let ready = r.params.is_some() && r.stdin_done && (!role.reads_data() || r.data_done);
+    let ignore_data = sh.has(Fault::FilterIgnoresData);
+    let ready =
+        r.params.is_some() && r.stdin_done && (!role.reads_data() || r.data_done || ignore_data);
     if !ready || r.responding {
         return true;
     }
@@ -478,6 +482,11 @@ async fn maybe_respond(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, id:
 }
 
 fn build_response(sh: &Shared, role: Role, r: &ReqState) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let role = if role == Role::Filter && sh.has(Fault::FilterIgnoresData) {
+        Role::Responder
+    } else {
+        role
+    };
     let block = r.params.clone().unwrap_or_default();
     let mut echo_params = Vec::new();
     let mut status: Option<String> = None;

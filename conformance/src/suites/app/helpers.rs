@@ -70,6 +70,40 @@ pub(crate) fn end_count(c: &Conn, id: u16) -> usize {
         .count()
 }
 
+/// Request `id`'s response folded from every record received on `c` up to
+/// its first END_REQUEST, for cases that read records one by one before
+/// waiting for the end.
+pub(crate) fn response_from(c: &Conn, id: u16) -> crate::app::conn::Response {
+    let mut resp = crate::app::conn::Response::default();
+    for r in c.received.iter().filter(|r| r.request_id == id) {
+        match r.record_type {
+            RecordType::Stdout => {
+                resp.stdout_records += 1;
+                if r.content.is_empty() {
+                    resp.stdout_ended = true;
+                } else {
+                    resp.stdout.extend_from_slice(&r.content);
+                }
+            }
+            RecordType::Stderr if r.content.is_empty() => resp.stderr_ended = true,
+            RecordType::Stderr => resp.stderr.extend_from_slice(&r.content),
+            RecordType::EndRequest => {
+                resp.end = Some(
+                    fcgi_proto::application::EndRequestBody::parse(&r.content, 0).unwrap_or(
+                        fcgi_proto::application::EndRequestBody {
+                            app_status: u32::MAX,
+                            protocol_status: ProtocolStatus::Unknown(255),
+                        },
+                    ),
+                );
+                break;
+            }
+            _ => {}
+        }
+    }
+    resp
+}
+
 /// Exactly one END_REQUEST for each of `ids` (R-5.5-5), judged only after
 /// reading on to the close or a quiet period ([`read_on`]), never at the
 /// first END_REQUEST. Each id must have been begun once on `c`.

@@ -1,18 +1,21 @@
 //! §6.4 Filter: the app suite's cases.
 
-use crate::app::ctx::{well_formed, Ctx};
+use crate::app::conn::ConnError;
+use crate::app::ctx::{no_end, well_formed, Ctx};
 use crate::app::request::parse_echo;
 use crate::case::Outcome;
-use fcgi_proto::application::ProtocolStatus;
+use fcgi_proto::application::{EndRequestBody, ProtocolStatus};
+use fcgi_proto::record::RecordType;
 use fcgi_proto::role::Role;
+use tokio::time::Instant;
 
 use super::helpers::*;
 
 super::cases! {
     section "6.4";
-    "filter" ["R-6.4-1", "R-6.4-2", "R-6.4-7", "R-5.1-3"] Plain
+    "filter" ["R-6.4-1", "R-6.4-2", "R-6.4-5", "R-6.4-7", "R-5.1-3"] Plain
         "a Filter request with DATA is served, or refused with UNKNOWN_ROLE"
-        "Role Filter with STDIN, then DATA, FCGI_DATA_LENGTH and FCGI_DATA_LAST_MOD; a well-formed CGI response (with the echo contract, the data comes back) or FCGI_UNKNOWN_ROLE."
+        "Role Filter with STDIN and FCGI_DATA_LENGTH and FCGI_DATA_LAST_MOD; FCGI_DATA follows only after a pause (a quarter of the timeout) after STDIN ended. A well-formed CGI response ended after the DATA was sent (with the echo contract, the data comes back), or FCGI_UNKNOWN_ROLE. A request ended before any DATA was sent fails with the echo contract (the answer cannot carry the data; a Filter that does not read it refuses the role, R-5.1-3) and is info without it (answered from a cache, R-6.4-5)."
         => filter;
 }
 
@@ -23,10 +26,47 @@ async fn filter(ctx: Ctx) -> Outcome {
         .param("FCGI_DATA_LAST_MOD", "1700000000");
     req.role = Role::Filter;
     req.data = Some(data.clone());
-    let (c, resp) = match exchange(&ctx, &req.bytes(), 1, "filter").await {
-        Ok(x) => x,
+    let mut c = match ctx.conn("filter").await {
+        Ok(c) => c,
         Err(o) => return o,
     };
+    let mut head = req.begin_bytes();
+    head.extend(req.params_bytes());
+    let (body, end) = req.stdin_parts();
+    head.extend(body);
+    head.extend(end);
+    if let Err(o) = send_or_fail(&mut c, &head).await {
+        return o;
+    }
+    // The Filter reads FCGI_DATA after STDIN (R-6.4-1): hold it back a
+    // while to see whether the request is ended without it. Output before
+    // the data is allowed (R-6.4-4); only the end is judged.
+    let pause = short(ctx.timeout).min(ctx.timeout);
+    let until = Instant::now() + pause;
+    let early: Option<EndRequestBody> = loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break None;
+        }
+        match c.next_record_within(left).await {
+            Ok(r) if r.record_type == RecordType::EndRequest && r.request_id == 1 => {
+                break response_from(&c, 1).end;
+            }
+            Ok(_) => {}
+            Err(ConnError::Timeout) => break None,
+            Err(e) => return no_end(1, &e, &response_from(&c, 1)),
+        }
+    };
+    if let Some(e) = early {
+        return ended_before_data(&ctx, e, pause);
+    }
+    if let Err(o) = send_or_fail(&mut c, &req.data_bytes()).await {
+        return o;
+    }
+    if let Err((e, _)) = c.response(1).await {
+        return no_end(1, &e, &response_from(&c, 1));
+    }
+    let resp = response_from(&c, 1);
     if resp.end.map(|e| e.protocol_status) == Some(ProtocolStatus::UnknownRole) {
         return Outcome::info("refuses the Filter role with FCGI_UNKNOWN_ROLE");
     }
@@ -52,6 +92,28 @@ async fn filter(ctx: Ctx) -> Outcome {
         None => Outcome::pass(format!(
             "served: status {} (body not in the echo form)",
             out.status
+        )),
+    }
+}
+
+/// The request ended while FCGI_DATA was still held back.
+fn ended_before_data(ctx: &Ctx, e: EndRequestBody, pause: std::time::Duration) -> Outcome {
+    let what = format!(
+        "END_REQUEST {}({}) within {:.2}s of the end of STDIN, before any FCGI_DATA was sent",
+        e.protocol_status.name(),
+        e.protocol_status.code(),
+        pause.as_secs_f64()
+    );
+    match e.protocol_status {
+        ProtocolStatus::UnknownRole => {
+            Outcome::info("refuses the Filter role with FCGI_UNKNOWN_ROLE")
+        }
+        _ if ctx.probed.echo => Outcome::fail(
+            "a Filter that reads FCGI_DATA, sent after STDIN (R-6.4-1), before it ends the request: with the echo contract the answer carries the data; a Filter that does not read it refuses the role (FCGI_UNKNOWN_ROLE, R-5.1-3)",
+            what,
+        ),
+        _ => Outcome::info(format!(
+            "{what}: answered without the file data, as a Filter may from its cache (R-6.4-5)"
         )),
     }
 }
