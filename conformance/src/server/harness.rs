@@ -121,6 +121,8 @@ pub struct AppEvent {
 enum Ctl {
     Write(Vec<u8>),
     EndRequest(u16, u32, ProtocolStatus),
+    /// END_REQUEST, and whether it was written on the open connection.
+    EndRequestAck(u16, u32, ProtocolStatus, oneshot::Sender<bool>),
     Close,
     Active(oneshot::Sender<usize>),
 }
@@ -336,6 +338,29 @@ impl AppSide {
         if let Some(c) = self.conns.get(&conn) {
             let _ = c.send(Ctl::EndRequest(id, app_status, status));
         }
+    }
+
+    /// Writes END_REQUEST as [`AppSide::end_request`] does and says whether
+    /// it was written on the open connection: false when the connection
+    /// had closed first (or no answer within `wait`).
+    pub async fn end_request_sent(
+        &self,
+        conn: ConnId,
+        id: u16,
+        app_status: u32,
+        status: ProtocolStatus,
+        wait: Duration,
+    ) -> bool {
+        let Some(c) = self.conns.get(&conn) else {
+            return false;
+        };
+        let (tx, rx) = oneshot::channel();
+        if c.send(Ctl::EndRequestAck(id, app_status, status, tx))
+            .is_err()
+        {
+            return false;
+        }
+        matches!(tokio::time::timeout(wait, rx).await, Ok(Ok(true)))
     }
 
     /// Closes a connection.
@@ -565,6 +590,23 @@ impl ConnState {
     }
 }
 
+/// END_REQUEST's bytes into `out`; true when the connection closes after it.
+fn end_request_bytes(
+    st: &mut ConnState,
+    id: u16,
+    app_status: u32,
+    status: ProtocolStatus,
+    out: &mut Vec<u8>,
+) -> bool {
+    match st.app.end_request(id, app_status, status, out) {
+        Ok(c) => c && st.app.should_close(),
+        Err(_) => {
+            let _ = st.encoder.end_request(id, app_status, status, out);
+            false
+        }
+    }
+}
+
 async fn conn_task(
     n: ConnId,
     stream: Stream,
@@ -592,15 +634,15 @@ async fn conn_task(
                 let Some(c) = c else { break };
                 let mut out = Vec::new();
                 let mut close = false;
+                let mut ack = None;
                 match c {
                     Ctl::Write(b) => out = b,
                     Ctl::EndRequest(id, app_status, status) => {
-                        match st.app.end_request(id, app_status, status, &mut out) {
-                            Ok(c) => close = c && st.app.should_close(),
-                            Err(_) => {
-                                let _ = st.encoder.end_request(id, app_status, status, &mut out);
-                            }
-                        }
+                        close = end_request_bytes(&mut st, id, app_status, status, &mut out);
+                    }
+                    Ctl::EndRequestAck(id, app_status, status, tx) => {
+                        close = end_request_bytes(&mut st, id, app_status, status, &mut out);
+                        ack = Some(tx);
                     }
                     Ctl::Close => break,
                     Ctl::Active(reply) => {
@@ -609,7 +651,11 @@ async fn conn_task(
                     }
                 }
                 st.log(Dir::ToServer, &out);
-                if wr.write_all(&out).await.is_err() || wr.flush().await.is_err() {
+                let written = wr.write_all(&out).await.is_ok() && wr.flush().await.is_ok();
+                if let Some(tx) = ack {
+                    let _ = tx.send(written);
+                }
+                if !written {
                     break;
                 }
                 if close {
