@@ -184,3 +184,49 @@ async fn ignored_status_fails_status_header() {
     };
     check(f, "server/6.1/status-header", Verdict::Fail, &[]).await;
 }
+
+/// The three cases that answer with an END_REQUEST refusal.
+const REFUSALS: [&str; 3] = [
+    "server/5.5/cant-mpx-conn",
+    "server/5.5/overloaded",
+    "server/5.1/unknown-role",
+];
+
+/// A request that never arrives whole gets no refusal: the web server's
+/// own 502 must not pass a refusal case.
+async fn refusals_fail_under(faults: Faults) {
+    let results = run(faults, &REFUSALS).await;
+    for id in REFUSALS {
+        let r = verdict_of(&results, id);
+        eprintln!("{id}: {:?}: {}", r.outcome.verdict, r.outcome.detail);
+        assert_eq!(
+            r.outcome.verdict,
+            Verdict::Fail,
+            "{id} under {faults:?}: {}",
+            r.outcome.detail
+        );
+        assert!(
+            r.outcome.detail.contains("no refusal was sent"),
+            "{id}: {}",
+            r.outcome.detail
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_begin_request_fails_the_refusal_cases() {
+    refusals_fail_under(Faults {
+        cut_begin_for: Some("refusal-"),
+        ..Faults::default()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_params_fails_the_refusal_cases() {
+    refusals_fail_under(Faults {
+        cut_params_for: Some("refusal-"),
+        ..Faults::default()
+    })
+    .await;
+}

@@ -96,6 +96,7 @@ pub(crate) fn spawn(stream: Stream, faults: Faults, abort_wait: Duration) -> Han
         abort_wait,
         pad_skip: PaddingIgnorer::default(),
         keep: true,
+        cut: false,
     };
     tokio::spawn(task.run(stream, rx));
     Handle { tx, shared }
@@ -110,6 +111,8 @@ struct Task {
     abort_wait: Duration,
     pad_skip: PaddingIgnorer,
     keep: bool,
+    /// A cut fault truncated the last request: close once it is written.
+    cut: bool,
 }
 
 enum Flow {
@@ -240,6 +243,11 @@ impl Task {
                     self.fail_all(|_| e.copy());
                     return Flow::Stop;
                 }
+                if self.cut {
+                    // Fault: the request was cut mid-record; the connection goes.
+                    self.fail_all(|_| ClientError::EarlyClose { response_bytes: 0 });
+                    return Flow::Stop;
+                }
                 Flow::Go
             }
             Command::Stdin { id, data, end } => {
@@ -303,6 +311,7 @@ impl Task {
         out: &mut Vec<u8>,
     ) -> Result<u16, ClientError> {
         self.keep = keep_conn;
+        let start = out.len();
         let free = self
             .proto
             .free_id()
@@ -350,6 +359,21 @@ impl Task {
             if end && !self.faults.no_stdin_end {
                 self.proto.end_stdin(free, out).map_err(m)?;
             }
+        }
+        let uri = params
+            .iter()
+            .find(|(n, _)| n == b"REQUEST_URI")
+            .map_or(&[][..], |(_, v)| v.as_slice());
+        let hit = |pat: Option<&str>| {
+            pat.is_some_and(|p| uri.windows(p.len().max(1)).any(|w| w == p.as_bytes()))
+        };
+        // BEGIN_REQUEST is 16 bytes; each cut keeps a header and 4 bytes more.
+        if hit(self.faults.cut_begin_for) {
+            out.truncate(start + HEADER_LEN + 4);
+            self.cut = true;
+        } else if hit(self.faults.cut_params_for) {
+            out.truncate(start + 16 + HEADER_LEN + 4);
+            self.cut = true;
         }
         Ok(free)
     }

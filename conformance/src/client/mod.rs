@@ -70,6 +70,14 @@ pub struct Faults {
     pub stderr_in_body: bool,
     /// Reference web server: answer 200 whatever the CGI Status header says (R-6.1-8).
     pub ignore_status: bool,
+    /// Cut BEGIN_REQUEST mid-record (its header and half its body), then
+    /// close the connection, for requests whose REQUEST_URI contains this
+    /// text: no whole request ever reaches the application.
+    pub cut_begin_for: Option<&'static str>,
+    /// Send BEGIN_REQUEST whole, cut the first PARAMS record mid-record,
+    /// then close the connection, for requests whose REQUEST_URI contains
+    /// this text.
+    pub cut_params_for: Option<&'static str>,
 }
 
 /// How the client talks to one application.

@@ -202,16 +202,38 @@ pub(crate) fn record(t: RecordType, id: u16, content: &[u8], pad: u8, fill: u8, 
 
 pub(crate) async fn refusal(ctx: &mut Ctx, status: ProtocolStatus) -> Outcome {
     let slug = format!("refusal-{}", status.name().to_ascii_lowercase());
+    let opened = ctx.app.opened_total;
     let task = ctx.spawn(HttpRequest::get(path(&slug)));
     let first = ctx.app.collect(ctx.deadline()).await;
     let Some(s) = first else {
         let resp = ctx.finish(task).await;
-        return no_request("the GET", &resp);
+        return not_refused(
+            format!(
+                "no whole BEGIN_REQUEST within the timeout ({} connection(s) opened)",
+                ctx.app.opened_total.saturating_sub(opened)
+            ),
+            &resp,
+        );
     };
     if let Some(o) = violation(&s) {
         return o;
     }
-    ctx.app.end_request(s.conn, s.id, 0, status);
+    // Of what `usable` asks, a refusal needs the BEGIN_REQUEST whole and
+    // well-formed records (an application may refuse before PARAMS end),
+    // and the connection still open, so that the refusal really goes out:
+    // a server that closed first must not pass on the strength of its own 5xx.
+    let sent = !s.closed
+        && ctx
+            .app
+            .end_request_sent(s.conn, s.id, 0, status, ctx.timeout)
+            .await;
+    if !sent {
+        let resp = ctx.finish(task).await;
+        return not_refused(
+            format!("the connection closed first: {}", s.describe()),
+            &resp,
+        );
+    }
     // A server may retry elsewhere: answer a second attempt normally.
     let until = Instant::now() + ctx.timeout.min(Duration::from_secs(2));
     let mut task = task;
@@ -252,6 +274,17 @@ pub(crate) async fn refusal(ctx: &mut Ctx, status: ProtocolStatus) -> Outcome {
         ),
         Err(e) => Outcome::fail("an HTTP response", e),
     }
+}
+
+/// A refusal case whose refusal could not be sent.
+fn not_refused(what: String, resp: &Result<HttpResponse, String>) -> Outcome {
+    Outcome::fail(
+        "a request begun with a whole BEGIN_REQUEST (R-5.1-4), refused with END_REQUEST on its open connection",
+        format!(
+            "the request never arrived whole, so no refusal was sent: {what} (HTTP side: {})",
+            http_str(resp)
+        ),
+    )
 }
 
 pub(crate) fn joined(
