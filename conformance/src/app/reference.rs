@@ -65,7 +65,7 @@ pub enum Fault {
     CutLongStdin,
     /// §3.3: after a malformed record, the application stops accepting connections.
     DieOnMalformed,
-    /// §5.5: an aborted request ended with two END_REQUEST records.
+    /// §5.5: every ABORT_REQUEST acknowledged with an END_REQUEST of its own, on top of the request's.
     DoubleEndOnAbort,
     /// §4: UNKNOWN_TYPE sent under the request id of the record it answers.
     UnknownTypeUnderRecordId,
@@ -311,6 +311,8 @@ enum Ev {
     Data(u16, Vec<u8>),
     DataEnd(u16),
     Abort(u16),
+    /// ABORT_REQUEST for an id no longer active (its response already ended).
+    LateAbort(u16),
     Ignored,
 }
 
@@ -332,6 +334,10 @@ fn own(e: Event<'_>) -> Ev {
         Event::Data { request_id, data } => Ev::Data(request_id, data.to_vec()),
         Event::DataEnd { request_id } => Ev::DataEnd(request_id),
         Event::AbortRequest { request_id } => Ev::Abort(request_id),
+        Event::Ignored {
+            record_type: RecordType::AbortRequest,
+            request_id,
+        } => Ev::LateAbort(request_id),
         Event::Ignored { .. } => Ev::Ignored,
     }
 }
@@ -342,6 +348,13 @@ async fn on_event(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, ev: Ev) 
     let mut out = Vec::new();
     match ev {
         Ev::Ignored => {}
+        Ev::LateAbort(id) => {
+            if sh.has(Fault::DoubleEndOnAbort) {
+                // The automatic acknowledgement, even for a request already ended.
+                let _ = enc.end_request(id, 1, ProtocolStatus::RequestComplete, &mut out);
+                sh.send(out).await;
+            }
+        }
         Ev::GetValues(query) => {
             if sh.has(Fault::IgnoreGetValues) {
                 return true;
@@ -437,6 +450,14 @@ async fn on_event(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, ev: Ev) 
             if sh.has(Fault::IgnoreAbort) {
                 return true;
             }
+            if sh.has(Fault::DoubleEndOnAbort) {
+                // An automatic acknowledgement of every abort, on top of
+                // the END_REQUEST the request's own handling sends (or
+                // already sent): two for one request, whatever the timing.
+                let mut ack = Vec::new();
+                let _ = enc.end_request(id, 1, ProtocolStatus::RequestComplete, &mut ack);
+                sh.send(ack).await;
+            }
             let responding = reqs.get(&id).is_some_and(|r| r.responding);
             if !responding && reqs.remove(&id).is_some() {
                 // §5.4: the aborted request still ends with END_REQUEST.
@@ -444,9 +465,6 @@ async fn on_event(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, ev: Ev) 
                     .lock()
                     .end_request(id, 1, ProtocolStatus::RequestComplete, &mut out)
                     .unwrap_or(true);
-                if sh.has(Fault::DoubleEndOnAbort) {
-                    let _ = enc.end_request(id, 1, ProtocolStatus::RequestComplete, &mut out);
-                }
                 sh.send(out).await;
                 return !(close && sh.lock().should_close());
             }
@@ -629,9 +647,6 @@ async fn respond(
             );
         }
         out.extend_from_slice(&end);
-        if aborted && sh.has(Fault::DoubleEndOnAbort) {
-            let _ = enc.end_request(id, app_status, ProtocolStatus::RequestComplete, &mut out);
-        }
         if sh.has(Fault::RecordAfterEnd) {
             let _ = enc.end_stream(RecordType::Stdout, id, &mut out);
         }
