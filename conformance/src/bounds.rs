@@ -107,6 +107,17 @@ pub fn read_deadline(started: tokio::time::Instant, timeout: Duration) -> tokio:
     started + case_budget(timeout).saturating_sub(margin)
 }
 
+/// How long one response is read, however steadily its records come:
+/// two timeouts and a second (within the case's deadline too). A
+/// legitimate response that takes longer is one whose every read came
+/// just inside the timeout, many times over; a peer that trickles a
+/// record every few hundred milliseconds forever is stopped here.
+pub fn response_budget(timeout: Duration) -> Duration {
+    timeout
+        .saturating_mul(2)
+        .saturating_add(Duration::from_secs(1))
+}
+
 /// Every bound of a run, defaulting to the constants above.
 #[derive(Debug, Clone)]
 pub struct Bounds {
@@ -327,6 +338,10 @@ mod tests {
         let t0 = tokio::time::Instant::now();
         let d = read_deadline(t0, Duration::from_secs(1));
         assert_eq!(d - t0, Duration::from_millis(5750));
+        assert_eq!(
+            response_budget(Duration::from_secs(1)),
+            Duration::from_secs(3)
+        );
     }
 
     #[test]

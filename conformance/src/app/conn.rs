@@ -29,10 +29,12 @@ pub enum ConnError {
     Malformed(Error),
     /// A socket error.
     Io(String),
-    /// The case's read deadline ([`crate::bounds::read_deadline`]) passed
-    /// while waiting; `after` is the time since the connection opened.
+    /// A deadline passed while records may still have been coming: the
+    /// case's ([`crate::bounds::read_deadline`]) or, reading a response,
+    /// the response's ([`crate::bounds::response_budget`]).
     Deadline {
-        /// Time since the connection opened.
+        /// Time since the connection opened, or since the response's
+        /// read began.
         after: Duration,
     },
 }
@@ -44,11 +46,13 @@ impl std::fmt::Display for ConnError {
             ConnError::Closed => f.write_str("the application closed the connection"),
             ConnError::Malformed(e) => write!(f, "malformed bytes from the application: {e}"),
             ConnError::Io(e) => write!(f, "socket error: {e}"),
-            ConnError::Deadline { after } => write!(
-                f,
-                "the case's deadline passed {:.1} s after the connection opened",
-                after.as_secs_f64()
-            ),
+            ConnError::Deadline { after } => {
+                write!(
+                    f,
+                    "the read's deadline passed after {:.1} s",
+                    after.as_secs_f64()
+                )
+            }
         }
     }
 }
@@ -420,13 +424,16 @@ impl Conn {
     /// Reads until every id in `ids` has its END_REQUEST, returning each
     /// id's response in the order of `ids`. Records for other ids are kept
     /// in [`Conn::received`] only. Each read waits at most the timeout,
-    /// and the whole stops at the connection's deadline
-    /// ([`ConnError::Deadline`]), however steadily records keep coming.
+    /// and the whole stops after [`bounds::response_budget`] or at the
+    /// connection's deadline, whichever is sooner ([`ConnError::Deadline`]),
+    /// however steadily records keep coming.
     /// What each response keeps is bounded ([`Response::exceeded`]).
     pub async fn responses(
         &mut self,
         ids: &[u16],
     ) -> Result<Vec<Response>, (ConnError, Vec<Response>)> {
+        let started = Instant::now();
+        let until = (started + bounds::response_budget(self.timeout)).min(self.deadline);
         let pool = self.bounds.pool.clone();
         let (max_out, max_err) = (self.bounds.stdout_kept, self.bounds.stderr_kept);
         let mut out: Vec<Response> = ids
@@ -443,12 +450,24 @@ impl Conn {
             if open == 0 {
                 return Ok(out);
             }
-            if Instant::now() >= self.deadline {
-                let after = self.opened.elapsed();
+            if Instant::now() >= until {
+                let after = started.elapsed();
                 return Err((ConnError::Deadline { after }, out));
             }
-            let r = match self.next_record().await {
+            let wait = self
+                .timeout
+                .min(until.saturating_duration_since(Instant::now()));
+            let r = match self.next_record_within(wait).await {
                 Ok(r) => r,
+                // The response's own deadline, not a silent peer.
+                Err(ConnError::Timeout) if Instant::now() >= until && wait < self.timeout => {
+                    let after = started.elapsed();
+                    return Err((ConnError::Deadline { after }, out));
+                }
+                Err(ConnError::Deadline { .. }) => {
+                    let after = started.elapsed();
+                    return Err((ConnError::Deadline { after }, out));
+                }
                 Err(e) => return Err((e, out)),
             };
             let Some(i) = ids.iter().position(|&id| id == r.request_id) else {
