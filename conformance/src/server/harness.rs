@@ -278,8 +278,17 @@ impl SeenRequest {
         self.params_ended && (self.stdin_ended || self.role == Some(Role::Authorizer))
     }
 
-    /// A short description for reports.
+    /// A short description for reports; it names a bound the request ran into.
     pub fn describe(&self) -> String {
+        let mut d = self.describe_streams();
+        if let Some(x) = self.exceeded() {
+            d.push_str("; ");
+            d.push_str(&x);
+        }
+        d
+    }
+
+    fn describe_streams(&self) -> String {
         format!(
             "conn {} id {} role {} keep_conn {}, {} params in {} PARAMS records{}, {} STDIN bytes in {} records{}",
             self.conn,
@@ -289,7 +298,7 @@ impl SeenRequest {
             self.params.len(),
             self.params_records,
             if self.params_ended { " (ended)" } else { " (NOT ended)" },
-            self.stdin.len(),
+            (self.stdin.len() as u64).saturating_add(self.stdin_discarded),
             self.stdin_records,
             if self.stdin_ended { " (ended)" } else { " (NOT ended)" },
         )
