@@ -130,7 +130,8 @@ pub struct Bounds {
     pub stdin_kept: usize,
     /// [`PARAMS_PER_CONN`].
     pub params_per_conn: usize,
-    /// The run-wide pool of kept response bytes ([`RESPONSES_KEPT`]).
+    /// The pool of kept response bytes ([`RESPONSES_KEPT`]); by default
+    /// the process's ([`Pool::process`]).
     pub pool: Pool,
 }
 
@@ -141,7 +142,7 @@ impl Default for Bounds {
             stderr_kept: STDERR_KEPT,
             stdin_kept: STDIN_KEPT,
             params_per_conn: PARAMS_PER_CONN,
-            pool: Pool::new(RESPONSES_KEPT),
+            pool: Pool::process(),
         }
     }
 }
@@ -157,7 +158,8 @@ pub fn size(bytes: usize) -> String {
     }
 }
 
-/// A run-wide budget of bytes kept at once, shared by clones.
+/// A budget of bytes kept at once, shared by clones (by default one for
+/// the whole process, [`Pool::process`]).
 #[derive(Debug, Clone)]
 pub struct Pool {
     inner: Arc<PoolInner>,
@@ -178,6 +180,15 @@ impl Pool {
                 used: AtomicUsize::new(0),
             }),
         }
+    }
+
+    /// The process's pool of [`RESPONSES_KEPT`] bytes, which every
+    /// default [`Bounds`] shares: connections opened anywhere with the
+    /// defaults (probes, capacity checks, cases, concurrent runs in one
+    /// process) keep at most that much at once between them.
+    pub fn process() -> Pool {
+        static POOL: std::sync::OnceLock<Pool> = std::sync::OnceLock::new();
+        POOL.get_or_init(|| Pool::new(RESPONSES_KEPT)).clone()
     }
 
     /// The pool's size.
@@ -263,6 +274,11 @@ impl Hold {
                 }
             }
         }
+    }
+
+    /// The size of the pool it holds from (0 for a hold on no pool).
+    pub fn pool_max(&self) -> usize {
+        self.inner.as_ref().map_or(0, |h| h.pool.max())
     }
 
     /// Bytes held.
@@ -375,6 +391,13 @@ mod tests {
         assert_eq!(pool.used(), 0);
         assert!(y.push(&[2; 4], 100, Some(&b)));
         assert_eq!(b.held(), 4);
+    }
+
+    #[test]
+    fn default_bounds_share_one_pool() {
+        let (a, b) = (Bounds::default(), Bounds::default());
+        assert!(Arc::ptr_eq(&a.pool.inner, &b.pool.inner));
+        assert_eq!(a.pool.max(), RESPONSES_KEPT);
     }
 
     #[test]

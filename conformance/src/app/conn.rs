@@ -81,7 +81,7 @@ pub struct Response {
     /// The first bound the response ran into, as a phrase ("the runner's
     /// bound of 64 MiB of STDOUT per response"), if any.
     pub bound: Option<String>,
-    /// The share of the run-wide pool ([`crate::bounds::RESPONSES_KEPT`])
+    /// The share of the pool ([`crate::bounds::RESPONSES_KEPT`])
     /// that `stdout` and `stderr` hold, given back when the response drops.
     pub hold: Hold,
 }
@@ -159,7 +159,7 @@ impl Response {
             )),
             Kept::PoolFull => Some(format!(
                 "the runner's bound of {} kept for all responses at once",
-                bounds::size(bounds::RESPONSES_KEPT)
+                bounds::size(self.hold.pool_max())
             )),
         };
     }
