@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod bounds;
 pub mod case;
 pub mod client;
 pub mod dump_cmd;

@@ -7,6 +7,7 @@ use fcgi_proto::application::ProtocolStatus;
 
 use super::conn::{Conn, ConnError, Response};
 use super::request::{cgi, parse_echo, CgiOut, Echo, Req};
+use crate::bounds::{self, Bounds};
 use crate::case::Outcome;
 use crate::target::Addr;
 use crate::transcript::Transcript;
@@ -37,6 +38,12 @@ pub struct Ctx {
     pub transcript: Transcript,
     /// Whether the runner started the application (`--spawn`).
     pub spawned: bool,
+    /// What a connection keeps of a response ([`crate::bounds`]).
+    pub bounds: Bounds,
+    /// No read of the case waits past this; set when the case starts
+    /// ([`crate::bounds::read_deadline`]). Without it, each connection
+    /// gets the deadline of a case starting when it opens.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 impl Ctx {
@@ -54,14 +61,26 @@ impl Ctx {
             probed: Probed::default(),
             transcript: Transcript::new(),
             spawned,
+            bounds: Bounds::default(),
+            deadline: None,
         }
     }
 
     /// Opens a connection logged in this case's transcript.
     pub async fn conn(&self, label: &str) -> Result<Conn, Outcome> {
-        Conn::open(&self.addr, self.timeout, &self.transcript, label)
-            .await
-            .map_err(|e| Outcome::fail("a connection to the application", e.to_string()))
+        let deadline = self
+            .deadline
+            .unwrap_or_else(|| bounds::read_deadline(tokio::time::Instant::now(), self.timeout));
+        Conn::open_bounded(
+            &self.addr,
+            self.timeout,
+            &self.transcript,
+            label,
+            &self.bounds,
+            deadline,
+        )
+        .await
+        .map_err(|e| Outcome::fail("a connection to the application", e.to_string()))
     }
 
     /// A Responder request with the base params and the user's params.
@@ -90,16 +109,33 @@ impl Ctx {
     }
 }
 
-/// The failure for a request that never got its END_REQUEST.
+/// The failure for a request that never got its END_REQUEST. At the
+/// case's deadline it reads "the application was still sending after
+/// 5.8 s: 1234 STDOUT records (...), no END_REQUEST"; a response cut by a
+/// bound says so too.
 pub fn no_end(id: u16, e: &ConnError, partial: &Response) -> Outcome {
-    Outcome::fail(
-        format!("END_REQUEST for request {id}"),
-        format!(
-            "{e}, after {} STDOUT bytes and {} STDERR bytes",
-            partial.stdout.len(),
-            partial.stderr.len()
-        ),
-    )
+    let mut actual = match e {
+        ConnError::Deadline { after } if partial.stdout_records + partial.stderr_records > 0 => {
+            format!(
+                "the application was still sending after {:.1} s: {}, no END_REQUEST",
+                after.as_secs_f64(),
+                partial.progress()
+            )
+        }
+        _ => format!("{e}, after {}", partial.progress()),
+    };
+    if let Some(x) = partial.exceeded() {
+        actual.push_str("; ");
+        actual.push_str(&x);
+    }
+    Outcome::fail(format!("END_REQUEST for request {id}"), actual)
+}
+
+/// A failure when a served response ran into one of the runner's bounds
+/// (bytes were discarded), for cases that judge a response's content.
+pub fn over_bound(resp: &Response) -> Option<Outcome> {
+    resp.exceeded()
+        .map(|x| Outcome::fail("a response within the runner's bounds", x))
 }
 
 /// Checks what every served request must satisfy: no protocol violation
@@ -108,6 +144,9 @@ pub fn no_end(id: u16, e: &ConnError, partial: &Response) -> Outcome {
 /// by its empty record is judged by `app/5.3/stdout-ended` alone, so one
 /// defect fails one case.
 pub fn well_formed(conn: &Conn, resp: &Response) -> Result<CgiOut, Outcome> {
+    if let Some(o) = over_bound(resp) {
+        return Err(o);
+    }
     if let Some(v) = conn.violations.first() {
         return Err(Outcome::fail(
             format!(

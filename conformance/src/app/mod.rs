@@ -129,6 +129,8 @@ pub struct Options {
     pub skip: Vec<String>,
     /// Told of each case as it finishes (the live progress line), if set.
     pub observer: Option<Observer>,
+    /// What the runner keeps of a response ([`crate::bounds`]).
+    pub bounds: crate::bounds::Bounds,
 }
 
 impl Default for Options {
@@ -143,6 +145,7 @@ impl Default for Options {
             only: Vec::new(),
             skip: Vec::new(),
             observer: None,
+            bounds: crate::bounds::Bounds::default(),
         }
     }
 }
@@ -213,6 +216,7 @@ pub async fn main(args: AppArgs) -> ExitCode {
         only: args.run.only.clone(),
         skip: args.run.skip.clone(),
         observer: None,
+        bounds: crate::bounds::Bounds::default(),
     };
     let repeat = usize::from(args.run.repeat);
     let progress = Progress::on_terminal(checked.selected, repeat);
@@ -333,6 +337,7 @@ pub async fn run(opts: Options) -> Result<Report, RunError> {
         .collect();
     let make_ctx = || Ctx {
         probed: probed.clone(),
+        bounds: opts.bounds.clone(),
         ..Ctx::new(addr.clone(), opts.timeout, opts.params.clone(), is_spawn)
     };
     // A spawned application runs one case at a time, so a death is pinned

@@ -205,17 +205,21 @@ impl Keeper for NoKeeper {
     }
 }
 
-/// Runs one case under the case budget, returning its result.
-async fn run_case(case: &Case, ctx: Ctx) -> CaseResult {
+/// Runs one case under the case budget ([`crate::bounds::case_budget`]),
+/// returning its result. The case's reads stop at
+/// [`crate::bounds::read_deadline`], so the case itself reports a peer
+/// that keeps it busy; the budget is the safety net.
+async fn run_case(case: &Case, mut ctx: Ctx) -> CaseResult {
     let started = Instant::now();
     let transcript = ctx.transcript.clone();
-    // A safety net over the per-read timeouts: no case outlives this.
-    let limit = ctx.timeout * 20 + Duration::from_secs(5);
-    let outcome = match tokio::time::timeout(limit, (case.run)(ctx)).await {
+    let t0 = tokio::time::Instant::now();
+    let limit = crate::bounds::case_budget(ctx.timeout);
+    ctx.deadline = Some(crate::bounds::read_deadline(t0, ctx.timeout));
+    let outcome = match tokio::time::timeout_at(t0 + limit, (case.run)(ctx)).await {
         Ok(o) => o,
         Err(_) => Outcome::fail(
-            format!("the case to finish within {:.1}s", limit.as_secs_f64()),
-            "it did not",
+            format!("the case to finish within {:.1} s", limit.as_secs_f64()),
+            "it did not (every read stops at the case's deadline: a runner bug or a very slow step)",
         ),
     };
     CaseResult {

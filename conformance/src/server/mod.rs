@@ -158,14 +158,19 @@ async fn run_selection(ctx: &mut Ctx, plan: &Plan) -> Vec<CaseResult> {
         let transcript = Transcript::new();
         ctx.app.begin_case(transcript.clone());
         let t0 = Instant::now();
-        let budget = timeout * 4 + Duration::from_secs(2);
-        let outcome = match tokio::time::timeout(budget, (case.run)(ctx)).await {
+        // The shared rule (crate::bounds): every wait on the application
+        // side stops at the read deadline; the budget is the safety net.
+        let started = tokio::time::Instant::now();
+        let budget = crate::bounds::case_budget(timeout);
+        ctx.app.case_deadline = Some(crate::bounds::read_deadline(started, timeout));
+        let outcome = match tokio::time::timeout_at(started + budget, (case.run)(ctx)).await {
             Ok(o) => o,
             Err(_) => Outcome::fail(
-                format!("the case to finish within {budget:?}"),
+                format!("the case to finish within {:.1} s", budget.as_secs_f64()),
                 "it did not (every wait is bounded; this is a runner bug or a very slow server)",
             ),
         };
+        ctx.app.case_deadline = None;
         ctx.app.end_case(Duration::from_millis(500)).await;
         // Let late records of this case land in its transcript.
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -77,7 +77,7 @@ async fn version(ctx: Ctx) -> Outcome {
     // record so far had version 1; check the judge found nothing either.
     match conn.violations.first() {
         Some(v) => Outcome::fail("well-formed records", v.to_string()),
-        None => Outcome::pass(format!("{} records, all version 1", conn.received.len())),
+        None => Outcome::pass(format!("{} records, all version 1", conn.records_seen)),
     }
 }
 
@@ -91,7 +91,7 @@ async fn aligned_output(ctx: Ctx) -> Outcome {
             Ok(x) => x,
             Err(o) => return o,
         };
-        total += conn.received.len();
+        total += usize::try_from(conn.records_seen).unwrap_or(usize::MAX);
         aligned += conn.aligned_records;
     }
     if aligned == total {

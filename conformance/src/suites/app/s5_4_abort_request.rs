@@ -94,6 +94,9 @@ async fn abort_during_response(ctx: Ctx) -> Outcome {
     }
     match c.response(1).await {
         Ok(resp) => {
+            if let Some(o) = crate::app::ctx::over_bound(&resp) {
+                return o;
+            }
             if let Err(o) = one_end_each(&ctx, &mut c, &[1]).await {
                 return o;
             }

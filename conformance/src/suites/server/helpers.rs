@@ -118,6 +118,9 @@ pub(crate) fn usable(
     if let Some(o) = violation(s) {
         return Err(o);
     }
+    if let Some(x) = s.exceeded() {
+        return Err(Outcome::fail("a request within the runner's bounds", x));
+    }
     if !s.complete() {
         return Err(Outcome::fail(
             "PARAMS and STDIN each ended by an empty record (R-5.2-1, R-5.3-1)",
