@@ -1,0 +1,597 @@
+//! What a user must be able to rely on when the target misbehaves (issue 10):
+//! every test is a real run of the CLI binary against a real misbehaving
+//! process from `tests/fixtures/hostile_peer.py` (loopback and unix sockets
+//! only). Bounds are asserted, never speeds: a run ends within its budget,
+//! the runner's peak RSS stays under 256 MB, verdicts do not change from one
+//! run to the next, nothing is left running, and a bad flag or file is
+//! answered with exit 2 before any case runs.
+//!
+//! Every wait is bounded (the runner is killed after [`HARD_LIMIT`]) and
+//! every process a test starts carries a marker in its environment; a guard
+//! kills whatever still carries it when the test ends, pass or fail.
+//!
+//! Tests that fail on the runner of today are `#[ignore]`d with the fix they
+//! need; run them with
+//! `cargo test -p fcgi-conformance --test hostile_targets -- --ignored`.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use support::{fixture_cmd, measure, Fixture, MarkerGuard, RunResult, Runner};
+
+/// No run of the runner outlives this: it is killed and the test fails.
+const HARD_LIMIT: Duration = Duration::from_secs(180);
+/// The budget a run against a hostile target must end within (`--timeout 1`).
+const RUN_BUDGET: Duration = Duration::from_secs(120);
+/// The peak RSS a run must stay under.
+const RSS_LIMIT_KB: u64 = 256 * 1024;
+/// The case the `die-on` fixture's default (record type 8, DATA) dies in:
+/// the only case that sends DATA.
+const KILLING_CASE: &str = "app/6.4/filter";
+
+fn app_connect(addr: &str, extra: &[&str], marker: &MarkerGuard) -> RunResult {
+    let mut args = vec![
+        "app",
+        "--connect",
+        addr,
+        "--timeout",
+        "1",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    Runner::new(&args, marker, HARD_LIMIT).run()
+}
+
+fn app_spawn(cmd: &str, extra: &[&str], marker: &MarkerGuard) -> RunResult {
+    let mut args = vec!["app", "--spawn", cmd, "--timeout", "1", "--format", "json"];
+    args.extend_from_slice(extra);
+    Runner::new(&args, marker, HARD_LIMIT).run()
+}
+
+/// A run that ended by itself, within the budget and under the RSS bound.
+fn assert_bounded(r: &RunResult) {
+    assert!(
+        r.killed.is_none(),
+        "the run had to be killed: {}",
+        r.summary()
+    );
+    assert!(
+        r.wall <= RUN_BUDGET,
+        "the run took longer than {RUN_BUDGET:?}: {}",
+        r.summary()
+    );
+    assert!(
+        r.max_rss_kb < RSS_LIMIT_KB,
+        "peak RSS {} MB, over 256 MB: {}",
+        r.max_rss_kb / 1024,
+        r.summary()
+    );
+}
+
+fn differences(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<String> {
+    let mut ids: Vec<&String> = a.keys().chain(b.keys()).collect();
+    ids.sort();
+    ids.dedup();
+    ids.into_iter()
+        .filter(|id| a.get(*id) != b.get(*id))
+        .map(|id| format!("{id}: {:?} vs {:?}", a.get(id), b.get(id)))
+        .collect()
+}
+
+// ------------------------------------------------------------ serial apps
+
+/// Five runs at the default `--jobs` and one at `--jobs 1` give the same
+/// verdicts, and no case fails for want of an answer the app would have
+/// given had the runner waited its turn.
+fn serial_verdicts_are_stable(mode: &str) {
+    let marker = MarkerGuard::new(mode);
+    let app = Fixture::start(&[mode, "--listen", "127.0.0.1:0"], &marker);
+    let one = app_connect(&app.addr, &["--jobs", "1"], &marker);
+    measure(&format!("{mode} --jobs 1"), &one);
+    assert!(one.killed.is_none(), "{}", one.summary());
+    let reference = one.verdicts();
+    assert!(!reference.is_empty(), "no cases: {}", one.summary());
+    for run in 1..=5 {
+        let r = app_connect(&app.addr, &[], &marker);
+        measure(&format!("{mode} default jobs, run {run}"), &r);
+        assert!(r.killed.is_none(), "{}", r.summary());
+        for (id, verdict, detail) in r.cases() {
+            assert!(
+                !(verdict == "fail" && detail.contains("no answer within the timeout")),
+                "run {run}: {id} failed waiting for an answer a one-connection app gives in turn: {detail}"
+            );
+        }
+        let d = differences(&reference, &r.verdicts());
+        assert!(
+            d.is_empty(),
+            "run {run} at the default --jobs differs from --jobs 1:\n{}",
+            d.join("\n")
+        );
+    }
+}
+
+#[test]
+#[ignore = "issue 10: needs the app runner's capacity model (one connection at a time: FCGI_MAX_CONNS=1)"]
+fn serial_app_gets_the_same_verdicts_at_any_jobs() {
+    serial_verdicts_are_stable("serial");
+}
+
+#[test]
+#[ignore = "issue 10: needs the app runner to learn a one-connection capacity from behaviour when GET_VALUES is not answered"]
+fn serial_app_without_get_values_gets_the_same_verdicts_at_any_jobs() {
+    serial_verdicts_are_stable("serial-silent");
+}
+
+// ------------------------------------------------------------ dying apps
+
+const DEATH_WORDS: [&str; 7] = [
+    "died", "exited", "signal", "crash", "killed", "abort", "stopped",
+];
+
+fn names_a_death(detail: &str) -> bool {
+    let d = detail.to_lowercase();
+    DEATH_WORDS.iter().any(|w| d.contains(w))
+}
+
+/// The case that killed the app fails and says so; no other case fails.
+/// Returns the cases that follow it in the report.
+fn assert_death_pinned(r: &RunResult) -> Vec<(String, String, String)> {
+    let cases = r.cases();
+    let Some(pos) = cases.iter().position(|c| c.0 == KILLING_CASE) else {
+        panic!("{KILLING_CASE} is not in the report: {}", r.summary());
+    };
+    let (_, verdict, detail) = &cases[pos];
+    assert_eq!(
+        verdict, "fail",
+        "{KILLING_CASE} killed the application but is {verdict}: {detail}"
+    );
+    assert!(
+        names_a_death(detail),
+        "{KILLING_CASE}'s detail does not say the application died: {detail}"
+    );
+    for (id, verdict, detail) in &cases {
+        assert!(
+            id == KILLING_CASE || verdict != "fail",
+            "{id} is blamed for a death {KILLING_CASE} caused: {detail}"
+        );
+    }
+    assert_eq!(r.code, Some(1), "{}", r.summary());
+    cases[pos + 1..].to_vec()
+}
+
+const DIE_RUNS: usize = 3;
+
+#[test]
+#[ignore = "issue 10: needs the app runner to attribute a death to the case that caused it and to skip later cases naming it"]
+fn app_that_dies_is_blamed_once_and_later_cases_are_skipped() {
+    let marker = MarkerGuard::new("die-on");
+    let mut first: Option<BTreeMap<String, String>> = None;
+    for run in 1..=DIE_RUNS {
+        // A fresh app each run: the last one died.
+        let app = Fixture::start(&["die-on", "--listen", "127.0.0.1:0"], &marker);
+        let r = app_connect(&app.addr, &[], &marker);
+        measure(&format!("die-on connect, run {run}"), &r);
+        assert!(r.killed.is_none(), "{}", r.summary());
+        let later = assert_death_pinned(&r);
+        assert!(
+            !later.is_empty(),
+            "no case follows {KILLING_CASE}; pick another type"
+        );
+        for (id, verdict, detail) in &later {
+            assert!(
+                verdict == "skip" && detail.contains(KILLING_CASE),
+                "{id} runs after the application died in {KILLING_CASE}: it should be skip naming it, is {verdict}: {detail}"
+            );
+        }
+        let v = r.verdicts();
+        if let Some(f) = &first {
+            let d = differences(f, &v);
+            assert!(d.is_empty(), "run {run} differs:\n{}", d.join("\n"));
+        } else {
+            first = Some(v);
+        }
+    }
+}
+
+#[test]
+#[ignore = "issue 10: needs the app runner to notice a spawned app's death in the case that caused it (today the case passes as info) and restart it"]
+fn spawned_app_that_dies_is_blamed_once_and_restarted() {
+    let marker = MarkerGuard::new("die-on-spawn");
+    let cmd = fixture_cmd("die-on");
+    let mut first: Option<BTreeMap<String, String>> = None;
+    for run in 1..=DIE_RUNS {
+        let r = app_spawn(&cmd, &[], &marker);
+        measure(&format!("die-on spawn, run {run}"), &r);
+        assert!(r.killed.is_none(), "{}", r.summary());
+        let later = assert_death_pinned(&r);
+        for (id, verdict, detail) in &later {
+            assert!(
+                !detail.contains(KILLING_CASE) && verdict != "skip",
+                "{id} should be served by the restarted application, is {verdict}: {detail}"
+            );
+        }
+        let v = r.verdicts();
+        if let Some(f) = &first {
+            let d = differences(f, &v);
+            assert!(d.is_empty(), "run {run} differs:\n{}", d.join("\n"));
+        } else {
+            first = Some(v);
+        }
+    }
+    assert!(marker.leftovers(Duration::from_secs(2)).is_empty());
+}
+
+// ------------------------------------------------ apps that never stop talking
+
+/// A run against an app answering with `mode`'s misbehaviour ends within
+/// the budget, under the RSS bound, and reports failures (exit 1).
+fn bounded_against_app(mode: &str) {
+    let marker = MarkerGuard::new(mode);
+    let app = Fixture::start(&[mode, "--listen", "127.0.0.1:0"], &marker);
+    let r = app_connect(&app.addr, &[], &marker);
+    measure(mode, &r);
+    assert_bounded(&r);
+    assert_eq!(r.code, Some(1), "{}", r.summary());
+    assert!(!r.cases().is_empty(), "{}", r.summary());
+}
+
+#[test]
+#[ignore = "issue 10: needs a bound on the STDOUT a case buffers (today the runner is killed past 512 MB)"]
+fn stdout_flood_is_bounded() {
+    bounded_against_app("stdout-flood");
+}
+
+#[test]
+#[ignore = "issue 10: needs a bound on what the runner keeps after END_REQUEST (today the runner is killed past 512 MB)"]
+fn output_after_end_request_is_bounded() {
+    bounded_against_app("after-end-forever");
+}
+
+#[test]
+#[ignore = "issue 10: needs a per-case time budget that a trickle of records cannot extend"]
+fn record_trickle_is_bounded() {
+    bounded_against_app("trickle");
+}
+
+#[test]
+fn half_record_then_silence_is_bounded() {
+    bounded_against_app("half-record");
+}
+
+// --------------------------------------------------------- unusable targets
+
+/// Exit 2 within two timeouts (plus half a second to start a process), with
+/// nothing on standard output and one line on standard error.
+fn assert_unusable(r: &RunResult, timeout: Duration) {
+    let bound = timeout * 2 + Duration::from_millis(500);
+    assert!(r.killed.is_none(), "{}", r.summary());
+    assert_eq!(r.code, Some(2), "{}", r.summary());
+    assert!(
+        r.wall <= bound,
+        "exit 2 came after {:.1}s, not within two timeouts: {}",
+        r.wall.as_secs_f64(),
+        r.summary()
+    );
+    assert!(r.stdout.is_empty(), "stdout: {}", r.stdout);
+    assert!(!r.stderr.trim().is_empty(), "no word on stderr");
+}
+
+fn unusable_connect(mode: &str) {
+    let marker = MarkerGuard::new(mode);
+    let app = Fixture::start(&[mode, "--listen", "127.0.0.1:0"], &marker);
+    let r = Runner::new(
+        &["app", "--connect", &app.addr, "--timeout", "2"],
+        &marker,
+        HARD_LIMIT,
+    )
+    .run();
+    measure(&format!("connect {mode}"), &r);
+    assert_unusable(&r, Duration::from_secs(2));
+}
+
+#[test]
+#[ignore = "issue 10: needs the start-up probe to call a target that accepts but never speaks FastCGI unusable (exit 2)"]
+fn app_that_never_speaks_is_unusable() {
+    unusable_connect("mute");
+}
+
+#[test]
+#[ignore = "issue 10: needs the start-up probe to call an HTTP server unusable as a FastCGI target (exit 2)"]
+fn http_server_is_not_a_fastcgi_app() {
+    unusable_connect("http");
+}
+
+fn unusable_spawn(cmd: &str) {
+    let marker = MarkerGuard::new("spawn-unusable");
+    let r = Runner::new(
+        &["app", "--spawn", cmd, "--timeout", "2"],
+        &marker,
+        HARD_LIMIT,
+    )
+    .run();
+    measure(&format!("spawn {cmd}"), &r);
+    let left = marker.leftovers(Duration::from_secs(2));
+    assert_unusable(&r, Duration::from_secs(2));
+    assert!(left.is_empty(), "processes left running: {left:?}");
+}
+
+#[test]
+#[ignore = "issue 10: needs the spawner to see at once that the child exited (exit 2; today 52 FAILs after minutes)"]
+fn spawned_child_that_exits_at_once_is_unusable() {
+    unusable_spawn("true");
+}
+
+#[test]
+#[ignore = "issue 10: needs the start-up probe to give up on a spawned child that never accepts (exit 2 within two timeouts)"]
+fn spawned_child_that_never_accepts_is_unusable() {
+    unusable_spawn("sleep 100");
+}
+
+/// A spawned app that makes stopping hard: the run still ends normally and
+/// nothing carrying the test's marker is left.
+fn spawned_and_cleaned(mode: &str) {
+    let marker = MarkerGuard::new(mode);
+    let r = app_spawn(&fixture_cmd(mode), &[], &marker);
+    measure(&format!("spawn {mode}"), &r);
+    let left = marker.leftovers(Duration::from_secs(2));
+    assert!(r.killed.is_none(), "{}", r.summary());
+    assert!(
+        matches!(r.code, Some(0) | Some(1)),
+        "a normal exit expected: {}",
+        r.summary()
+    );
+    assert!(!r.cases().is_empty(), "{}", r.summary());
+    assert!(
+        left.is_empty(),
+        "processes left running after the runner exited: {left:?}"
+    );
+}
+
+#[test]
+fn spawned_app_ignoring_sigterm_is_stopped() {
+    spawned_and_cleaned("ignore-term");
+}
+
+#[test]
+#[ignore = "issue 10: needs the spawner to stop the child's whole process group (a grandchild is left running)"]
+fn spawned_app_grandchild_is_stopped() {
+    spawned_and_cleaned("fork-grandchild");
+}
+
+#[test]
+#[ignore = "issue 10: needs the runner to stop its --spawn child's process group on SIGTERM"]
+fn sigterm_to_the_runner_stops_child_and_grandchild() {
+    let marker = MarkerGuard::new("sigterm");
+    let m = marker.marker.clone();
+    let cmd = fixture_cmd("fork-grandchild");
+    let r = Runner::new(
+        &["app", "--spawn", &cmd, "--timeout", "1"],
+        &marker,
+        HARD_LIMIT,
+    )
+    .poke(Duration::from_millis(300), move |pid| {
+        // Wait (at most 10 s) for the runner, the child and the grandchild.
+        for _ in 0..200 {
+            if support::procs_with(&m).len() >= 3 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        support::signal("-TERM", pid);
+    })
+    .run();
+    measure("sigterm to runner", &r);
+    let left = marker.leftovers(Duration::from_secs(3));
+    assert!(
+        r.killed.is_none(),
+        "the runner ignored SIGTERM: {}",
+        r.summary()
+    );
+    assert!(
+        left.is_empty(),
+        "processes left after SIGTERM to the runner: {left:?} ({})",
+        r.summary()
+    );
+}
+
+// ---------------------------------------------------- hostile web servers
+
+/// `server` against a web server fixture that misbehaves on every FastCGI
+/// connection it opens to the runner.
+fn against_web_server(mode: &str) -> RunResult {
+    let marker = MarkerGuard::new(mode);
+    let dir = support::temp_dir();
+    let sock = format!("unix:{}", dir.path().join("fcgi.sock").display());
+    let ws = Fixture::start(&[mode, "--fcgi", &sock], &marker);
+    let http = format!("http://{}/", ws.addr);
+    let r = Runner::new(
+        &[
+            "server",
+            "--listen",
+            &sock,
+            "--http",
+            &http,
+            "--timeout",
+            "1",
+            "--format",
+            "json",
+        ],
+        &marker,
+        HARD_LIMIT,
+    )
+    .run();
+    measure(mode, &r);
+    r
+}
+
+fn bounded_against_web_server(mode: &str) {
+    let r = against_web_server(mode);
+    assert_bounded(&r);
+    assert_eq!(r.code, Some(1), "{}", r.summary());
+}
+
+#[test]
+#[ignore = "issue 10: needs a bound on the STDIN the runner-as-application buffers (today an unbounded channel)"]
+fn web_server_sending_stdin_forever_is_bounded() {
+    bounded_against_web_server("ws-stdin-forever");
+}
+
+#[test]
+#[ignore = "issue 10: needs the runner-as-application to bound what it keeps of records for ids never begun"]
+fn web_server_flooding_an_unknown_id_is_bounded() {
+    bounded_against_web_server("ws-unknown-id-flood");
+}
+
+#[test]
+#[ignore = "issue 10: needs bounds on PARAMS and on open requests per connection in the runner-as-application"]
+fn web_server_with_unended_params_is_bounded() {
+    bounded_against_web_server("ws-unended-params");
+}
+
+#[test]
+fn refusals_never_pass_when_the_request_never_arrived() {
+    let r = against_web_server("ws-cut-begin");
+    assert_bounded(&r);
+    assert_eq!(r.code, Some(1), "{}", r.summary());
+    let v = r.verdicts();
+    for id in [
+        "server/5.1/unknown-role",
+        "server/5.5/cant-mpx-conn",
+        "server/5.5/overloaded",
+    ] {
+        let verdict = v.get(id).map(String::as_str);
+        assert!(verdict.is_some(), "{id} missing: {}", r.summary());
+        assert_ne!(
+            verdict,
+            Some("pass"),
+            "{id} passes though no request ever arrived whole"
+        );
+    }
+}
+
+// --------------------------------------------------------- CLI input errors
+
+/// Exit 2 within a few seconds, nothing on standard output, one line on
+/// standard error: the error is found before any case runs (the bundled
+/// reference application would otherwise be tested and reported).
+fn assert_rejected_up_front(args: &[&str]) {
+    let marker = MarkerGuard::new("cli");
+    let r = Runner::new(args, &marker, HARD_LIMIT).run();
+    measure(&format!("{args:?}"), &r);
+    assert_eq!(r.code, Some(2), "{args:?}: {}", r.summary());
+    assert!(
+        r.wall <= Duration::from_secs(3),
+        "{args:?}: the error came after {:.1}s",
+        r.wall.as_secs_f64()
+    );
+    assert!(
+        r.stdout.is_empty(),
+        "{args:?}: the run printed a report before the error:\n{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.stderr.trim_end().lines().count(),
+        1,
+        "{args:?}: one line on stderr expected: {:?}",
+        r.stderr
+    );
+}
+
+fn expect_file(dir: &tempfile::TempDir, name: &str, content: &str) -> String {
+    let p = dir.path().join(name);
+    std::fs::write(&p, content).expect("write the expectations file");
+    p.display().to_string()
+}
+
+#[test]
+#[ignore = "issue 10: needs `--only` matching no case to be a usage error (today exit 0)"]
+fn only_matching_nothing_is_a_usage_error() {
+    assert_rejected_up_front(&["app", "--only", "nomatch"]);
+}
+
+#[test]
+#[ignore = "issue 10: needs --expect checked before the run (unknown case ids)"]
+fn expectations_naming_an_unknown_case_are_rejected_up_front() {
+    let dir = support::temp_dir();
+    let f = expect_file(&dir, "e.json", r#"{"app/9.9/no-such-case": "pass"}"#);
+    assert_rejected_up_front(&["app", "--timeout", "1", "--expect", &f]);
+}
+
+#[test]
+#[ignore = "issue 10: needs --expect checked before the run (unknown verdicts)"]
+fn expectations_with_an_unknown_verdict_are_rejected_up_front() {
+    let dir = support::temp_dir();
+    let f = expect_file(&dir, "e.json", r#"{"app/6.2/responder": "passs"}"#);
+    assert_rejected_up_front(&["app", "--timeout", "1", "--expect", &f]);
+}
+
+#[test]
+#[ignore = "issue 10: needs --expect parsed before the run"]
+fn malformed_expectations_are_rejected_up_front() {
+    let dir = support::temp_dir();
+    let f = expect_file(&dir, "e.json", r#"{"app/6.2/responder": "pass""#);
+    assert_rejected_up_front(&["app", "--timeout", "1", "--expect", &f]);
+}
+
+#[test]
+#[ignore = "issue 10: needs the --junit path checked before the run"]
+fn unwritable_junit_is_rejected_up_front() {
+    assert_rejected_up_front(&["app", "--timeout", "1", "--junit", "/nonexistent-dir/x.xml"]);
+}
+
+#[test]
+#[ignore = "issue 10: needs the --transcript directory checked before the run"]
+fn transcript_that_is_a_file_is_rejected_up_front() {
+    let dir = support::temp_dir();
+    let f = expect_file(&dir, "not-a-dir", "x");
+    assert_rejected_up_front(&["app", "--timeout", "1", "--transcript", &f]);
+}
+
+/// Runs `app --timeout 1 --format json` with its standard output piped
+/// into `reader` (through `sh -c`) and checks the runner's own exit code.
+fn piped_into(reader: &str) {
+    let marker = MarkerGuard::new("pipe");
+    let dir = support::temp_dir();
+    let rc = dir.path().join("rc");
+    let script =
+        format!(r#"{{ "$0" app --timeout 1 --format json; echo "$?" > "$1"; }} | {reader}"#);
+    let r = Runner::program(
+        "sh",
+        &["-c", &script, support::bin(), &rc.display().to_string()],
+        &marker,
+        HARD_LIMIT,
+    )
+    .run();
+    measure(&format!("app --format json | {reader}"), &r);
+    assert!(r.killed.is_none(), "{}", r.summary());
+    let code = std::fs::read_to_string(&rc).unwrap_or_default();
+    assert!(
+        !code.trim().is_empty(),
+        "no exit code recorded: {}",
+        r.summary()
+    );
+    assert_ne!(code.trim(), "101", "the runner panicked: {}", r.stderr);
+    assert!(
+        !r.stderr.contains("panicked"),
+        "a panic message on stderr: {}",
+        r.stderr
+    );
+}
+
+/// The reader goes away after 1,500 bytes. The 25 KB report fits in the pipe,
+/// so today this passes unless `head` exits between the report's last writes.
+#[test]
+fn stdout_closed_mid_report_is_not_a_panic() {
+    piped_into("head -c 1500 > /dev/null");
+}
+
+/// The reader is gone before the report is written: the write fails for
+/// certain, which `head -c 1500` only provokes by a race.
+#[test]
+#[ignore = "issue 10: needs a closed standard output treated as the end of output, not a panic (today exit 101)"]
+fn stdout_closed_before_the_report_is_not_a_panic() {
+    piped_into("true");
+}
