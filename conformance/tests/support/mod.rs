@@ -265,12 +265,15 @@ fn collect(mut r: impl Read + Send + 'static) -> JoinHandle<String> {
     })
 }
 
+/// Something done to the running process once, after a delay.
+type Poke = (Duration, Box<dyn FnMut(u32)>);
+
 /// A prepared run of the CLI.
 pub struct Runner {
     cmd: Command,
     limit: Duration,
     /// Called once, `after` into the run, with the runner's PID.
-    poke: Option<(Duration, Box<dyn FnMut(u32)>)>,
+    poke: Option<Poke>,
 }
 
 impl Runner {
