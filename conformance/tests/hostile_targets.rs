@@ -191,7 +191,7 @@ fn assert_death_pinned(r: &RunResult) -> Vec<(String, String, String)> {
 const DIE_RUNS: usize = 3;
 
 #[test]
-#[ignore = "issue 10: needs a death on a non-spawned app pinned on the case that caused it (today app/6.4/filter and the 3 cases run beside it fail alike, and later cases are skip naming app/5.3/extra-empty-record)"]
+#[ignore = "issue 10: needs a death on a non-spawned app pinned on the one case that caused it at the default --jobs (today app/6.4/filter and the cases run beside it fail alike, the detail saying --jobs 1 would name the one case)"]
 fn app_that_dies_is_blamed_once_and_later_cases_are_skipped() {
     let marker = MarkerGuard::new("die-on");
     let mut first: Option<BTreeMap<String, String>> = None;
@@ -264,19 +264,16 @@ fn bounded_against_app(mode: &str) {
 }
 
 #[test]
-#[ignore = "issue 10: needs a bound on the STDOUT a case keeps (today the runner passes 512 MB RSS within 1.0 s and the test kills it)"]
 fn stdout_flood_is_bounded() {
     bounded_against_app("stdout-flood");
 }
 
 #[test]
-#[ignore = "issue 10: needs a bound on what the runner keeps after END_REQUEST (today it passes 512 MB RSS within 2.9 s and the test kills it)"]
 fn output_after_end_request_is_bounded() {
     bounded_against_app("after-end-forever");
 }
 
 #[test]
-#[ignore = "issue 10: needs a per-case time budget that a trickle of records cannot extend (today the run is still going when the test kills it at 180 s)"]
 fn record_trickle_is_bounded() {
     bounded_against_app("trickle");
 }
@@ -459,19 +456,16 @@ fn bounded_against_web_server(mode: &str) {
 }
 
 #[test]
-#[ignore = "issue 10: needs a bound on the STDIN the runner-as-application keeps (today it passes 512 MB RSS within 0.7 s and the test kills it)"]
 fn web_server_sending_stdin_forever_is_bounded() {
     bounded_against_web_server("ws-stdin-forever");
 }
 
 #[test]
-#[ignore = "issue 10: needs the runner-as-application to bound what it keeps of records for ids never begun (today it passes 512 MB RSS within 5.0 s and the test kills it)"]
 fn web_server_flooding_an_unknown_id_is_bounded() {
     bounded_against_web_server("ws-unknown-id-flood");
 }
 
 #[test]
-#[ignore = "issue 10: needs bounds on PARAMS and on open requests per connection in the runner-as-application (today it passes 512 MB RSS within 2.5 s and the test kills it)"]
 fn web_server_with_unended_params_is_bounded() {
     bounded_against_web_server("ws-unended-params");
 }
