@@ -191,7 +191,6 @@ fn assert_death_pinned(r: &RunResult) -> Vec<(String, String, String)> {
 const DIE_RUNS: usize = 3;
 
 #[test]
-#[ignore = "issue 10: needs a death on a non-spawned app pinned on the one case that caused it at the default --jobs (today app/6.4/filter and the cases run beside it fail alike, the detail saying --jobs 1 would name the one case)"]
 fn app_that_dies_is_blamed_once_and_later_cases_are_skipped() {
     let marker = MarkerGuard::new("die-on");
     let mut first: Option<BTreeMap<String, String>> = None;

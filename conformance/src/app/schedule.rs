@@ -245,7 +245,7 @@ pub struct Scheduled {
 
 /// Runs `cases` in spec order: plain cases up to `jobs` at once (started in
 /// order, each one's result settled before a case that needs its slot
-/// starts), hostile cases alone. After every hostile case and every case
+/// starts), off-path and hostile cases alone. After every hostile case and every case
 /// that did not pass (and after every case, when the keeper knows the
 /// target is gone), the target is checked with a known-good request. If it
 /// no longer serves, the death is written into the case that caused it;
@@ -279,7 +279,7 @@ pub async fn run_all<K: Keeper>(
             continue;
         }
         // Wait for a slot, or for everything when this case runs alone.
-        let alone = case.kind == Kind::Hostile;
+        let alone = case.kind != Kind::Plain;
         let room = if alone { 0 } else { jobs - 1 };
         let mut finished = Vec::new();
         while inflight.len() > room {

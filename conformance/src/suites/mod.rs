@@ -19,8 +19,14 @@ pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
 /// What a case sends, which decides how it may be scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Only traffic the spec allows.
+    /// Only traffic the spec allows, on the path every web server takes:
+    /// runs beside other plain cases.
     Plain,
+    /// Traffic the spec allows but that is off that path (management
+    /// records, aborts, roles other than Responder, multiplexing, unusual
+    /// encodings): runs alone, so that a target that falls over on it is
+    /// named on it, whatever the concurrency.
+    Alone,
     /// Traffic that breaks the spec: runs alone, and the runner then checks
     /// that the target still serves.
     Hostile,

@@ -29,19 +29,19 @@ super::cases! {
         "a request written one byte per write is served alike"
         "The whole request is written one byte at a time (Autobahn's chopsize); the answer is the same."
         => chopped_writes;
-    "padding-garbage" ["R-3.3-3"] Plain
+    "padding-garbage" ["R-3.3-3"] Alone
         "nonzero padding bytes are ignored"
         "Every record carries 7 padding bytes of 0xff; the receiver must discard padding whatever it holds, so the answer is the same."
         => padding_garbage;
-    "reserved-nonzero" ["R-3.3-7"] Plain
+    "reserved-nonzero" ["R-3.3-7"] Alone
         "a nonzero reserved header byte is ignored"
         "Every record's reserved header byte is 0x5a; receivers should ignore it (a SHOULD: a difference is a warning)."
         => reserved_nonzero;
-    "concurrent-connections" ["R-3.2-3"] Plain
+    "concurrent-connections" ["R-3.2-3"] Alone
         "two connections open at once"
         "A request on a second connection while a first connection holds a half-sent request; whether it is served is recorded (applications may serve one connection at a time)."
         => concurrent_connections;
-    "abort-inactive-id" ["R-3.3-9"] Plain
+    "abort-inactive-id" ["R-3.3-9"] Alone
         "ABORT_REQUEST for an id never begun is ignored"
         "ABORT_REQUEST for id 9, then a normal request on the same connection: served, nothing sent for id 9."
         => abort_inactive_id;
@@ -61,7 +61,7 @@ super::cases! {
         "a connection cut mid-request does not stop the application"
         "BEGIN_REQUEST and half the PARAMS, then the connection is closed; the application then serves a fresh connection."
         => cut_mid_request;
-    "inactive-id-ignored" ["R-3.3-9"] Plain
+    "inactive-id-ignored" ["R-3.3-9"] Alone
         "records for an inactive request id are ignored"
         "STDIN and PARAMS records for an id never begun, then a normal request on the same connection: served, nothing answered for the stray id."
         => inactive_id_ignored;

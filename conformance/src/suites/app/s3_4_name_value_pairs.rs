@@ -9,7 +9,7 @@ use super::helpers::*;
 
 super::cases! {
     section "3.4";
-    "long-form-short-lengths" ["R-3.4-3"] Plain
+    "long-form-short-lengths" ["R-3.4-3"] Alone
         "the 4-byte length form for short names and values is accepted"
         "Every name and value length is sent in the 4-byte form; the answer is the same."
         => long_form_short_lengths;

@@ -10,7 +10,7 @@ use super::helpers::*;
 
 super::cases! {
     section "5.1";
-    "unknown-role" ["R-5.1-3", "R-3.5-1", "R-5.1-2"] Plain
+    "unknown-role" ["R-5.1-3", "R-3.5-1", "R-5.1-2"] Alone
         "an unknown role is refused with FCGI_UNKNOWN_ROLE"
         "BEGIN_REQUEST with role 99 and FCGI_KEEP_CONN clear; the answer is END_REQUEST with FCGI_UNKNOWN_ROLE and no STDOUT, not a dropped connection, and then the application closes the connection (R-3.5-1), within the timeout."
         => unknown_role;
@@ -18,7 +18,7 @@ super::cases! {
         "with FCGI_KEEP_CONN a second request is served on the same connection"
         "Two requests one after the other on one connection, both with FCGI_KEEP_CONN and the same id; both served, the connection stays open."
         => keep_conn;
-    "reserved-flags" ["R-5.1-7"] Plain
+    "reserved-flags" ["R-5.1-7"] Alone
         "unknown flag bits and reserved BEGIN_REQUEST bytes are ignored"
         "BEGIN_REQUEST with flags 0xfe (KEEP_CONN clear) and nonzero reserved bytes; the request is served alike (a SHOULD: a difference is a warning)."
         => reserved_flags;

@@ -10,7 +10,7 @@ use super::helpers::*;
 
 super::cases! {
     section "5.3";
-    "extra-empty-record" ["R-5.3-1"] Plain
+    "extra-empty-record" ["R-5.3-1"] Alone
         "a second empty STDIN record after the stream ended"
         "The web server sends one empty STDIN record too many; the application's reaction is recorded (info)."
         => extra_empty_record;

@@ -17,15 +17,15 @@ super::cases! {
         "no record for a request id after its END_REQUEST"
         "A request with FCGI_KEEP_CONN; after END_REQUEST the runner reads on to the close or a quiet period (bounded by the timeout): nothing more arrives for that id, a second END_REQUEST included."
         => nothing_after_end;
-    "interleaved-two" ["R-5.5-2", "R-5.5-5", "R-3.3-8", "R-B-1"] Plain
+    "interleaved-two" ["R-5.5-2", "R-5.5-5", "R-3.3-8", "R-B-1"] Alone
         "two interleaved requests are each served or the second refused with CANT_MPX_CONN"
         "Two requests on one connection with their records interleaved: each served under its own id, or the second refused with FCGI_CANT_MPX_CONN; never dropped, never under the wrong id; exactly one END_REQUEST per id, counted after reading on to the close or a quiet period."
         => interleaved_two;
-    "interleaved-many" ["R-5.5-2", "R-5.5-5", "R-B-1"] Plain
+    "interleaved-many" ["R-5.5-2", "R-5.5-5", "R-B-1"] Alone
         "eight interleaved requests are each served or refused, under their own ids"
         "Eight requests, ids 1..8, records interleaved round-robin; each ends under its own id with exactly one END_REQUEST, with a full answer or FCGI_CANT_MPX_CONN."
         => interleaved_many;
-    "mpxs-consistent" ["R-4.1-3", "R-5.5-2"] Plain
+    "mpxs-consistent" ["R-4.1-3", "R-5.5-2"] Alone
         "behaviour matches what FCGI_MPXS_CONNS says"
         "Compares the FCGI_MPXS_CONNS answer with the interleaving behaviour: says 1 and serves both, or says 0 and refuses (or serves); saying 1 and refusing is a warning."
         => mpxs_consistent;
