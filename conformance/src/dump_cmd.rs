@@ -1,98 +1,142 @@
 //! `fcgi-conformance dump`: the annotated dump of captured bytes, as text
-//! or as JSON (schema `fcgi-dump/1`, docs/dump-format.md).
+//! or as JSON (schema `fcgi-dump/1`, docs/dump-format.md), streamed
+//! through the codec's [`fcgi_proto::dump::Renderer`] a chunk at a time.
 
-use fcgi_proto::dump::{Detail, Dump};
-use fcgi_proto::Error;
-use serde_json::{json, Value};
+use std::io::{ErrorKind, Read, Write};
+
+use fcgi_proto::dump::{RenderOptions, Renderer, Summary};
+
+use crate::stdio::{self, Written};
 
 /// Schema name of the JSON dump.
-pub const DUMP_SCHEMA: &str = "fcgi-dump/1";
+pub const DUMP_SCHEMA: &str = fcgi_proto::dump::JSON_SCHEMA;
 
-fn bytes_value(b: &[u8]) -> Value {
-    match std::str::from_utf8(b) {
-        Ok(s) => Value::String(s.to_string()),
-        Err(_) => json!({ "hex": b.iter().map(|x| format!("{x:02x}")).collect::<String>() }),
+/// Bytes read from the capture at a time.
+pub const CHUNK: usize = 64 * 1024;
+
+/// Why a dump could not be written in full.
+#[derive(Debug)]
+pub enum DumpError {
+    /// The capture could not be read.
+    Read(std::io::Error),
+    /// Standard output failed other than by its reader leaving.
+    Write(std::io::Error),
+}
+
+/// Reads `input` to its end in chunks of [`CHUNK`] bytes and writes the
+/// dump to `out` as it goes. When the reader of `out` leaves (a broken
+/// pipe: `dump | head -1`), the rest is still decoded, without being
+/// written, so the summary (and the exit code) says whether the whole
+/// capture was clean.
+pub fn stream(
+    mut input: impl Read,
+    options: RenderOptions,
+    mut out: impl Write,
+) -> Result<Summary, DumpError> {
+    let mut renderer = Renderer::new(options);
+    let mut chunk = vec![0u8; CHUNK];
+    let mut rendered = Vec::new();
+    let mut gone = false;
+    loop {
+        let n = match input.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(DumpError::Read(e)),
+        };
+        rendered.clear();
+        let piece = chunk.get(..n).unwrap_or_default();
+        // Writing to a Vec cannot fail.
+        let _ = renderer.push(piece, &mut rendered);
+        if !gone {
+            gone = emit(&mut out, &rendered)?;
+        }
+    }
+    rendered.clear();
+    let summary = renderer.finish(&mut rendered).map_err(DumpError::Write)?;
+    if !gone {
+        emit(&mut out, &rendered)?;
+    }
+    Ok(summary)
+}
+
+/// Writes rendered bytes; `true` when the reader has gone.
+fn emit(out: &mut impl Write, rendered: &[u8]) -> Result<bool, DumpError> {
+    if rendered.is_empty() {
+        return Ok(false);
+    }
+    // The renderer writes UTF-8 (text is ASCII, JSON is UTF-8).
+    let text = String::from_utf8_lossy(rendered);
+    match stdio::write_to(&mut *out, &text) {
+        Ok(Written::All) => Ok(false),
+        Ok(Written::ReaderGone) => Ok(true),
+        Err(e) => Err(DumpError::Write(e)),
     }
 }
 
-/// An error as JSON: offset, section, requirement and message.
-pub fn error_json(e: &Error) -> Value {
-    json!({
-        "offset": e.offset(),
-        "section": e.section(),
-        "requirement": e.requirement(),
-        "message": e.kind().to_string(),
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn preview_json(kind: &str, content: &[u8]) -> Value {
-    let (preview, omitted) =
-        fcgi_proto::dump::preview_parts(content, fcgi_proto::dump::PREVIEW_BYTES);
-    json!({"kind": kind, "preview": preview, "omitted": omitted})
-}
-
-fn detail_json(d: &Detail<'_>, content: &[u8]) -> Value {
-    match d {
-        Detail::EndOfStream => json!({"kind": "end_of_stream"}),
-        Detail::Bytes => preview_json("bytes", content),
-        Detail::Abort => preview_json("abort_request", content),
-        Detail::PartialBlock => preview_json("partial_pairs", content),
-        Detail::BeginRequest(b) => json!({
-            "kind": "begin_request",
-            "role": b.role.code(),
-            "role_name": b.role.name(),
-            "flags": b.flags,
-            "keep_conn": b.keep_conn(),
-        }),
-        Detail::EndRequest(b) => json!({
-            "kind": "end_request",
-            "app_status": b.app_status,
-            "protocol_status": b.protocol_status.code(),
-            "protocol_status_name": b.protocol_status.name(),
-        }),
-        Detail::UnknownType(b) => json!({
-            "kind": "unknown_type",
-            "type": b.record_type,
-            "type_name": fcgi_proto::RecordType::from_u8(b.record_type).name(),
-        }),
-        Detail::Pairs { pairs, gathered } => json!({
-            "kind": "pairs",
-            "gathered": gathered,
-            "pairs": pairs.iter().map(|p| json!({
-                "name": bytes_value(&p.name),
-                "value": bytes_value(&p.value),
-                "long_form_for_short": p.long_form_for_short,
-            })).collect::<Vec<_>>(),
-        }),
-        Detail::Malformed(e) => json!({"kind": "malformed", "error": error_json(e)}),
+    /// A reader handing out at most `step` bytes a call.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
     }
-}
 
-/// The dump as a JSON value (schema `fcgi-dump/1`).
-pub fn to_json(d: &Dump<'_>) -> Value {
-    let records: Vec<Value> = d
-        .entries
-        .iter()
-        .map(|e| {
-            let h = &e.record.header;
-            json!({
-                "offset": e.record.offset,
-                "version": h.version,
-                "type": h.record_type.code(),
-                "type_name": h.record_type.name(),
-                "request_id": h.request_id,
-                "content_length": h.content_length,
-                "padding_length": h.padding_length,
-                "reserved": h.reserved,
-                "detail": detail_json(&e.detail, e.record.content),
-            })
-        })
-        .collect();
-    json!({
-        "schema": DUMP_SCHEMA,
-        "length": d.len,
-        "clean": d.is_clean(),
-        "records": records,
-        "error": d.error.as_ref().map(error_json),
-    })
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.data.len().min(self.step).min(buf.len());
+            let (head, rest) = self.data.split_at(n);
+            buf[..n].copy_from_slice(head);
+            self.data = rest;
+            Ok(n)
+        }
+    }
+
+    /// A writer whose reader leaves after `room` bytes.
+    struct Closing(usize);
+
+    impl Write for Closing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.0);
+            self.0 -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_streamed_dump_is_the_whole_dump_and_a_gone_reader_still_gets_a_verdict() {
+        // Clean records, then a record with a bad version far past the
+        // point where the reader leaves.
+        let mut wire = Vec::new();
+        for _ in 0..5000 {
+            wire.extend_from_slice(&[1, 6, 0, 1, 0, 3, 5, 0, b'a', b'b', b'c', 0, 0, 0, 0, 0]);
+        }
+        let mut out = Vec::new();
+        let s = stream(
+            Trickle {
+                data: &wire,
+                step: 1000,
+            },
+            RenderOptions::default(),
+            &mut out,
+        )
+        .unwrap();
+        assert!(s.is_clean());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            fcgi_proto::dump::render(&wire)
+        );
+        wire.extend_from_slice(&[9, 6, 0, 1, 0, 0, 0, 0]);
+        let s = stream(&wire[..], RenderOptions::default(), Closing(100)).unwrap();
+        assert!(!s.is_clean());
+        assert_eq!(s.error.map(|e| e.offset()), Some(80_000));
+    }
 }

@@ -2,7 +2,6 @@
 #![forbid(unsafe_code)]
 
 use std::fmt::Write as _;
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,6 +34,10 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = DumpFormat::Text)]
         format: DumpFormat,
+        /// Leave out byte offsets (and anything else that depends on where
+        /// a record sits), for snapshots that a padding change does not rewrite.
+        #[arg(long)]
+        no_offsets: bool,
     },
     /// Test a FastCGI application: the runner plays the web server.
     App(app::AppArgs),
@@ -175,36 +178,39 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         .map_err(|e| usage_error(&format!("cannot start the async runtime: {e}")))
 }
 
-fn run_dump(file: &str, format: DumpFormat) -> ExitCode {
-    let bytes = if file == "-" {
-        let mut v = Vec::new();
-        if let Err(e) = std::io::stdin().read_to_end(&mut v) {
-            return usage_error(&format!("cannot read standard input: {e}"));
-        }
-        v
+fn run_dump(file: &str, format: DumpFormat, no_offsets: bool) -> ExitCode {
+    let options = fcgi_proto::dump::RenderOptions {
+        format: match format {
+            DumpFormat::Text => fcgi_proto::dump::Format::Text,
+            DumpFormat::Json => fcgi_proto::dump::Format::Json,
+        },
+        offsets: !no_offsets,
+        ..fcgi_proto::dump::RenderOptions::default()
+    };
+    let stdout = std::io::stdout();
+    let result = if file == "-" {
+        dump_cmd::stream(std::io::stdin().lock(), options, stdout.lock())
     } else {
-        match std::fs::read(PathBuf::from(file)) {
-            Ok(v) => v,
-            Err(e) => {
-                return usage_error(&format!(
+        match std::fs::File::open(PathBuf::from(file)) {
+            Ok(f) => dump_cmd::stream(f, options, stdout.lock()),
+            Err(e) => return usage_error(&format!(
                 "cannot read {file}: {e} (give a readable capture file, or - for standard input)"
-            ))
-            }
+            )),
         }
     };
-    let d = fcgi_proto::dump::dump(&bytes);
-    let text = match format {
-        DumpFormat::Text => d.to_string(),
-        DumpFormat::Json => {
-            serde_json::to_string_pretty(&dump_cmd::to_json(&d)).unwrap_or_default() + "\n"
+    match result {
+        Ok(s) if s.is_clean() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(dump_cmd::DumpError::Read(e)) if file == "-" => {
+            usage_error(&format!("cannot read standard input: {e}"))
         }
-    };
-    let code = if d.is_clean() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    };
-    write_or_fail(&text, code)
+        Err(dump_cmd::DumpError::Read(e)) => usage_error(&format!(
+            "cannot read {file}: {e} (give a readable capture file, or - for standard input)"
+        )),
+        Err(dump_cmd::DumpError::Write(e)) => {
+            usage_error(&format!("cannot write to standard output: {e}"))
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -236,7 +242,11 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Dump { file, format } => run_dump(&file, format),
+        Command::Dump {
+            file,
+            format,
+            no_offsets,
+        } => run_dump(&file, format, no_offsets),
         Command::List {
             suite,
             format,

@@ -8,17 +8,24 @@
 use core::fmt::{self, Write as _};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::io::Write;
 
 use crate::application::{BeginRequestBody, EndRequestBody};
-use crate::error::Error;
+use crate::decoder::Decoder;
+use crate::error::{Error, ErrorKind};
 use crate::management::UnknownTypeBody;
 use crate::name_value::{self, LengthForm, Pair};
-use crate::record::{records_with, ParseOptions, Record, RecordType};
+use crate::record::{records_with, ParseOptions, Record, RecordType, MAX_RECORD_LEN};
+
+#[cfg(feature = "serde")]
+mod json;
 
 /// Content bytes shown before a preview is cut.
 pub const PREVIEW_BYTES: usize = 48;
 /// Bytes of a pair's name or value shown before it is cut.
 pub const PAIR_PREVIEW_BYTES: usize = 96;
+/// Schema name of the JSON dump (docs/dump-format.md).
+pub const JSON_SCHEMA: &str = "fcgi-dump/1";
 /// Largest PARAMS block per request id the dump gathers to decode pairs
 /// that span records; longer blocks are shown as previews only.
 pub const MAX_GATHERED_PARAMS: usize = 1 << 20;
@@ -57,9 +64,15 @@ pub enum Detail<'a> {
         /// Whether they were gathered from several records of the stream.
         gathered: bool,
     },
-    /// A PARAMS record whose content does not hold whole pairs; they are
-    /// shown on the stream's end record.
+    /// A PARAMS record whose content does not hold whole pairs, and after
+    /// which a pair is still open: it continues in a later record of the
+    /// stream (or the stream ends short, and its end record says so). The
+    /// pairs are shown on the stream's end record.
     PartialBlock,
+    /// A PARAMS record whose content does not hold whole pairs, but which
+    /// ends the pairs begun in earlier records: no pair continues past it.
+    /// The pairs are shown on the stream's end record.
+    PartialBlockEnd,
     /// A fixed body or name-value block that is malformed; the error names it.
     Malformed(Error),
 }
@@ -144,8 +157,12 @@ struct Gathering {
     segments: Vec<(u64, u64, u64)>,
     /// Whether every record so far held whole pairs.
     whole: bool,
-    /// Whether the block outgrew [`MAX_GATHERED_PARAMS`] and was dropped.
+    /// Whether the block outgrew the gather limit and was dropped.
     overflow: bool,
+    /// Bytes of `block` taken by whole pairs: past it a pair is still open.
+    boundary: usize,
+    /// Whether the block went bad in a way more bytes cannot mend.
+    broken: bool,
 }
 
 impl Default for Gathering {
@@ -155,6 +172,8 @@ impl Default for Gathering {
             segments: Vec::new(),
             whole: true,
             overflow: false,
+            boundary: 0,
+            broken: false,
         }
     }
 }
@@ -167,25 +186,58 @@ impl Gathering {
             .find(|(start, _, len)| at >= *start && at - start < *len)
             .map_or(end, |(start, input, _)| input + (at - start))
     }
+
+    /// Reads the whole pairs added since the last call, and says whether
+    /// the block now ends between pairs (`false`: a pair is still open, or
+    /// the block is broken).
+    fn advance(&mut self) -> bool {
+        if self.broken {
+            return false;
+        }
+        let rest = self.block.get(self.boundary..).unwrap_or_default();
+        let mut it = name_value::pairs(rest);
+        loop {
+            match it.next_pair() {
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    // Only a cut length or a pair running past the end can
+                    // be completed by the next record.
+                    if !matches!(
+                        e.kind(),
+                        ErrorKind::TruncatedLength { .. } | ErrorKind::PairOverrun { .. }
+                    ) {
+                        self.broken = true;
+                    }
+                    break;
+                }
+                None => break,
+            }
+        }
+        self.boundary += it.position();
+        !self.broken && self.boundary == self.block.len()
+    }
+
+    /// Bytes this gathering holds.
+    fn held(&self) -> usize {
+        self.block.len() + self.segments.len() * core::mem::size_of::<(u64, u64, u64)>()
+    }
 }
 
-/// Decodes `bytes` for display with explicit parse options.
-pub fn dump_with(bytes: &[u8], options: ParseOptions) -> Dump<'_> {
-    let mut entries = Vec::new();
-    let mut error = None;
-    let mut gathering: BTreeMap<u16, Gathering> = BTreeMap::new();
-    // Entry index, the gathered stream, and the offset of its end record.
-    let mut gathered: Vec<(usize, Gathering, u64)> = Vec::new();
-    for r in records_with(bytes, options) {
-        let record = match r {
-            Ok(r) => r,
-            Err(e) => {
-                error = Some(e);
-                break;
-            }
-        };
+/// Decodes records one at a time, keeping only the PARAMS streams being
+/// gathered: the state shared by [`dump_with`] and [`Renderer`].
+#[derive(Default)]
+struct Annotator {
+    gathering: BTreeMap<u16, Gathering>,
+    /// Block bytes held over every request id, at most [`MAX_GATHERED_PARAMS`].
+    gathered_bytes: usize,
+}
+
+impl Annotator {
+    /// What the dump shows for `record`.
+    fn annotate<'a>(&mut self, record: Record<'a>) -> Entry<'a> {
         let at = record.content_offset();
         let detail = match record.record_type() {
+            RecordType::Params => self.params(&record, at),
             t if t.is_stream() && record.content.is_empty() => Detail::EndOfStream,
             RecordType::BeginRequest => match BeginRequestBody::parse(record.content, at) {
                 Ok(b) => Detail::BeginRequest(b),
@@ -209,70 +261,109 @@ pub fn dump_with(bytes: &[u8], options: ParseOptions) -> Dump<'_> {
                     (_, Some(e)) => Detail::Malformed(e),
                 }
             }
-            RecordType::Params => {
-                let (pairs, err) = decode_pairs(record.content, at);
-                let slot = gathering.entry(record.request_id()).or_default();
-                if slot.overflow || slot.block.len() + record.content.len() > MAX_GATHERED_PARAMS {
-                    // Too long to gather: the records keep their previews only.
-                    slot.overflow = true;
-                    slot.block = Vec::new();
-                    slot.segments = Vec::new();
-                } else {
-                    slot.segments
-                        .push((slot.block.len() as u64, at, record.content.len() as u64));
-                    slot.block.extend_from_slice(record.content);
-                }
-                if err.is_none() {
-                    Detail::Pairs {
-                        pairs,
-                        gathered: false,
-                    }
-                } else {
-                    slot.whole = false;
-                    Detail::PartialBlock
-                }
-            }
             _ => Detail::Bytes,
         };
-        if record.record_type() == RecordType::Params && record.content.is_empty() {
-            if let Some(g) = gathering.remove(&record.request_id()) {
-                if !g.whole && !g.overflow {
-                    gathered.push((entries.len(), g, record.offset));
-                }
+        Entry { record, detail }
+    }
+
+    /// A non-empty PARAMS record joins its stream's block; the empty one
+    /// ends the stream and shows the gathered pairs.
+    fn params<'a>(&mut self, record: &Record<'a>, at: u64) -> Detail<'a> {
+        let id = record.request_id();
+        if record.content.is_empty() {
+            let Some(g) = self.gathering.remove(&id) else {
+                return Detail::EndOfStream;
+            };
+            self.gathered_bytes -= g.block.len();
+            if g.whole || g.overflow {
+                return Detail::EndOfStream;
+            }
+            return gathered_detail(&g, record.offset);
+        }
+        let (pairs, err) = decode_pairs(record.content, at);
+        let slot = self.gathering.entry(id).or_default();
+        let len = record.content.len();
+        if slot.overflow
+            || slot.block.len() + len > MAX_GATHERED_PARAMS
+            || self.gathered_bytes + len > MAX_GATHERED_PARAMS
+        {
+            // Too long to gather: the records keep their previews only.
+            slot.overflow = true;
+            self.gathered_bytes -= slot.block.len();
+            slot.block = Vec::new();
+            slot.segments = Vec::new();
+        } else {
+            slot.segments
+                .push((slot.block.len() as u64, at, len as u64));
+            slot.block.extend_from_slice(record.content);
+            self.gathered_bytes += len;
+        }
+        let ends_between_pairs = !slot.overflow && slot.advance();
+        if err.is_none() {
+            Detail::Pairs {
+                pairs,
+                gathered: false,
+            }
+        } else {
+            slot.whole = false;
+            if ends_between_pairs {
+                Detail::PartialBlockEnd
+            } else {
+                Detail::PartialBlock
             }
         }
-        entries.push(Entry { record, detail });
     }
-    let mut dump = Dump {
+
+    /// Bytes held for gathering, over every request id.
+    fn held(&self) -> usize {
+        self.gathering
+            .values()
+            .map(|g| g.held() + core::mem::size_of::<(u16, Gathering)>())
+            .sum()
+    }
+}
+
+/// The pairs of a gathered stream, on its end record at `end`.
+fn gathered_detail(g: &Gathering, end: u64) -> Detail<'static> {
+    let (pairs, err) = decode_pairs(&g.block, 0);
+    match err {
+        None => Detail::Pairs {
+            pairs: pairs
+                .into_iter()
+                .map(|p| DumpPair {
+                    name: Cow::Owned(p.name.into_owned()),
+                    value: Cow::Owned(p.value.into_owned()),
+                    long_form_for_short: p.long_form_for_short,
+                })
+                .collect(),
+            gathered: true,
+        },
+        Some(e) => {
+            let at = g.input_offset(e.offset(), end);
+            Detail::Malformed(Error::new(e.kind().clone(), at))
+        }
+    }
+}
+
+/// Decodes `bytes` for display with explicit parse options.
+pub fn dump_with(bytes: &[u8], options: ParseOptions) -> Dump<'_> {
+    let mut entries = Vec::new();
+    let mut error = None;
+    let mut annotator = Annotator::default();
+    for r in records_with(bytes, options) {
+        match r {
+            Ok(record) => entries.push(annotator.annotate(record)),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    Dump {
         entries,
         error,
         len: bytes.len(),
-    };
-    // Decode gathered blocks now that `entries` no longer grows.
-    for (i, g, end) in &gathered {
-        let (pairs, err) = decode_pairs(&g.block, 0);
-        let detail = match err {
-            None => Detail::Pairs {
-                pairs: pairs
-                    .into_iter()
-                    .map(|p| DumpPair {
-                        name: Cow::Owned(p.name.into_owned()),
-                        value: Cow::Owned(p.value.into_owned()),
-                        long_form_for_short: p.long_form_for_short,
-                    })
-                    .collect(),
-                gathered: true,
-            },
-            Some(e) => {
-                let at = g.input_offset(e.offset(), *end);
-                Detail::Malformed(Error::new(e.kind().clone(), at))
-            }
-        };
-        if let Some(entry) = dump.entries.get_mut(*i) {
-            entry.detail = detail;
-        }
     }
-    dump
 }
 
 /// Appends `bytes` escaped: printable ASCII as is, `\n \r \t \" \\`, others `\xNN`.
@@ -321,81 +412,127 @@ fn type_label(t: RecordType) -> String {
     }
 }
 
+/// Writes `e` as the text form shows it, with or without its offset.
+fn write_error(out: &mut String, e: &Error, offsets: bool) {
+    if offsets {
+        let _ = write!(out, "{e}");
+    } else {
+        let _ = write!(out, "{} ({}", e.kind(), e.section());
+        if let Some(r) = e.requirement() {
+            let _ = write!(out, ", {r}");
+        }
+        out.push(')');
+    }
+}
+
+/// Appends the text lines of one entry (docs/dump-format.md, *Text format*).
+fn write_entry(out: &mut String, e: &Entry<'_>, offsets: bool) {
+    let h = &e.record.header;
+    let name = type_label(h.record_type);
+    if offsets {
+        let _ = write!(out, "{:>6}  ", e.record.offset);
+    }
+    let _ = write!(
+        out,
+        "{:<17} id={} len={} pad={}",
+        name, h.request_id, h.content_length, h.padding_length
+    );
+    if h.version != crate::record::VERSION_1 {
+        let _ = write!(out, " version={}", h.version);
+    }
+    if h.reserved != 0 {
+        let _ = write!(out, " reserved={}", h.reserved);
+    }
+    let content = e.record.content;
+    let _ = match &e.detail {
+        Detail::EndOfStream => writeln!(out, "  (end of stream)"),
+        Detail::Bytes => writeln!(out, "  {}", preview(content, PREVIEW_BYTES)),
+        Detail::Abort if content.is_empty() => writeln!(out),
+        Detail::Abort => writeln!(out, "  {}", preview(content, PREVIEW_BYTES)),
+        Detail::BeginRequest(b) => writeln!(
+            out,
+            "  role={}({}) flags={}{}",
+            b.role.name(),
+            b.role.code(),
+            b.flags,
+            if b.keep_conn() { " KEEP_CONN" } else { "" }
+        ),
+        Detail::EndRequest(b) => writeln!(
+            out,
+            "  app_status={} protocol_status={}({})",
+            b.app_status,
+            b.protocol_status.name(),
+            b.protocol_status.code()
+        ),
+        Detail::UnknownType(b) => {
+            let t = RecordType::from_u8(b.record_type);
+            writeln!(out, "  type={}({})", t.name(), t.code())
+        }
+        Detail::PartialBlock => writeln!(
+            out,
+            "  {} (pairs continue in the next record)",
+            preview(content, PREVIEW_BYTES)
+        ),
+        Detail::PartialBlockEnd => writeln!(
+            out,
+            "  {} (ends pairs begun in an earlier record)",
+            preview(content, PREVIEW_BYTES)
+        ),
+        Detail::Malformed(err) => {
+            out.push_str("  MALFORMED: ");
+            write_error(out, err, offsets);
+            writeln!(out)
+        }
+        Detail::Pairs { pairs, gathered } => {
+            let _ = writeln!(
+                out,
+                "  {} pair{}{}",
+                pairs.len(),
+                if pairs.len() == 1 { "" } else { "s" },
+                if *gathered { " (whole stream)" } else { "" }
+            );
+            // The pair lines keep their column under the record's detail.
+            let indent = if offsets { "          " } else { "  " };
+            for p in pairs {
+                out.push_str(indent);
+                escape_into(p.name.get(..PAIR_PREVIEW_BYTES).unwrap_or(&p.name), out);
+                if p.name.len() > PAIR_PREVIEW_BYTES {
+                    let _ = write!(out, " +{} bytes", p.name.len() - PAIR_PREVIEW_BYTES);
+                }
+                out.push_str(" = ");
+                out.push_str(&preview(&p.value, PAIR_PREVIEW_BYTES));
+                if p.long_form_for_short {
+                    out.push_str("  [4-byte length for a short length]");
+                }
+                out.push('\n');
+            }
+            Ok(())
+        }
+    };
+}
+
+/// Appends the text line of the framing error that ended the dump.
+fn write_framing_error(out: &mut String, e: &Error, offsets: bool) {
+    if offsets {
+        let _ = write!(out, "{:>6}  ", e.offset());
+    }
+    out.push_str("ERROR ");
+    write_error(out, e, offsets);
+    out.push('\n');
+}
+
 impl fmt::Display for Dump<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = String::new();
         for e in &self.entries {
-            let h = &e.record.header;
-            let name = type_label(h.record_type);
-            write!(
-                f,
-                "{:>6}  {:<17} id={} len={} pad={}",
-                e.record.offset, name, h.request_id, h.content_length, h.padding_length
-            )?;
-            if h.version != crate::record::VERSION_1 {
-                write!(f, " version={}", h.version)?;
-            }
-            if h.reserved != 0 {
-                write!(f, " reserved={}", h.reserved)?;
-            }
-            match &e.detail {
-                Detail::EndOfStream => writeln!(f, "  (end of stream)")?,
-                Detail::Bytes => writeln!(f, "  {}", preview(e.record.content, PREVIEW_BYTES))?,
-                Detail::Abort if e.record.content.is_empty() => writeln!(f)?,
-                Detail::Abort => writeln!(f, "  {}", preview(e.record.content, PREVIEW_BYTES))?,
-                Detail::BeginRequest(b) => writeln!(
-                    f,
-                    "  role={}({}) flags={}{}",
-                    b.role.name(),
-                    b.role.code(),
-                    b.flags,
-                    if b.keep_conn() { " KEEP_CONN" } else { "" }
-                )?,
-                Detail::EndRequest(b) => writeln!(
-                    f,
-                    "  app_status={} protocol_status={}({})",
-                    b.app_status,
-                    b.protocol_status.name(),
-                    b.protocol_status.code()
-                )?,
-                Detail::UnknownType(b) => {
-                    let t = RecordType::from_u8(b.record_type);
-                    writeln!(f, "  type={}({})", t.name(), t.code())?
-                }
-                Detail::PartialBlock => writeln!(
-                    f,
-                    "  {} (pairs continue in the next record)",
-                    preview(e.record.content, PREVIEW_BYTES)
-                )?,
-                Detail::Malformed(err) => writeln!(f, "  MALFORMED: {err}")?,
-                Detail::Pairs { pairs, gathered } => {
-                    writeln!(
-                        f,
-                        "  {} pair{}{}",
-                        pairs.len(),
-                        if pairs.len() == 1 { "" } else { "s" },
-                        if *gathered { " (whole stream)" } else { "" }
-                    )?;
-                    for p in pairs {
-                        let mut line = String::from("          ");
-                        escape_into(
-                            p.name.get(..PAIR_PREVIEW_BYTES).unwrap_or(&p.name),
-                            &mut line,
-                        );
-                        if p.name.len() > PAIR_PREVIEW_BYTES {
-                            let _ = write!(line, " +{} bytes", p.name.len() - PAIR_PREVIEW_BYTES);
-                        }
-                        line.push_str(" = ");
-                        line.push_str(&preview(&p.value, PAIR_PREVIEW_BYTES));
-                        if p.long_form_for_short {
-                            line.push_str("  [4-byte length for a short length]");
-                        }
-                        writeln!(f, "{line}")?;
-                    }
-                }
-            }
+            line.clear();
+            write_entry(&mut line, e, true);
+            f.write_str(&line)?;
         }
         if let Some(e) = &self.error {
-            writeln!(f, "{:>6}  ERROR {e}", e.offset())?;
+            line.clear();
+            write_framing_error(&mut line, e, true);
+            f.write_str(&line)?;
         }
         Ok(())
     }
@@ -403,7 +540,259 @@ impl fmt::Display for Dump<'_> {
 
 /// Renders `bytes` as dump text.
 pub fn render(bytes: &[u8]) -> String {
-    dump(bytes).to_string()
+    render_with(bytes, RenderOptions::default())
+}
+
+/// Renders `bytes` whole with explicit options (text, or JSON with the
+/// `serde` feature): the same output as a [`Renderer`] fed any chunking.
+pub fn render_with(bytes: &[u8], options: RenderOptions) -> String {
+    let mut out = Vec::new();
+    let mut r = Renderer::new(options);
+    // Writing to a Vec cannot fail.
+    let _ = r.push(bytes, &mut out).and_then(|()| r.finish(&mut out));
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The two renderings of a dump (docs/dump-format.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    /// One line per record, then at most one `ERROR` line.
+    #[default]
+    Text,
+    /// The `fcgi-dump/1` JSON document.
+    #[cfg(feature = "serde")]
+    Json,
+}
+
+/// How a [`Renderer`] writes the dump.
+///
+/// With `offsets: false` nothing position-dependent is written: no record
+/// offset, no `at byte N` in errors (JSON: every `offset` is `null`). A
+/// change of padding or of one record's length then changes only that
+/// record's line in a snapshot, not every line after it:
+///
+/// ```
+/// use fcgi_proto::dump::{render_with, RenderOptions};
+/// use fcgi_proto::{encoder::Encoder, RecordType};
+///
+/// let mut wire = Vec::new();
+/// let enc = Encoder::default();
+/// enc.stream(RecordType::Stdout, 1, b"hello", &mut wire).unwrap();
+/// enc.end_stream(RecordType::Stdout, 1, &mut wire).unwrap();
+/// let text = render_with(&wire, RenderOptions { offsets: false, ..RenderOptions::default() });
+/// // In a test: insta::assert_snapshot!(text);
+/// assert_eq!(
+///     text,
+///     "STDOUT            id=1 len=5 pad=3  \"hello\"\n\
+///      STDOUT            id=1 len=0 pad=0  (end of stream)\n"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Text or JSON.
+    pub format: Format,
+    /// Whether byte offsets are written (default: yes).
+    pub offsets: bool,
+    /// How records are framed (default: strict version check, §3.3).
+    pub parse: ParseOptions,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            format: Format::Text,
+            offsets: true,
+            parse: ParseOptions::default(),
+        }
+    }
+}
+
+/// What a finished rendering saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Bytes in the input.
+    pub len: u64,
+    /// Records framed.
+    pub records: u64,
+    /// The framing error that ended decoding (§3.3), if the bytes went bad.
+    pub error: Option<Error>,
+    /// The first error: a malformed body or the framing error.
+    pub first_error: Option<Error>,
+}
+
+impl Summary {
+    /// Whether every byte framed into records and every body decoded
+    /// (as [`Dump::is_clean`]).
+    pub fn is_clean(&self) -> bool {
+        self.first_error.is_none()
+    }
+}
+
+/// Bytes handed to the record decoder at once: with every record taken out
+/// after each piece, its backlog stays under one record plus one piece.
+const PIECE: usize = 64 * 1024;
+
+/// The streaming dump: fed bytes in chunks of any size, it writes each
+/// record as soon as it is whole, so memory is bounded by one record, one
+/// piece of input and the PARAMS gather limit ([`MAX_GATHERED_PARAMS`],
+/// over all request ids), never by the input ([`Renderer::buffered_len`]).
+///
+/// The output is the same for any chunking, and the same as [`render`]
+/// (text) or the whole `fcgi-dump/1` document (JSON).
+///
+/// ```
+/// use fcgi_proto::dump::{Renderer, RenderOptions};
+///
+/// let wire = [1, 6, 0, 1, 0, 2, 6, 0, b'h', b'i', 0, 0, 0, 0, 0, 0];
+/// let mut out = Vec::new();
+/// let mut r = Renderer::new(RenderOptions::default());
+/// for chunk in wire.chunks(5) {
+///     r.push(chunk, &mut out).unwrap();
+/// }
+/// let summary = r.finish(&mut out).unwrap();
+/// assert!(summary.is_clean());
+/// assert_eq!(String::from_utf8(out).unwrap(), fcgi_proto::dump::render(&wire));
+/// ```
+pub struct Renderer {
+    decoder: Decoder,
+    annotator: Annotator,
+    options: RenderOptions,
+    /// Output of the current record, reused.
+    line: String,
+    len: u64,
+    records: u64,
+    error: Option<Error>,
+    first_error: Option<Error>,
+    started: bool,
+}
+
+impl Renderer {
+    /// A renderer writing as `options` say.
+    pub fn new(options: RenderOptions) -> Self {
+        Renderer {
+            decoder: Decoder::with_options(options.parse, 2 * MAX_RECORD_LEN + PIECE),
+            annotator: Annotator::default(),
+            options,
+            line: String::new(),
+            len: 0,
+            records: 0,
+            error: None,
+            first_error: None,
+            started: false,
+        }
+    }
+
+    /// Decodes `input` and writes every record it completes to `out`.
+    /// After a framing error the rest of the input is counted, not decoded.
+    pub fn push(&mut self, input: &[u8], out: &mut impl Write) -> std::io::Result<()> {
+        self.start(out)?;
+        self.len += input.len() as u64;
+        for piece in input.chunks(PIECE) {
+            if self.error.is_some() {
+                break;
+            }
+            if let Err(e) = self.decoder.push(piece) {
+                self.fail(e);
+                break;
+            }
+            self.drain(out)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the input: writes the framing error (a record cut short, if
+    /// one is), and for JSON the document's end; says what was seen.
+    pub fn finish(&mut self, out: &mut impl Write) -> std::io::Result<Summary> {
+        self.start(out)?;
+        if self.error.is_none() {
+            if let Err(e) = self.decoder.finish() {
+                self.fail(e);
+            }
+        }
+        self.line.clear();
+        match self.options.format {
+            Format::Text => {
+                if let Some(e) = &self.error {
+                    write_framing_error(&mut self.line, e, self.options.offsets);
+                }
+            }
+            #[cfg(feature = "serde")]
+            Format::Json => json::trailer(
+                &mut self.line,
+                self.records,
+                self.len,
+                self.error.as_ref(),
+                self.first_error.is_none(),
+                self.options.offsets,
+            ),
+        }
+        out.write_all(self.line.as_bytes())?;
+        Ok(Summary {
+            len: self.len,
+            records: self.records,
+            error: self.error.clone(),
+            first_error: self.first_error.clone(),
+        })
+    }
+
+    /// Bytes the renderer holds between calls: the decoder's unread bytes
+    /// and the PARAMS blocks being gathered. At most one record, one piece
+    /// of input and the gather limit with its bookkeeping.
+    pub fn buffered_len(&self) -> usize {
+        self.decoder.buffered() + self.annotator.held()
+    }
+
+    #[cfg_attr(not(feature = "serde"), allow(unused_variables))]
+    fn start(&mut self, out: &mut impl Write) -> std::io::Result<()> {
+        if self.started {
+            return Ok(());
+        }
+        self.started = true;
+        match self.options.format {
+            Format::Text => Ok(()),
+            #[cfg(feature = "serde")]
+            Format::Json => out.write_all(json::HEADER.as_bytes()),
+        }
+    }
+
+    fn fail(&mut self, e: Error) {
+        if self.first_error.is_none() {
+            self.first_error = Some(e.clone());
+        }
+        self.error = Some(e);
+    }
+
+    fn drain(&mut self, out: &mut impl Write) -> std::io::Result<()> {
+        loop {
+            let record = match self.decoder.next_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    if self.first_error.is_none() {
+                        self.first_error = Some(e.clone());
+                    }
+                    self.error = Some(e);
+                    return Ok(());
+                }
+            };
+            let entry = self.annotator.annotate(record);
+            if let Detail::Malformed(e) = &entry.detail {
+                if self.first_error.is_none() {
+                    self.first_error = Some(e.clone());
+                }
+            }
+            self.line.clear();
+            match self.options.format {
+                Format::Text => write_entry(&mut self.line, &entry, self.options.offsets),
+                #[cfg(feature = "serde")]
+                Format::Json => {
+                    json::record(&mut self.line, &entry, self.records, self.options.offsets)
+                }
+            }
+            self.records += 1;
+            out.write_all(self.line.as_bytes())?;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -183,6 +183,11 @@ pub fn pairs_at(block: &[u8], base: u64) -> Pairs<'_> {
 }
 
 impl<'a> Pairs<'a> {
+    /// Bytes of the block taken by the whole pairs read so far.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
     /// The next pair with its length forms, or the error that ends the block.
     #[inline]
     pub fn next_pair(&mut self) -> Option<Result<Pair<'a>, Error>> {
