@@ -193,9 +193,11 @@ fn run_dump(file: &str, format: DumpFormat, no_offsets: bool) -> ExitCode {
     } else {
         match std::fs::File::open(PathBuf::from(file)) {
             Ok(f) => dump_cmd::stream(f, options, stdout.lock()),
-            Err(e) => return usage_error(&format!(
+            Err(e) => {
+                return usage_error(&format!(
                 "cannot read {file}: {e} (give a readable capture file, or - for standard input)"
-            )),
+            ))
+            }
         }
     };
     match result {

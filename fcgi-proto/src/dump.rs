@@ -865,4 +865,110 @@ mod tests {
         assert_eq!(preview(data, 8), format!("\"{shown}\" +{omitted} bytes"));
         assert_eq!(preview_parts(b"ab", 8), ("ab".to_string(), 0));
     }
+
+    #[test]
+    fn the_continue_label_only_where_a_pair_continues() {
+        // "NAME" = "value" split after "NA": the first fragment leaves the
+        // pair open, the second closes it just before the empty terminator.
+        let enc = Encoder::default();
+        let mut w = Vec::new();
+        enc.record(RecordType::Params, 1, &[4, 5, b'N', b'A'], &mut w)
+            .unwrap();
+        enc.record(RecordType::Params, 1, b"MEvalue", &mut w)
+            .unwrap();
+        enc.end_stream(RecordType::Params, 1, &mut w).unwrap();
+        let text = render(&w);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].ends_with("\"\\x04\\x05NA\" (pairs continue in the next record)"),
+            "{text}"
+        );
+        assert!(
+            lines[1].ends_with("\"MEvalue\" (ends pairs begun in an earlier record)"),
+            "{text}"
+        );
+        assert!(lines[2].ends_with("1 pair (whole stream)"), "{text}");
+        assert_eq!(lines[3], "          NAME = \"value\"");
+        let d = dump(&w);
+        assert_eq!(d.entries[0].detail, Detail::PartialBlock);
+        assert_eq!(d.entries[1].detail, Detail::PartialBlockEnd);
+    }
+
+    #[test]
+    fn without_offsets_a_padding_change_changes_one_line() {
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        let enc = Encoder::default();
+        enc.record(RecordType::Stdout, 1, b"x", &mut a).unwrap();
+        // The same record with 3 padding bytes more.
+        b.extend_from_slice(&[1, 6, 0, 1, 0, 1, 10, 0, b'x']);
+        b.extend_from_slice(&[0; 10]);
+        for w in [&mut a, &mut b] {
+            enc.record(RecordType::Stdout, 1, b"after", w).unwrap();
+            w.extend_from_slice(&[1, 3, 0, 1, 0, 7, 0, 0]);
+        }
+        let bare = RenderOptions {
+            offsets: false,
+            ..RenderOptions::default()
+        };
+        let (ta, tb) = (render_with(&a, bare), render_with(&b, bare));
+        let differ: Vec<_> = ta.lines().zip(tb.lines()).filter(|(x, y)| x != y).collect();
+        assert_eq!(differ.len(), 1, "{ta}\n{tb}");
+        assert!(
+            ta.ends_with("ERROR truncated record: 15 bytes needed, 8 available (§3.3, R-3.3-2)\n"),
+            "{ta}"
+        );
+        // With offsets, every line after the change moves.
+        let (oa, ob) = (render(&a), render(&b));
+        assert_eq!(
+            oa.lines().zip(ob.lines()).filter(|(x, y)| x != y).count(),
+            3
+        );
+    }
+
+    #[test]
+    fn the_renderer_holds_one_record_and_the_gather_limit_not_the_input() {
+        let slot = core::mem::size_of::<(u16, Gathering)>();
+        let segment = core::mem::size_of::<(u64, u64, u64)>();
+        // 8 MiB of small records, fed in 1000-byte chunks: nothing is kept.
+        let mut r = Renderer::new(RenderOptions::default());
+        let chunk: Vec<u8> = [
+            1, 6, 0, 1, 0, 8, 0, 0, b'a', b'b', b'c', b'd', b'e', b'f', b'g', b'h',
+        ]
+        .repeat(1000);
+        let mut most = 0;
+        for _ in 0..512 {
+            r.push(&chunk, &mut std::io::sink()).unwrap();
+            most = most.max(r.buffered_len());
+        }
+        assert!(most < MAX_RECORD_LEN, "{most}");
+        // PARAMS streams left open on every request id, each record one
+        // byte that opens a pair: the gathered blocks stop growing at the
+        // limit over all ids, while the input goes on.
+        let mut r = Renderer::new(RenderOptions::default());
+        let mut most = 0;
+        let mut fed = 0usize;
+        for round in 0..40u16 {
+            let mut w = Vec::new();
+            for id in 0..=u16::MAX {
+                if id % 40 == round {
+                    w.extend_from_slice(&[1, 4]);
+                    w.extend_from_slice(&id.to_be_bytes());
+                    w.extend_from_slice(&[0, 1, 7, 0, 0x7f, 0, 0, 0, 0, 0, 0, 0]);
+                }
+            }
+            for _ in 0..5 {
+                fed += w.len();
+                r.push(&w, &mut std::io::sink()).unwrap();
+                most = most.max(r.buffered_len());
+            }
+        }
+        let bound = MAX_RECORD_LEN
+            + PIECE
+            + MAX_GATHERED_PARAMS * (1 + segment)
+            + (usize::from(u16::MAX) + 1) * slot;
+        assert!(fed > 4 * MAX_GATHERED_PARAMS, "{fed}");
+        assert!(most <= bound, "{most} > {bound}");
+        assert!(r.annotator.gathered_bytes <= MAX_GATHERED_PARAMS);
+    }
 }

@@ -9,6 +9,9 @@
     clippy::indexing_slicing
 )]
 
+#[path = "common/dump_check.rs"]
+mod dump_check;
+
 use std::collections::BTreeMap;
 
 use arbitrary::{Arbitrary, Unstructured};
@@ -198,6 +201,20 @@ proptest! {
         prop_assert_eq!(&a, &b);
         // One byte at a time is a chunking too.
         prop_assert_eq!(chunked(&bytes, &[1], options), b);
+    }
+
+    /// The streaming renderer writes what the whole-buffer dump shows, for
+    /// any chunking, in text and (with `serde`) JSON, within its buffer bound.
+    #[test]
+    fn streamed_dump_is_the_whole_dump(
+        bytes in mangled_stream(),
+        sizes in proptest::collection::vec(1usize..200, 1..6),
+    ) {
+        let d = dump::dump(&bytes);
+        let (text, s) = dump_check::streamed(&bytes, &sizes, dump::RenderOptions::default());
+        prop_assert_eq!(text, d.to_string());
+        prop_assert_eq!(s.is_clean(), d.is_clean());
+        dump_check::forms_agree(&bytes, ParseOptions::default());
     }
 
     /// The dump shows every record the parser frames, and the same error.

@@ -16,6 +16,9 @@
 
 use std::fmt::Write as _;
 
+#[path = "common/dump_check.rs"]
+mod dump_check;
+
 use fcgi_proto::app;
 use fcgi_proto::application::ProtocolStatus;
 use fcgi_proto::dump::{self, dump};
@@ -68,8 +71,10 @@ fn wire(bytes: &[u8]) -> String {
     out
 }
 
-/// The snapshot text: the bytes, then the dump.
+/// The snapshot text: the bytes, then the dump. Every snapshot input is
+/// also checked to dump alike whole, streamed in chunks, and as JSON.
 fn show(bytes: &[u8]) -> String {
+    dump_check::forms_agree(bytes, ParseOptions::default());
     format!(
         "bytes ({} in all; header | content | padding):\n{}dump:\n{}",
         bytes.len(),
@@ -819,6 +824,33 @@ fn dump_format_doc_example_is_real() {
     enc().end_stream(RecordType::Stdin, 1, &mut w).unwrap();
     w.extend_from_slice(&[1, 6, 0]);
     let text = dump::render(&w);
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/dump-format.md"),
+    )
+    .unwrap();
+    assert!(
+        doc.contains(&format!("```text\n{text}```")),
+        "docs/dump-format.md does not show this dump verbatim:\n{text}"
+    );
+}
+
+/// The example of *Without offsets* in docs/dump-format.md is what the
+/// renderer writes.
+#[test]
+fn dump_format_doc_example_without_offsets_is_real() {
+    let mut w = Vec::new();
+    enc()
+        .stream(RecordType::Stdout, 1, b"hello", &mut w)
+        .unwrap();
+    enc().end_stream(RecordType::Stdout, 1, &mut w).unwrap();
+    w.extend_from_slice(&[1, 6, 0]);
+    let text = dump::render_with(
+        &w,
+        dump::RenderOptions {
+            offsets: false,
+            ..Default::default()
+        },
+    );
     let doc = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/dump-format.md"),
     )
