@@ -368,18 +368,43 @@ pub fn dump_with(bytes: &[u8], options: ParseOptions) -> Dump<'_> {
 
 /// Appends `bytes` escaped: printable ASCII as is, `\n \r \t \" \\`, others `\xNN`.
 pub fn escape_into(bytes: &[u8], out: &mut String) {
-    for &b in bytes {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // Runs of bytes shown as they are go in at once (the common case).
+        let run = rest
+            .iter()
+            .position(|&b| !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\')
+            .unwrap_or(rest.len());
+        let (plain, tail) = rest.split_at(run);
+        // A run of printable ASCII is UTF-8.
+        out.push_str(core::str::from_utf8(plain).unwrap_or_default());
+        let Some((&b, tail)) = tail.split_first() else {
+            break;
+        };
         match b {
             b'\n' => out.push_str("\\n"),
             b'\r' => out.push_str("\\r"),
             b'\t' => out.push_str("\\t"),
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(char::from(b)),
             _ => {
-                let _ = write!(out, "\\x{b:02x}");
+                out.push_str("\\x");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
             }
         }
+        rest = tail;
+    }
+}
+
+/// Appends the preview of `bytes` (as [`preview`]).
+fn preview_into(bytes: &[u8], max: usize, out: &mut String) {
+    out.push('"');
+    escape_into(bytes.get(..max).unwrap_or(bytes), out);
+    out.push('"');
+    if bytes.len() > max {
+        let _ = write!(out, " +{} bytes", bytes.len() - max);
     }
 }
 
@@ -395,21 +420,39 @@ pub fn preview_parts(bytes: &[u8], max: usize) -> (String, usize) {
 
 /// `bytes` escaped and cut after `max` bytes with a count of the rest.
 pub fn preview(bytes: &[u8], max: usize) -> String {
-    let mut s = String::from("\"");
-    escape_into(bytes.get(..max).unwrap_or(bytes), &mut s);
-    s.push('"');
-    if bytes.len() > max {
-        let _ = write!(s, " +{} bytes", bytes.len() - max);
-    }
+    let mut s = String::new();
+    preview_into(bytes, max, &mut s);
     s
 }
 
 /// The record type as the dump names it: the spec's name, or `UNKNOWN(<code>)`.
-fn type_label(t: RecordType) -> String {
+fn type_label(t: RecordType) -> Cow<'static, str> {
     match t {
-        RecordType::Unknown(c) => format!("UNKNOWN({c})"),
-        t => t.name().to_string(),
+        RecordType::Unknown(c) => Cow::Owned(format!("UNKNOWN({c})")),
+        t => Cow::Borrowed(t.name()),
     }
+}
+
+/// Appends `n` in decimal, right-aligned in `width` columns.
+fn push_number(out: &mut String, n: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n;
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    let shown = digits.get(i..).unwrap_or_default();
+    for _ in shown.len()..width {
+        out.push(' ');
+    }
+    out.push_str(core::str::from_utf8(shown).unwrap_or_default());
 }
 
 /// Writes `e` as the text form shows it, with or without its offset.
@@ -430,13 +473,19 @@ fn write_entry(out: &mut String, e: &Entry<'_>, offsets: bool) {
     let h = &e.record.header;
     let name = type_label(h.record_type);
     if offsets {
-        let _ = write!(out, "{:>6}  ", e.record.offset);
+        push_number(out, e.record.offset, 6);
+        out.push_str("  ");
     }
-    let _ = write!(
-        out,
-        "{:<17} id={} len={} pad={}",
-        name, h.request_id, h.content_length, h.padding_length
-    );
+    out.push_str(&name);
+    for _ in name.len()..17 {
+        out.push(' ');
+    }
+    out.push_str(" id=");
+    push_number(out, u64::from(h.request_id), 0);
+    out.push_str(" len=");
+    push_number(out, u64::from(h.content_length), 0);
+    out.push_str(" pad=");
+    push_number(out, u64::from(h.padding_length), 0);
     if h.version != crate::record::VERSION_1 {
         let _ = write!(out, " version={}", h.version);
     }
@@ -446,7 +495,11 @@ fn write_entry(out: &mut String, e: &Entry<'_>, offsets: bool) {
     let content = e.record.content;
     let _ = match &e.detail {
         Detail::EndOfStream => writeln!(out, "  (end of stream)"),
-        Detail::Bytes => writeln!(out, "  {}", preview(content, PREVIEW_BYTES)),
+        Detail::Bytes => {
+            out.push_str("  ");
+            preview_into(content, PREVIEW_BYTES, out);
+            writeln!(out)
+        }
         Detail::Abort if content.is_empty() => writeln!(out),
         Detail::Abort => writeln!(out, "  {}", preview(content, PREVIEW_BYTES)),
         Detail::BeginRequest(b) => writeln!(
