@@ -368,7 +368,6 @@ pub fn dump_with(bytes: &[u8], options: ParseOptions) -> Dump<'_> {
 
 /// Appends `bytes` escaped: printable ASCII as is, `\n \r \t \" \\`, others `\xNN`.
 pub fn escape_into(bytes: &[u8], out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut rest = bytes;
     while !rest.is_empty() {
         // Runs of bytes shown as they are go in at once (the common case).
@@ -389,9 +388,7 @@ pub fn escape_into(bytes: &[u8], out: &mut String) {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
             _ => {
-                out.push_str("\\x");
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0xf)]));
+                let _ = write!(out, "\\x{b:02x}");
             }
         }
         rest = tail;
@@ -849,7 +846,7 @@ impl Renderer {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::encoder::Encoder;

@@ -3,7 +3,9 @@
 //! JSON the CLI built from a whole `Dump` before the renderer existed.
 #![allow(dead_code, clippy::unwrap_used, clippy::indexing_slicing)]
 
-use fcgi_proto::dump::{self, Dump, RenderOptions, Renderer, Summary, MAX_GATHERED_PARAMS};
+#[cfg(feature = "serde")]
+use fcgi_proto::dump::Dump;
+use fcgi_proto::dump::{self, RenderOptions, Renderer, Summary, MAX_GATHERED_PARAMS};
 use fcgi_proto::record::MAX_RECORD_LEN;
 
 /// The most a renderer may hold between calls: one record, one 64 KiB
