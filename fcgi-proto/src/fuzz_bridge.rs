@@ -1118,6 +1118,22 @@ pub fn dump(data: &[u8]) {
             "control characters in the dump"
         );
         assert!(text.lines().count() >= d.entries.len());
+        // The streaming renderer, fed in uneven chunks, writes the same text.
+        let mut r = annotated::Renderer::new(annotated::RenderOptions {
+            parse: options,
+            ..annotated::RenderOptions::default()
+        });
+        let mut out = Vec::new();
+        for chunk in data.chunks(data.len() / 3 + 1) {
+            let _ = r.push(chunk, &mut out);
+        }
+        let summary = r.finish(&mut out);
+        assert_eq!(out, text.as_bytes(), "streamed and whole dumps differ");
+        assert_eq!(
+            summary.map(|s| s.is_clean()).ok(),
+            Some(d.is_clean()),
+            "streamed and whole verdicts differ"
+        );
     }
     let _ = annotated::render(data);
 }
