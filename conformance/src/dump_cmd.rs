@@ -65,9 +65,7 @@ fn emit(out: &mut impl Write, rendered: &[u8]) -> Result<bool, DumpError> {
     if rendered.is_empty() {
         return Ok(false);
     }
-    // The renderer writes UTF-8 (text is ASCII, JSON is UTF-8).
-    let text = String::from_utf8_lossy(rendered);
-    match stdio::write_to(&mut *out, &text) {
+    match stdio::write_bytes_to(&mut *out, rendered) {
         Ok(Written::All) => Ok(false),
         Ok(Written::ReaderGone) => Ok(true),
         Err(e) => Err(DumpError::Write(e)),

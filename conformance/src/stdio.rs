@@ -15,8 +15,13 @@ pub enum Written {
 
 /// Writes `text` to `w` and flushes it; a broken pipe is
 /// [`Written::ReaderGone`], any other failure an error.
-pub fn write_to(mut w: impl Write, text: &str) -> std::io::Result<Written> {
-    match w.write_all(text.as_bytes()).and_then(|()| w.flush()) {
+pub fn write_to(w: impl Write, text: &str) -> std::io::Result<Written> {
+    write_bytes_to(w, text.as_bytes())
+}
+
+/// [`write_to`] for bytes that are already encoded (the streamed dump).
+pub fn write_bytes_to(mut w: impl Write, bytes: &[u8]) -> std::io::Result<Written> {
+    match w.write_all(bytes).and_then(|()| w.flush()) {
         Ok(()) => Ok(Written::All),
         Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(Written::ReaderGone),
         Err(e) => Err(e),

@@ -449,7 +449,7 @@ fn push_number(out: &mut String, n: u64, width: usize) {
     for _ in shown.len()..width {
         out.push(' ');
     }
-    out.push_str(core::str::from_utf8(shown).unwrap_or_default());
+    out.extend(shown.iter().map(|&d| char::from(d)));
 }
 
 /// Writes `e` as the text form shows it, with or without its offset.
