@@ -185,3 +185,25 @@ fn a_failing_case_exits_1() {
     assert!(text.contains("Expected: UNKNOWN_TYPE"), "{text}");
     assert!(text.contains("0 passed, 1 failed"), "{text}");
 }
+
+#[test]
+fn dump_without_offsets_is_the_dump_less_its_offset_column() {
+    let cap = root().join("conformance/peers/nginx/captures/post-request.bin");
+    let cap = cap.to_str().unwrap_or_default();
+    let with = run(&["dump", cap]);
+    let bare = run(&["dump", "--no-offsets", cap]);
+    assert_eq!(bare.status.code(), Some(0));
+    let with = String::from_utf8_lossy(&with.stdout).to_string();
+    let bare = String::from_utf8_lossy(&bare.stdout).to_string();
+    assert_eq!(with.lines().count(), bare.lines().count());
+    for (w, b) in with.lines().zip(bare.lines()) {
+        // A record line loses its 8-column offset; a pair line keeps 2 of
+        // its 10 spaces of indent.
+        assert_eq!(w.get(8..), Some(b), "{w:?} / {b:?}");
+    }
+    let json = run(&["dump", "--no-offsets", "--format", "json", cap]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let recs = v["records"].as_array().expect("records");
+    assert!(!recs.is_empty());
+    assert!(recs.iter().all(|r| r["offset"].is_null()));
+}
