@@ -20,6 +20,7 @@ pub mod progress;
 pub mod report;
 pub mod requirements;
 pub mod server;
+pub mod spawn;
 pub mod stdio;
 pub mod suggest;
 pub mod suites;
