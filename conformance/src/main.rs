@@ -243,6 +243,9 @@ fn main() -> ExitCode {
             return usage_error(&format!("{first} (see fcgi-conformance --help)"));
         }
     };
+    // Whatever --spawn starts is killed on SIGINT/SIGTERM, on a panic and at the end.
+    let _cleanup = matches!(cli.command, Command::App(_) | Command::Server(_))
+        .then(fcgi_conformance::spawn::install_cleanup);
     match cli.command {
         Command::Dump {
             file,

@@ -457,6 +457,15 @@ impl Child {
             .unwrap_or_else(|| ExitDesc::Unknown("never started".into()))
     }
 
+    /// Whether the child has exited, without waiting (see [`Child::exited_within`]).
+    pub fn exited_now(&mut self) -> Option<ExitDesc> {
+        if self.gone() {
+            self.exit.clone()
+        } else {
+            None
+        }
+    }
+
     /// Whether the child has exited, waiting up to `grace` (zero: just
     /// look): `Some` with how its first process ended once it has and no
     /// process of its group is left, `None` while it runs.

@@ -12,8 +12,9 @@ use fcgi_conformance::requirements::{self, Requirement};
 const NOT_TESTED: &[(&str, &str)] = &[
     (
         "R-2.2-2",
-        "binds the web server: `--spawn` gives the child /dev/null on descriptors 1 and 2 \
-         rather than closed ones, because closing them needs unsafe pre-exec code",
+        "binds the web server: `--spawn` gives the child pipes on descriptors 1 and 2 \
+         (their tails explain a child that dies) rather than closed ones, because closing \
+         them needs unsafe pre-exec code",
     ),
     (
         "R-3.2-2",

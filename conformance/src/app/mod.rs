@@ -10,7 +10,7 @@ pub mod ctx;
 pub mod reference;
 pub mod request;
 pub mod schedule;
-pub mod spawn;
+pub mod spawned;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -311,8 +311,7 @@ pub async fn run(opts: Options) -> Result<Report, RunError> {
     let (addr, label, is_spawn) = match &opts.target {
         Target::Connect(a) => (a.clone(), a.to_string(), false),
         Target::Spawn(cmd) => {
-            let s = spawn::Spawned::start(cmd)?;
-            let a = s.addr().clone();
+            let (s, a) = spawned::start(cmd)?;
             spawned = Some(s);
             (a, format!("spawned '{cmd}'"), true)
         }
@@ -352,7 +351,7 @@ pub async fn run(opts: Options) -> Result<Report, RunError> {
     };
     let results = scheduled.results;
     if let Some(mut s) = spawned {
-        s.stop();
+        s.stop().await;
     }
     drop(reference);
     let mut report = Report::new(Suite::App, label, started.elapsed(), results);

@@ -24,6 +24,7 @@ use crate::output::{emit, usage_error, RunArgs};
 use crate::preflight;
 use crate::progress::{Observer, Progress};
 use crate::report::Report;
+use crate::spawn;
 use crate::suites::server::Ctx;
 use crate::target::{Addr, Listener};
 use crate::transcript::Transcript;
@@ -48,8 +49,8 @@ pub struct ServerArgs {
     /// without it the Authorizer cases are skipped.
     #[arg(long, value_name = "URL")]
     pub authorizer: Option<String>,
-    /// Start the web server with this shell command (stopped by PID at the
-    /// end); `{listen}` in it is replaced by the runner's address, which is
+    /// Start the web server with this shell command (stopped with its process
+    /// group at the end); `{listen}` in it is replaced by the runner's address, which is
     /// also in the environment as FCGI_CONFORMANCE_LISTEN. Needs --http and --listen.
     #[arg(long, value_name = "CMD")]
     pub spawn: Option<String>,
@@ -252,30 +253,6 @@ async fn run_reference_on(
     Ok(runs)
 }
 
-struct Spawned {
-    pid: u32,
-    child: tokio::process::Child,
-}
-
-impl Spawned {
-    async fn stop(mut self) {
-        // TERM to the process group it leads, then KILL after a bounded wait.
-        let group = format!("-{}", self.pid);
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", "--", &group])
-            .status();
-        if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &group])
-                .status();
-            let _ = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
-        }
-    }
-}
-
 async fn http_reachable(url: &Url, wait: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + wait;
     let addr = format!("{}:{}", url.host, url.port);
@@ -375,21 +352,14 @@ pub async fn main(args: ServerArgs) -> ExitCode {
             Ok(a) => a.to_string(),
             Err(e) => return usage_error(&format!("listener address: {e}")),
         };
-        let mut c = tokio::process::Command::new("sh");
-        c.arg("-c")
-            .arg(cmd.replace("{listen}", &shown))
-            .env("FCGI_CONFORMANCE_LISTEN", &shown)
-            .stdin(std::process::Stdio::null())
-            .process_group(0)
-            .kill_on_drop(true);
-        let child = match c.spawn() {
-            Ok(c) => c,
-            Err(e) => return usage_error(&format!("--spawn: cannot start '{cmd}': {e}")),
-        };
-        let Some(pid) = child.id() else {
-            return usage_error("--spawn: the command exited at once");
-        };
-        spawned = Some(Spawned { pid, child });
+        match spawn::Child::start(spawn::Spec {
+            cmd: cmd.replace("{listen}", &shown),
+            stdin: None,
+            env: vec![("FCGI_CONFORMANCE_LISTEN".into(), shown)],
+        }) {
+            Ok(c) => spawned = Some(c),
+            Err(e) => return usage_error(&format!("--spawn: {e}")),
+        }
     }
     let wait = if spawned.is_some() {
         timeout.max(Duration::from_secs(10))
@@ -397,7 +367,7 @@ pub async fn main(args: ServerArgs) -> ExitCode {
         timeout
     };
     if !http_reachable(&http, wait).await {
-        if let Some(s) = spawned {
+        if let Some(mut s) = spawned {
             s.stop().await;
         }
         return usage_error(&format!(
@@ -407,7 +377,7 @@ pub async fn main(args: ServerArgs) -> ExitCode {
     let target = http.to_string();
     let runs = run_planned(listener, http, authorizer, &plan).await;
     progress.iter().for_each(Progress::finish);
-    if let Some(s) = spawned {
+    if let Some(mut s) = spawned {
         s.stop().await;
     }
     match report_of(&target, t0, runs) {

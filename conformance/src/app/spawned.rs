@@ -1,0 +1,61 @@
+//! `--spawn` for the app suite: the runner starts the application as §2.2
+//! describes, on [`crate::spawn`]: a listening socket it created on
+//! 127.0.0.1 is the child's descriptor 0 (FCGI_LISTENSOCK_FILENO) and
+//! FCGI_WEB_SERVER_ADDRS names the loopback address. The child is the
+//! scheduler's [`Keeper`]: restarted, with the same socket, when it dies.
+
+use std::time::Duration;
+
+use super::ctx::Ctx;
+use super::schedule::{self, Keeper};
+use crate::spawn::{Child, Spec};
+use crate::target::Addr;
+
+/// Binds 127.0.0.1 on an ephemeral port and starts `cmd` (`sh -c`) with
+/// that socket as descriptor 0. The child keeps the socket, so a restart
+/// gets the same one.
+pub fn start(cmd: &str) -> Result<(Child, Addr), String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| format!("cannot bind a loopback port for --spawn: {e}"))?;
+    let addr = Addr::Tcp(
+        listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the bound address: {e}"))?,
+    );
+    let child = Child::start(Spec {
+        cmd: cmd.to_string(),
+        stdin: Some(listener.into()),
+        env: vec![("FCGI_WEB_SERVER_ADDRS".into(), "127.0.0.1".into())],
+    })?;
+    Ok((child, addr))
+}
+
+impl Keeper for Child {
+    async fn revive(&mut self, ctx: &Ctx) -> (String, bool) {
+        // The exit status may take a moment after the last answer failed.
+        let grace = ctx.timeout.min(Duration::from_secs(2));
+        if self.exited_within(grace).await.is_none() {
+            return (
+                "the application process is still running but no longer serves".into(),
+                false,
+            );
+        }
+        if self.restart().await.is_err() {
+            return (
+                "the application process exited; it could not be started again".into(),
+                false,
+            );
+        }
+        let back = schedule::healthy(ctx).await.is_ok();
+        let what = if back {
+            "the application process exited and was started again"
+        } else {
+            "the application process exited; started again, it does not serve"
+        };
+        (what.to_string(), back)
+    }
+
+    fn gone(&mut self) -> bool {
+        self.exited_now().is_some()
+    }
+}
