@@ -7,6 +7,7 @@
 
 pub mod conn;
 pub mod ctx;
+pub mod opening;
 pub mod reference;
 pub mod request;
 pub mod schedule;
@@ -241,38 +242,18 @@ pub async fn main(args: AppArgs) -> ExitCode {
     }
 }
 
-/// Probes the target: reachable, echo contract, baseline status, MPXS.
+/// Probes the target: a FastCGI peer at all (else the reason for exit 2),
+/// echo contract, baseline status, MPXS. One connection at a time.
 async fn probe(
     addr: &Addr,
     timeout: Duration,
     params: &[(Vec<u8>, Vec<u8>)],
-    spawned: bool,
+    child: Option<&mut crate::spawn::Child>,
 ) -> Result<Probed, String> {
-    let ctx = Ctx::new(addr.clone(), timeout, params.to_vec(), spawned);
-    // Reachability first, with a clear word on what to do.
-    let mut last = String::new();
-    let tries = if spawned { 20 } else { 1 };
-    for i in 0..tries {
-        match crate::target::connect(addr, timeout).await {
-            Ok(_) => {
-                last.clear();
-                break;
-            }
-            Err(e) => {
-                last = e.to_string();
-                if i + 1 < tries {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
-    }
-    if !last.is_empty() {
-        return Err(format!(
-            "cannot reach the application at {addr}: {last} (start it, or check --connect / --spawn)"
-        ));
-    }
-    let mut probed = Probed::default();
+    let ctx = Ctx::new(addr.clone(), timeout, params.to_vec(), child.is_some());
     let req = ctx.req(1, b"ping").param("ECHO_PROBE", "1");
+    opening::check(addr, timeout, &req.bytes(), child).await?;
+    let mut probed = Probed::default();
     if let Ok((conn, resp)) = ctx.serve(&req, None).await {
         if let Ok(out) = well_formed(&conn, &resp)
             .or_else(|_| request::cgi(&resp.stdout).map_err(|_| Outcome::skip("")))
@@ -329,7 +310,15 @@ pub async fn run(opts: Options) -> Result<Report, RunError> {
             (a, label, false)
         }
     };
-    let probed = probe(&addr, opts.timeout, &opts.params, is_spawn).await?;
+    let probed = match probe(&addr, opts.timeout, &opts.params, spawned.as_mut()).await {
+        Ok(p) => p,
+        Err(e) => {
+            if let Some(mut s) = spawned {
+                s.stop().await;
+            }
+            return Err(e.into());
+        }
+    };
     let all: Vec<Case> = crate::suites::app::all()
         .into_iter()
         .filter(|c| selected(c.info.id, &opts.only, &opts.skip))

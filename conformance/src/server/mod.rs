@@ -366,13 +366,35 @@ pub async fn main(args: ServerArgs) -> ExitCode {
     } else {
         timeout
     };
-    if !http_reachable(&http, wait).await {
+    let up = match spawned.as_mut() {
+        None => http_reachable(&http, wait).await.then_some(()).ok_or_else(|| {
+            format!("nothing answers at {http}: start the web server (or give --spawn) and check --http")
+        }),
+        // A server that dies at start-up is reported at once, not after the wait.
+        Some(c) => tokio::select! {
+            biased;
+            e = c.exited() => Err(format!(
+                "the spawned web server {e} before answering at {http}{}: {}",
+                if e == spawn::ExitDesc::Status(0) {
+                    " (one that daemonizes must be run in the foreground, e.g. nginx -g 'daemon off;')"
+                } else {
+                    ""
+                },
+                c.output_line()
+            )),
+            ok = http_reachable(&http, wait) => ok.then_some(()).ok_or_else(|| format!(
+                "nothing answers at {http} within {:.0}s; the spawned web server is still running \
+                 (check --http against its configuration): {}",
+                wait.as_secs_f64(),
+                c.output_line()
+            )),
+        },
+    };
+    if let Err(e) = up {
         if let Some(mut s) = spawned {
             s.stop().await;
         }
-        return usage_error(&format!(
-            "nothing answers at {http}: start the web server (or give --spawn) and check --http"
-        ));
+        return usage_error(&e);
     }
     let target = http.to_string();
     let runs = run_planned(listener, http, authorizer, &plan).await;
