@@ -44,7 +44,8 @@ pub struct Spec {
     pub env: Vec<(String, String)>,
 }
 
-/// How a child ended, in words by [`fmt::Display`].
+/// How a child ended, in words by [`fmt::Display`] that follow a subject:
+/// "exited with status 3", "was killed by signal 6 (SIGABRT)".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExitDesc {
     /// It exited with this status.
@@ -93,7 +94,7 @@ impl fmt::Display for ExitDesc {
                 Ok(())
             }
             ExitDesc::Signal { signal, core } => {
-                write!(f, "killed by signal {signal}")?;
+                write!(f, "was killed by signal {signal}")?;
                 if let Some(name) = signal_name(*signal) {
                     write!(f, " ({name})")?;
                 }
@@ -733,7 +734,7 @@ mod tests {
             let e = c.exited_within(Duration::from_secs(5)).await;
             assert_eq!(
                 e.as_ref().map(ToString::to_string).as_deref(),
-                Some("killed by signal 6 (SIGABRT)")
+                Some("was killed by signal 6 (SIGABRT)")
             );
             assert_eq!(c.output_line(), "stderr: \"dying\"");
             c.restart().await.unwrap_or_else(|e| panic!("{e}"));
@@ -803,7 +804,7 @@ mod tests {
                 core: true
             }
             .to_string(),
-            "killed by signal 11 (SIGSEGV), core dumped"
+            "was killed by signal 11 (SIGSEGV), core dumped"
         );
     }
 

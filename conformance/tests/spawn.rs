@@ -100,6 +100,19 @@ fn a_child_that_exits_at_once_is_reported_with_its_status_and_stderr() {
         "exited with status 3 before serving: stderr: \"cannot open config\"",
         TWO_TIMEOUTS,
     );
+    let mut c = bin();
+    c.args([
+        "app",
+        "--timeout",
+        "1",
+        "--spawn",
+        "ulimit -c 0; kill -ABRT $$",
+    ]);
+    unusable(
+        c,
+        "the application was killed by signal 6 (SIGABRT) before serving",
+        TWO_TIMEOUTS,
+    );
 }
 
 #[test]

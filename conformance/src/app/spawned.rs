@@ -34,25 +34,27 @@ impl Keeper for Child {
     async fn revive(&mut self, ctx: &Ctx) -> (String, bool) {
         // The exit status may take a moment after the last answer failed.
         let grace = ctx.timeout.min(Duration::from_secs(2));
-        if self.exited_within(grace).await.is_none() {
+        let Some(exit) = self.exited_within(grace).await else {
             return (
                 "the application process is still running but no longer serves".into(),
                 false,
             );
-        }
-        if self.restart().await.is_err() {
+        };
+        // Its words before the restart adds to them.
+        let out = self.output_line();
+        if let Err(e) = self.restart().await {
             return (
-                "the application process exited; it could not be started again".into(),
+                format!("the application process {exit} ({out}); starting it again failed: {e}"),
                 false,
             );
         }
         let back = schedule::healthy(ctx).await.is_ok();
         let what = if back {
-            "the application process exited and was started again"
+            format!("the application process {exit} ({out}) and was started again")
         } else {
-            "the application process exited; started again, it does not serve"
+            format!("the application process {exit} ({out}); started again, it does not serve")
         };
-        (what.to_string(), back)
+        (what, back)
     }
 
     fn gone(&mut self) -> bool {
