@@ -15,6 +15,7 @@ use std::fmt;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -216,13 +217,29 @@ pub fn kill_all() {
     }
 }
 
+/// The signal the runner was stopped by (0: none yet).
+static SIGNALLED: AtomicI32 = AtomicI32::new(0);
+
+/// Whether the runner got SIGINT/SIGTERM and is killing its children.
+pub fn stopping() -> bool {
+    SIGNALLED.load(Ordering::SeqCst) != 0
+}
+
 /// Kills the registered groups when dropped (the end of `main`).
 #[derive(Debug)]
 pub struct Cleanup(());
 
 impl Drop for Cleanup {
+    /// After a SIGINT/SIGTERM, `main` may end first (the killed child ends
+    /// its wait): the exit code is still the signal's, so wait for the
+    /// handler to exit, and exit in its place if it does not.
     fn drop(&mut self) {
         kill_all();
+        let sig = SIGNALLED.load(Ordering::SeqCst);
+        if sig != 0 {
+            std::thread::sleep(Duration::from_secs(3));
+            std::process::exit(128 + sig);
+        }
     }
 }
 
@@ -248,6 +265,11 @@ pub fn install_cleanup() -> Cleanup {
                 .name("spawn-cleanup".into())
                 .spawn(move || {
                     if let Some(sig) = signals.forever().next() {
+                        SIGNALLED.store(sig, Ordering::SeqCst);
+                        eprintln!(
+                            "fcgi-conformance: stopped by {}; stopping what --spawn started",
+                            signal_name(sig).unwrap_or("a signal")
+                        );
                         kill_all();
                         std::process::exit(128 + sig);
                     }
@@ -452,6 +474,11 @@ impl Child {
         while !self.gone() {
             tokio::time::sleep(POLL).await;
         }
+        if stopping() {
+            // The runner was signalled and killed it: not the child's failure
+            // to report; the handler is about to exit.
+            std::future::pending::<()>().await;
+        }
         self.drain_output(Duration::from_millis(100)).await;
         self.exit
             .clone()
@@ -471,7 +498,7 @@ impl Child {
     /// look): `Some` with how its first process ended once it has and no
     /// process of its group is left, `None` while it runs.
     pub async fn exited_within(&mut self, grace: Duration) -> Option<ExitDesc> {
-        if self.gone() {
+        if self.gone() && !stopping() {
             self.drain_output(Duration::from_millis(100)).await;
             return self.exit.clone();
         }

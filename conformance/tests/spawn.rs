@@ -151,18 +151,19 @@ fn a_listener_that_never_speaks_is_not_a_fastcgi_application() {
     );
 }
 
-#[test]
-fn sigterm_to_the_runner_leaves_no_process_of_the_group() {
+/// Starts the runner on `script` (given the two PID files), sends it
+/// SIGTERM while it probes, and checks it exits 143 leaving no process.
+fn sigterm_leaves_nothing(script: &str) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (leader, grandchild) = (dir.path().join("leader"), dir.path().join("grandchild"));
     // A long timeout: the runner is still probing when the signal comes.
     let mut runner = bin()
         .args(["app", "--timeout", "30", "--spawn"])
-        .arg(format!(
-            "trap '' TERM; echo $$ > {}; sleep 100 & echo $! > {}; wait",
-            leader.display(),
-            grandchild.display()
-        ))
+        .arg(
+            script
+                .replace("LEADER", &leader.display().to_string())
+                .replace("GRANDCHILD", &grandchild.display().to_string()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -188,6 +189,16 @@ fn sigterm_to_the_runner_leaves_no_process_of_the_group() {
     for p in pids {
         assert!(!running(p), "process {p} of the spawned group is left");
     }
+}
+
+#[test]
+fn sigterm_to_the_runner_leaves_no_process_of_the_group() {
+    // Children that die of TERM at once: the runner must still exit 143.
+    sigterm_leaves_nothing("echo $$ > LEADER; sleep 100 & echo $! > GRANDCHILD; wait");
+    // Children that ignore TERM: they get KILL.
+    sigterm_leaves_nothing(
+        "trap '' TERM; echo $$ > LEADER; sleep 100 & echo $! > GRANDCHILD; wait",
+    );
 }
 
 #[test]
