@@ -487,7 +487,7 @@ impl Child {
 
     /// Whether the child has exited, without waiting (see [`Child::exited_within`]).
     pub fn exited_now(&mut self) -> Option<ExitDesc> {
-        if self.gone() {
+        if self.gone() && !stopping() {
             self.exit.clone()
         } else {
             None
