@@ -44,15 +44,15 @@ impl Keeper for Child {
         let out = self.output_line();
         if let Err(e) = self.restart().await {
             return (
-                format!("the application process {exit} ({out}); starting it again failed: {e}"),
+                format!("it {exit} ({out}); starting it again failed: {e}"),
                 false,
             );
         }
         let back = schedule::healthy(ctx).await.is_ok();
         let what = if back {
-            format!("the application process {exit} ({out}) and was started again")
+            format!("it {exit} ({out}) and was started again")
         } else {
-            format!("the application process {exit} ({out}); started again, it does not serve")
+            format!("it {exit} ({out}); started again, it does not serve")
         };
         (what, back)
     }
