@@ -10,9 +10,7 @@
 //! every process a test starts carries a marker in its environment; a guard
 //! kills whatever still carries it when the test ends, pass or fail.
 //!
-//! Tests that fail on the runner of today are `#[ignore]`d with the fix they
-//! need; run them with
-//! `cargo test -p fcgi-conformance --test hostile_targets -- --ignored`.
+//! None is ignored: each pins a behaviour of issue 10 that the runner has.
 
 mod support;
 
@@ -314,13 +312,11 @@ fn unusable_connect(mode: &str) {
 }
 
 #[test]
-#[ignore = "issue 10: needs the start-up probe to call a target that accepts but never speaks FastCGI unusable: exit 2 (today exit 1 after 17 s)"]
 fn app_that_never_speaks_is_unusable() {
     unusable_connect("mute");
 }
 
 #[test]
-#[ignore = "issue 10: needs the start-up probe to call an HTTP server unusable as a FastCGI target: exit 2 (today exit 1 after 17 s)"]
 fn http_server_is_not_a_fastcgi_app() {
     unusable_connect("http");
 }
@@ -340,13 +336,11 @@ fn unusable_spawn(cmd: &str) {
 }
 
 #[test]
-#[ignore = "issue 10: needs the spawner to see that the child exited at once: exit 2 (today exit 1 after 17 s)"]
 fn spawned_child_that_exits_at_once_is_unusable() {
     unusable_spawn("true");
 }
 
 #[test]
-#[ignore = "issue 10: needs the start-up probe to give up on a spawned child that never accepts: exit 2 within two timeouts (today exit 1 after 19 s)"]
 fn spawned_child_that_never_accepts_is_unusable() {
     unusable_spawn("sleep 100");
 }
@@ -377,13 +371,11 @@ fn spawned_app_ignoring_sigterm_is_stopped() {
 }
 
 #[test]
-#[ignore = "issue 10: needs --spawn to stop the child's whole process group (today the grandchild is left running)"]
 fn spawned_app_grandchild_is_stopped() {
     spawned_and_cleaned("fork-grandchild");
 }
 
 #[test]
-#[ignore = "issue 10: needs the runner to stop its --spawn child's process group on SIGTERM (today child and grandchild are left running)"]
 fn sigterm_to_the_runner_stops_child_and_grandchild() {
     let marker = MarkerGuard::new("sigterm");
     let m = marker.marker.clone();
