@@ -8,6 +8,32 @@
 pub mod app;
 pub mod server;
 
+/// Declares a section file's cases for a suite: `section "3.3";` then, per
+/// case, its slug, requirement IDs, kind, title, expectation and body. The
+/// id is `suite/section/slug`; the file's parent module names the `Case`
+/// type, so both suites share this one declaration.
+macro_rules! declare_cases {
+    ($suite:literal; section $section:literal; $(
+        $slug:literal [$($req:literal),*] $kind:ident $title:literal $expects:literal => $f:ident;
+    )*) => {
+        /// This section's cases, in the order written.
+        pub(super) fn cases() -> Vec<super::Case> {
+            vec![$(super::Case {
+                info: crate::case::CaseInfo {
+                    id: concat!($suite, "/", $section, "/", $slug),
+                    title: $title,
+                    section: $section,
+                    requirements: &[$($req),*],
+                    expects: $expects,
+                },
+                kind: crate::suites::Kind::$kind,
+                run: |ctx| Box::pin($f(ctx)),
+            }),*]
+        }
+    };
+}
+pub(crate) use declare_cases;
+
 use std::future::Future;
 use std::pin::Pin;
 

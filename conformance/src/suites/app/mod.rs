@@ -27,27 +27,9 @@ use crate::app::ctx::Ctx;
 /// A case of the application suite.
 pub type Case = super::Case<fn(Ctx) -> super::CaseFuture<'static>>;
 
-/// Declares a section file's cases: `section "3.3";` then, per case, its
-/// slug, requirement IDs, kind, title, expectation and body.
+/// Declares a section file's cases (see `declare_cases` in `suites`).
 macro_rules! cases {
-    (section $section:literal; $(
-        $slug:literal [$($req:literal),*] $kind:ident $title:literal $expects:literal => $f:ident;
-    )*) => {
-        /// This section's cases, in the order written.
-        pub(super) fn cases() -> Vec<super::Case> {
-            vec![$(super::Case {
-                info: crate::case::CaseInfo {
-                    id: concat!("app/", $section, "/", $slug),
-                    title: $title,
-                    section: $section,
-                    requirements: &[$($req),*],
-                    expects: $expects,
-                },
-                kind: crate::suites::Kind::$kind,
-                run: |ctx| Box::pin($f(ctx)),
-            }),*]
-        }
-    };
+    ($($t:tt)*) => { crate::suites::declare_cases!("app"; $($t)*); };
 }
 use cases;
 

@@ -23,27 +23,9 @@ pub use helpers::Ctx;
 /// A case of the web-server suite.
 pub type Case = super::Case<for<'a> fn(&'a mut Ctx) -> super::CaseFuture<'a>>;
 
-/// Declares a section file's cases: `section "3.3";` then, per case, its
-/// slug, requirement IDs, kind, title, expectation and body.
+/// Declares a section file's cases (see `declare_cases` in `suites`).
 macro_rules! cases {
-    (section $section:literal; $(
-        $slug:literal [$($req:literal),*] $kind:ident $title:literal $expects:literal => $f:ident;
-    )*) => {
-        /// This section's cases, in the order written.
-        pub(super) fn cases() -> Vec<super::Case> {
-            vec![$(super::Case {
-                info: crate::case::CaseInfo {
-                    id: concat!("server/", $section, "/", $slug),
-                    title: $title,
-                    section: $section,
-                    requirements: &[$($req),*],
-                    expects: $expects,
-                },
-                kind: crate::suites::Kind::$kind,
-                run: |ctx| Box::pin($f(ctx)),
-            }),*]
-        }
-    };
+    ($($t:tt)*) => { crate::suites::declare_cases!("server"; $($t)*); };
 }
 use cases;
 
