@@ -125,6 +125,41 @@ impl Response {
         )
     }
 
+    /// Folds one record of this request into the response, keeping at most
+    /// `max_out` STDOUT and `max_err` STDERR bytes; true for its END_REQUEST
+    /// (a body that is not 8 bytes reads as appStatus u32::MAX, status 255).
+    pub fn absorb(&mut self, r: &OwnedRecord, max_out: usize, max_err: usize) -> bool {
+        match r.record_type {
+            RecordType::Stdout => {
+                self.stdout_records += 1;
+                if r.content.is_empty() {
+                    self.stdout_ended = true;
+                } else {
+                    self.keep_stdout(&r.content, max_out);
+                }
+            }
+            RecordType::Stderr => {
+                self.stderr_records += 1;
+                if r.content.is_empty() {
+                    self.stderr_ended = true;
+                } else {
+                    self.keep_stderr(&r.content, max_err);
+                }
+            }
+            RecordType::EndRequest => {
+                self.end = Some(
+                    EndRequestBody::parse(&r.content, 0).unwrap_or(EndRequestBody {
+                        app_status: u32::MAX,
+                        protocol_status: fcgi_proto::application::ProtocolStatus::Unknown(255),
+                    }),
+                );
+                return true;
+            }
+            _ => {}
+        }
+        false
+    }
+
     fn keep_stdout(&mut self, bytes: &[u8], max: usize) {
         let k = keep(
             &mut self.stdout,
@@ -477,33 +512,8 @@ impl Conn {
             if resp.end.is_some() {
                 continue;
             }
-            match r.record_type {
-                RecordType::Stdout => {
-                    resp.stdout_records += 1;
-                    if r.content.is_empty() {
-                        resp.stdout_ended = true;
-                    } else {
-                        resp.keep_stdout(&r.content, max_out);
-                    }
-                }
-                RecordType::Stderr => {
-                    resp.stderr_records += 1;
-                    if r.content.is_empty() {
-                        resp.stderr_ended = true;
-                    } else {
-                        resp.keep_stderr(&r.content, max_err);
-                    }
-                }
-                RecordType::EndRequest => {
-                    resp.end = Some(EndRequestBody::parse(&r.content, 0).unwrap_or(
-                        EndRequestBody {
-                            app_status: u32::MAX,
-                            protocol_status: fcgi_proto::application::ProtocolStatus::Unknown(255),
-                        },
-                    ));
-                    open -= 1;
-                }
-                _ => {}
+            if resp.absorb(&r, max_out, max_err) {
+                open -= 1;
             }
         }
         Err((ConnError::Timeout, out))

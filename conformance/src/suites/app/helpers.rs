@@ -75,30 +75,10 @@ pub(crate) fn end_count(c: &Conn, id: u16) -> usize {
 /// waiting for the end.
 pub(crate) fn response_from(c: &Conn, id: u16) -> crate::app::conn::Response {
     let mut resp = crate::app::conn::Response::default();
+    let b = crate::bounds::Bounds::default();
     for r in c.received.iter().filter(|r| r.request_id == id) {
-        match r.record_type {
-            RecordType::Stdout => {
-                resp.stdout_records += 1;
-                if r.content.is_empty() {
-                    resp.stdout_ended = true;
-                } else {
-                    resp.stdout.extend_from_slice(&r.content);
-                }
-            }
-            RecordType::Stderr if r.content.is_empty() => resp.stderr_ended = true,
-            RecordType::Stderr => resp.stderr.extend_from_slice(&r.content),
-            RecordType::EndRequest => {
-                resp.end = Some(
-                    fcgi_proto::application::EndRequestBody::parse(&r.content, 0).unwrap_or(
-                        fcgi_proto::application::EndRequestBody {
-                            app_status: u32::MAX,
-                            protocol_status: ProtocolStatus::Unknown(255),
-                        },
-                    ),
-                );
-                break;
-            }
-            _ => {}
+        if resp.absorb(r, b.stdout_kept, b.stderr_kept) {
+            break;
         }
     }
     resp
