@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
 use fcgi_benches::{inputs, ours, peers, reference};
-use fcgi_proto::app;
+use fcgi_proto::connection::application as app;
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 

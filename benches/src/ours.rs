@@ -4,14 +4,14 @@
 //! depends on every byte it looked at, so the optimiser cannot drop the
 //! work, and so that tests can check ours and the peers did the same work.
 
-use fcgi_proto::app::{self, Event};
 use fcgi_proto::application::ProtocolStatus;
+use fcgi_proto::connection::application::{self as app, Event};
+use fcgi_proto::connection::web_server as server;
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::name_value;
 use fcgi_proto::record::{records, Record, RecordType};
 use fcgi_proto::role::Role;
-use fcgi_proto::server;
 use fcgi_proto::Error;
 
 /// Pairs seen and name plus value bytes seen.

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use fcgi_benches::{inputs, ours, peers};
-use fcgi_proto::app;
+use fcgi_proto::connection::application as app;
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::name_value::{self, LengthForm};
 use fcgi_proto::record::records;

@@ -1,5 +1,5 @@
 //! The bundled FastCGI client (`fcgi_conformance::client`) against a small
-//! in-test application built on `fcgi_proto::app::Connection`.
+//! in-test application built on `fcgi_proto::connection::application::Connection`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use fcgi_conformance::client::{Body, Client, ClientError, Config, Part, Request};
 use fcgi_conformance::target::Addr;
-use fcgi_proto::app::{Config as AppConfig, Connection, Event};
 use fcgi_proto::application::ProtocolStatus;
+use fcgi_proto::connection::application::{Config as AppConfig, Connection, Event};
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::name_value;

@@ -20,9 +20,10 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 
-use crate::app;
 use crate::application::{BeginRequestBody, EndRequestBody, ProtocolStatus};
 use crate::cgi;
+use crate::connection::application as app;
+use crate::connection::web_server as server;
 use crate::decoder::Decoder;
 use crate::dump as annotated;
 use crate::encoder::{Encoder, Padding};
@@ -32,7 +33,6 @@ use crate::management::UnknownTypeBody;
 use crate::name_value::{self, LengthForm};
 use crate::record::{records_with, Header, OwnedRecord, ParseOptions, RecordType, Status};
 use crate::role::Role;
-use crate::server;
 use crate::stream::Reassembler;
 use crate::{Error, Record};
 

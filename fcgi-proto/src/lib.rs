@@ -12,8 +12,8 @@
 //! | §4 Management records | [`management`] |
 //! | §5 Application records | [`application`], [`stream`] |
 //! | §6 Roles | [`role`], [`cgi`] (the CGI/1.1 head a Responder or Authorizer writes) |
-//! | Application side of a connection | [`app`] |
-//! | Web-server side of a connection | [`server`] |
+//! | Application side of a connection | [`connection::application`] |
+//! | Web-server side of a connection | [`connection::web_server`] |
 //! | Readable rendering of wire bytes | [`dump`] |
 //!
 //! Requirement IDs such as `R-3.4-2` refer to `spec/requirements.toml`.
@@ -31,9 +31,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod app;
 pub mod application;
 pub mod cgi;
+pub mod connection;
 pub mod decoder;
 pub mod dump;
 pub mod encoder;
@@ -45,7 +45,6 @@ pub mod management;
 pub mod name_value;
 pub mod record;
 pub mod role;
-pub mod server;
 pub mod stream;
 
 pub use error::{Error, ErrorKind};

@@ -50,7 +50,7 @@ fn response_bytes() {
 // guide:start:judge-test
 #[test]
 fn response_obeys_the_conversation_rules() {
-    use fcgi_proto::{record::records, role::Role, server};
+    use fcgi_proto::{connection::web_server as server, record::records, role::Role};
 
     // The web server's side of the connection judges what the application wrote.
     let mut judge = server::Connection::default();

@@ -19,15 +19,15 @@ use std::fmt::Write as _;
 #[path = "common/dump_check.rs"]
 mod dump_check;
 
-use fcgi_proto::app;
 use fcgi_proto::application::ProtocolStatus;
+use fcgi_proto::connection::application as app;
+use fcgi_proto::connection::web_server as server;
 use fcgi_proto::dump::{self, dump};
 use fcgi_proto::encoder::{Encoder, Padding};
 use fcgi_proto::management::{self, Values};
 use fcgi_proto::name_value::{encode_pair_with, LengthForm};
 use fcgi_proto::record::{records, ParseOptions, HEADER_LEN};
 use fcgi_proto::role::Role;
-use fcgi_proto::server;
 use fcgi_proto::RecordType;
 
 /// Hex bytes, space separated, `-` for none; after `max` bytes, a count of the rest.

@@ -10,14 +10,14 @@
     clippy::indexing_slicing
 )]
 
-use fcgi_proto::app::{self, InactivePolicy};
 use fcgi_proto::application::ProtocolStatus;
+use fcgi_proto::connection::application::{self as app, InactivePolicy};
+use fcgi_proto::connection::web_server as server;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::error::{Direction, Limit, PairPart};
 use fcgi_proto::management::Values;
 use fcgi_proto::record::records;
 use fcgi_proto::role::Role;
-use fcgi_proto::server;
 use fcgi_proto::{Error, ErrorKind, Limits, RecordType};
 use proptest::prelude::*;
 

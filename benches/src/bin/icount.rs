@@ -18,7 +18,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 
 use fcgi_benches::{inputs, ours, peers};
-use fcgi_proto::app;
+use fcgi_proto::connection::application as app;
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 

@@ -1,15 +1,15 @@
 //! One connection from the runner (playing the web server) to the
 //! application under test: bytes out, records in, every wait bounded, and
 //! every record the application sends judged by the codec's web-server
-//! state machine (`fcgi_proto::server::Connection`).
+//! state machine (`fcgi_proto::connection::web_server::Connection`).
 
 use std::time::Duration;
 
 use fcgi_proto::application::EndRequestBody;
+use fcgi_proto::connection::web_server as server;
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::record::RecordType;
 use fcgi_proto::role::Role;
-use fcgi_proto::server;
 use fcgi_proto::{Error, OwnedRecord};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;

@@ -1,6 +1,6 @@
 //! The bundled reference application: Responder, Authorizer and Filter,
 //! multiplexing, the echo contract (docs/echo-contract.md), built on
-//! `fcgi_proto::app::Connection` with tokio. It passes every case of the
+//! `fcgi_proto::connection::application::Connection` with tokio. It passes every case of the
 //! application suite; with [`Fault`]s it breaks one rule at a time, which
 //! is how the suite tests itself.
 
@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fcgi_proto::app::{Config, Connection, Event};
 use fcgi_proto::application::ProtocolStatus;
+use fcgi_proto::connection::application::{Config, Connection, Event};
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::{Encoder, Padding};
 use fcgi_proto::management::Values;

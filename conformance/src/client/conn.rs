@@ -1,5 +1,5 @@
 //! One transport connection to the application, driven by its own task:
-//! it writes what requests ask for through `fcgi_proto::server::Connection`
+//! it writes what requests ask for through `fcgi_proto::connection::web_server::Connection`
 //! and routes each record the application sends to the request it belongs to.
 
 use std::collections::BTreeMap;
@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fcgi_proto::application::EndRequestBody;
+use fcgi_proto::connection::web_server::{Config as ProtoConfig, Connection, Event};
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::error::ErrorKind;
 use fcgi_proto::name_value::{self, LengthForm};
 use fcgi_proto::record::{RecordType, HEADER_LEN};
 use fcgi_proto::role::Role;
-use fcgi_proto::server::{Config as ProtoConfig, Connection, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;

@@ -1,5 +1,5 @@
 //! A tokio FastCGI client: the web server's side of the protocol (§3–§6),
-//! built on `fcgi_proto::server::Connection` and `fcgi_proto::decoder::Decoder`.
+//! built on `fcgi_proto::connection::web_server::Connection` and `fcgi_proto::decoder::Decoder`.
 //!
 //! - Connection reuse with `FCGI_KEEP_CONN` (§5.1, R-5.1-2) and, optionally,
 //!   many requests multiplexed over one connection (§3.3).

@@ -1,5 +1,5 @@
 //! The runner's application side: accepts the web server's connections,
-//! checks every record it sends with `fcgi_proto::app::Connection`, and
+//! checks every record it sends with `fcgi_proto::connection::application::Connection`, and
 //! lets a case script the answers. Connections outlive cases (a server
 //! that keeps connections reuses them in the next case), so each one runs
 //! in its own task and reports to one channel.
@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fcgi_proto::app::{Config as AppConfig, Connection, Event};
 use fcgi_proto::application::ProtocolStatus;
+use fcgi_proto::connection::application::{Config as AppConfig, Connection, Event};
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::{Encoder, Padding};
 use fcgi_proto::management::Values;
