@@ -118,7 +118,7 @@ if [ "$fail" != 0 ]; then
         echo "==== $1 $2 (exit $rc): end of log"
         grep -v -E '^#[0-9]+.*(NEW|REDUCE|pulse)' "$WORK/logs/$1-$2.log" | tail -40
         for a in $arts; do
-            echo "---- artifact $(basename "$a") (base64; save as fcgi-proto/tests/fuzz-regressions/$2/crash-NAME):"
+            echo "---- artifact $(basename "$a") (base64; save as fcgi-proto-checks/tests/fuzz-regressions/$2/crash-NAME):"
             base64 -w0 "$a"; echo
         done
     done

@@ -91,6 +91,8 @@ fn every_named_requirement_exists() {
     for d in [
         "fcgi-proto/src",
         "fcgi-proto/tests",
+        "fcgi-proto-checks/src",
+        "fcgi-proto-checks/tests",
         "conformance/src",
         "conformance/tests",
         "fuzz/fuzz_targets",
@@ -127,7 +129,12 @@ fn every_must_is_checked_or_explained() {
     cases.extend(fcgi_conformance::server::cases());
     let cov = requirements::coverage(&reqs, &cases);
     let mut in_tests = BTreeMap::new();
-    for d in ["fcgi-proto/src", "fcgi-proto/tests"] {
+    for d in [
+        "fcgi-proto/src",
+        "fcgi-proto/tests",
+        "fcgi-proto-checks/src",
+        "fcgi-proto-checks/tests",
+    ] {
         ids_in(&root().join(d), &mut in_tests);
     }
     let exempt: BTreeMap<&str, &str> = NOT_TESTED.iter().copied().collect();

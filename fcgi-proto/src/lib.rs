@@ -38,8 +38,6 @@ pub mod decoder;
 pub mod dump;
 pub mod encoder;
 pub mod error;
-#[cfg(feature = "arbitrary")]
-pub mod fuzz_bridge;
 pub mod limits;
 pub mod management;
 pub mod name_value;

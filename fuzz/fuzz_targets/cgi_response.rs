@@ -1,8 +1,8 @@
 //! The CGI/1.1 response head parser (§6.2, RFC 3875 §6) on arbitrary bytes.
-//! The invariants live in `fcgi_proto::fuzz_bridge::cgi_response`, shared with the
-//! regression tests in `fcgi-proto/tests/fuzz_regressions.rs`.
+//! The invariants live in `fcgi_proto_checks::cgi_response`, shared with the
+//! regression tests in `fcgi-proto-checks/tests/fuzz_regressions.rs`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| fcgi_proto::fuzz_bridge::cgi_response(data));
+fuzz_target!(|data: &[u8]| fcgi_proto_checks::cgi_response(data));

@@ -1,5 +1,5 @@
 //! Writes the seed corpora of every fuzz target into `fuzz/corpus/<target>/`
-//! and the replayed seeds into `fcgi-proto/tests/fuzz-regressions/<target>/`.
+//! and the replayed seeds into `fcgi-proto-checks/tests/fuzz-regressions/<target>/`.
 //!
 //! Sources: the message flows of the FastCGI specification's appendix B,
 //! rebuilt here with the crate's encoder, and the wire captures of real
@@ -21,12 +21,14 @@ use std::path::{Path, PathBuf};
 
 use fcgi_proto::application::{BeginRequestBody, EndRequestBody, ProtocolStatus};
 use fcgi_proto::encoder::{Encoder, Padding};
-use fcgi_proto::fuzz_bridge::{self, AppInput, AppStep, RoundTripInput, ServerInput, ServerStep};
 use fcgi_proto::management::UnknownTypeBody;
 use fcgi_proto::name_value::{self, LengthForm};
 use fcgi_proto::record::records;
 use fcgi_proto::role::Role;
 use fcgi_proto::{OwnedRecord, RecordType};
+use fcgi_proto_checks::{
+    self as checks, AppInput, AppStep, RoundTripInput, ServerInput, ServerStep,
+};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -328,7 +330,7 @@ fn app_seed(flow: &Flow) -> Res<Vec<u8>> {
     let mut steps = Vec::new();
     for r in &recs {
         a.bool(true).variant(0, 6).received(r);
-        steps.push(AppStep::Receive(fuzz_bridge::Received {
+        steps.push(AppStep::Receive(checks::Received {
             small_id: false,
             record: r.clone(),
         }));
@@ -357,7 +359,7 @@ fn app_seed(flow: &Flow) -> Res<Vec<u8>> {
         });
     }
     let want = AppInput {
-        limits: fuzz_bridge::SmallLimits {
+        limits: checks::SmallLimits {
             max_requests: 7,
             max_pairs: 255,
             max_params_bytes: u16::MAX,
@@ -366,10 +368,7 @@ fn app_seed(flow: &Flow) -> Res<Vec<u8>> {
         padding: Padding::Align8,
         steps,
     };
-    check(
-        fuzz_bridge::typed::<AppInput>(&a.0) == Some(want),
-        &flow.name,
-    )?;
+    check(checks::typed::<AppInput>(&a.0) == Some(want), &flow.name)?;
     Ok(a.0)
 }
 
@@ -407,13 +406,13 @@ fn server_seed(flow: &Flow) -> Res<Vec<u8>> {
     }
     for r in &recs {
         a.bool(true).variant(0, 9).received(r);
-        steps.push(ServerStep::Receive(fuzz_bridge::Received {
+        steps.push(ServerStep::Receive(checks::Received {
             small_id: false,
             record: r.clone(),
         }));
     }
     let want = ServerInput {
-        limits: fuzz_bridge::SmallLimits {
+        limits: checks::SmallLimits {
             max_requests: 7,
             max_pairs: 255,
             max_params_bytes: u16::MAX,
@@ -422,10 +421,7 @@ fn server_seed(flow: &Flow) -> Res<Vec<u8>> {
         padding: Padding::Align8,
         steps,
     };
-    check(
-        fuzz_bridge::typed::<ServerInput>(&a.0) == Some(want),
-        &flow.name,
-    )?;
+    check(checks::typed::<ServerInput>(&a.0) == Some(want), &flow.name)?;
     Ok(a.0)
 }
 
@@ -453,7 +449,7 @@ fn round_trip_seed(flow: &Flow) -> Res<Vec<u8>> {
         records: recs,
     };
     check(
-        fuzz_bridge::typed::<RoundTripInput>(&a.0) == Some(want),
+        checks::typed::<RoundTripInput>(&a.0) == Some(want),
         &flow.name,
     )?;
     Ok(a.0)
@@ -517,7 +513,7 @@ fn main() -> Res<()> {
         .ok_or("no repository root")?
         .to_path_buf();
     let corpus = root.join("fuzz/corpus");
-    let replay = root.join("fcgi-proto/tests/fuzz-regressions");
+    let replay = root.join("fcgi-proto-checks/tests/fuzz-regressions");
     let spec = appendix_b()?;
     let caps = captures(&root)?;
     let mut n = 0usize;

@@ -1,10 +1,10 @@
 //! Invariant checks shared by the fuzz targets in `fuzz/` and the replayed
-//! regressions in `tests/fuzz_regressions.rs` (compiled with the `arbitrary`
-//! feature only).
+//! regressions in `tests/fuzz_regressions.rs`: test scaffolding for
+//! `fcgi-proto`, kept out of its public API in this unpublished crate.
 //!
 //! Each check takes what a fuzz target receives, drives one part of the
 //! codec and panics, through an assertion, when an invariant breaks: a
-//! panic is a finding. The invariants are the crate's promises (see the
+//! panic is a finding. The invariants are `fcgi-proto`'s promises (see its
 //! crate documentation): no panic on any input, every malformed input
 //! reported as an [`Error`] whose offset lies inside the input (§3.3, §3.4),
 //! incremental and one-shot decoding agree (§3.3), encode then decode is
@@ -15,26 +15,28 @@
 //! [`RoundTripInput`]) are built from bytes exactly as `libfuzzer-sys`
 //! builds them, so [`run_target`] replays a saved crash input byte for byte.
 //!
-//! The assertions are the point of this module, hence the lint exceptions.
+//! The assertions are the point of this crate, hence the lint exceptions.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 #![allow(clippy::panic, clippy::indexing_slicing)]
 
 use arbitrary::{Arbitrary, Unstructured};
 
-use crate::application::{BeginRequestBody, EndRequestBody, ProtocolStatus};
-use crate::cgi;
-use crate::connection::application as app;
-use crate::connection::web_server as server;
-use crate::decoder::Decoder;
-use crate::dump as annotated;
-use crate::encoder::{Encoder, Padding};
-use crate::error::{ErrorKind, PairPart};
-use crate::limits::Limits;
-use crate::management::UnknownTypeBody;
-use crate::name_value::{self, LengthForm};
-use crate::record::{records_with, Header, OwnedRecord, ParseOptions, RecordType, Status};
-use crate::role::Role;
-use crate::stream::Reassembler;
-use crate::{Error, Record};
+use fcgi_proto::application::{BeginRequestBody, EndRequestBody, ProtocolStatus};
+use fcgi_proto::cgi;
+use fcgi_proto::connection::application as app;
+use fcgi_proto::decoder::Decoder;
+use fcgi_proto::dump as annotated;
+use fcgi_proto::encoder::{Encoder, Padding};
+use fcgi_proto::error::{ErrorKind, PairPart};
+use fcgi_proto::limits::Limits;
+use fcgi_proto::management::UnknownTypeBody;
+use fcgi_proto::name_value::{self, LengthForm};
+use fcgi_proto::record::{records_with, Header, OwnedRecord, ParseOptions, RecordType, Status};
+use fcgi_proto::role::Role;
+use fcgi_proto::connection::web_server as server;
+use fcgi_proto::stream::Reassembler;
+use fcgi_proto::{Error, Record};
 
 /// The names of the fuzz targets, as `fuzz/fuzz_targets/<name>.rs` and
 /// `fuzz/corpus/<name>/` spell them.
@@ -273,7 +275,7 @@ pub fn split_chunked(data: &[u8]) -> (&[u8], &[u8]) {
 /// `record_stream`: the incremental [`Decoder`] fed the stream in chunks
 /// whose sizes come from the input (a size of 0 pushes nothing and polls)
 /// yields the same records and the same error as one-shot decoding with
-/// [`crate::record::records`] (§3.3). Every record is also passed through a
+/// [`fcgi_proto::record::records`] (§3.3). Every record is also passed through a
 /// [`Reassembler`] with small limits, whose memory must stay within them.
 pub fn record_stream(data: &[u8]) {
     let (stream, sizes) = split_chunked(data);
@@ -349,7 +351,7 @@ fn record_stream_with(stream: &[u8], sizes: &[u8], options: ParseOptions) {
             }
         }
         assert!(
-            d.buffered() < crate::record::MAX_RECORD_LEN + 256,
+            d.buffered() < fcgi_proto::record::MAX_RECORD_LEN + 256,
             "the decoder holds at most one record"
         );
         if stream.is_empty() {
@@ -1078,7 +1080,7 @@ pub fn cgi_response(data: &[u8]) {
 // ---------------------------------------------------------------------------
 
 /// `dump`: the annotated dump on arbitrary bytes, strict and lenient about
-/// the version. Entries are the records [`crate::record::records`] yields, back
+/// the version. Entries are the records [`fcgi_proto::record::records`] yields, back
 /// to back; the framing error, if any, sits where they stop; every error lies
 /// inside the input; the rendered text is printable and has a line per record.
 pub fn dump(data: &[u8]) {
@@ -1202,7 +1204,7 @@ pub fn round_trip(input: &RoundTripInput) {
 
     // Streams split at max_record_content join back.
     let chunk = match input.max_record_content {
-        Some(0) | None => crate::record::MAX_CONTENT_LEN,
+        Some(0) | None => fcgi_proto::record::MAX_CONTENT_LEN,
         Some(c) => usize::from(c),
     };
     let all: Vec<u8> = input

@@ -9,7 +9,8 @@
     clippy::indexing_slicing
 )]
 
-#[path = "common/dump_check.rs"]
+// Shared with fcgi-proto's snapshot tests, which this test lived beside.
+#[path = "../../fcgi-proto/tests/common/dump_check.rs"]
 mod dump_check;
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! Replays fuzz inputs through the same checks the fuzz targets run
-//! (`fcgi_proto::fuzz_bridge`), so a plain `cargo test` keeps every crash
+//! (`fcgi_proto_checks`), so a plain `cargo test` keeps every crash
 //! ever found fixed.
 //!
 //! Inputs live in `tests/fuzz-regressions/<target>/`: `crash-*` files are
@@ -13,7 +13,7 @@ use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use fcgi_proto::fuzz_bridge::{run_target, TARGETS};
+use fcgi_proto_checks::{run_target, TARGETS};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions")
