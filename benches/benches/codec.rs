@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
 use fcgi_benches::{inputs, ours, peers, reference};
-use fcgi_proto::connection::application as app;
+use fcgi_proto::connection::Application;
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 
@@ -145,13 +145,13 @@ fn whole_request(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("ours-decoder", |b| {
         b.iter(|| {
-            let mut conn = app::Connection::default();
+            let mut conn = Application::default();
             ours::receive_request(black_box(wire), &mut conn)
         })
     });
     g.bench_function("ours-in-place", |b| {
         b.iter(|| {
-            let mut conn = app::Connection::default();
+            let mut conn = Application::default();
             ours::receive_request_in_place(black_box(wire), &mut conn)
         })
     });

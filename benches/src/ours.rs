@@ -5,8 +5,9 @@
 //! work, and so that tests can check ours and the peers did the same work.
 
 use fcgi_proto::application::ProtocolStatus;
-use fcgi_proto::connection::application::{self as app, Event};
-use fcgi_proto::connection::web_server as server;
+use fcgi_proto::connection::{
+    Application, ApplicationEvent as Event, RequestId, WebServer, WebServerEvent,
+};
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::name_value;
@@ -132,8 +133,8 @@ pub struct RequestSum {
 
 fn on_event(ev: Event<'_>, sum: &mut RequestSum) -> Result<bool, Error> {
     match ev {
-        Event::BeginRequest { request_id, .. } => sum.request_id = request_id,
-        Event::Params { block, .. } => sum.params = decode_params(&block)?,
+        Event::BeginRequest { request_id, .. } => sum.request_id = request_id.get(),
+        Event::ParamsEnd { block, .. } => sum.params = decode_params(&block)?,
         Event::Stdin { data, .. } => sum.stdin += data.len(),
         Event::StdinEnd { .. } => return Ok(true),
         _ => {}
@@ -142,18 +143,16 @@ fn on_event(ev: Event<'_>, sum: &mut RequestSum) -> Result<bool, Error> {
 }
 
 /// Receives one whole request (BEGIN_REQUEST, PARAMS, STDIN, §5.1-§5.3)
-/// through the application-side state machine [`app::Connection`], the
+/// through the application-side state machine [`Application`], the
 /// bytes arriving through a [`Decoder`] as from a socket; decodes every
 /// param. Stops at the end of STDIN, when a Responder has all its input.
-pub fn receive_request(wire: &[u8], conn: &mut app::Connection) -> Result<RequestSum, Error> {
+pub fn receive_request(wire: &[u8], conn: &mut Application) -> Result<RequestSum, Error> {
     let mut dec = Decoder::new();
     let mut sum = RequestSum::default();
     dec.push(wire)?;
     while let Some(r) = dec.next_record()? {
-        if let Some(ev) = conn.handle(&r)? {
-            if on_event(ev, &mut sum)? {
-                break;
-            }
+        if on_event(conn.handle(&r)?, &mut sum)? {
+            break;
         }
     }
     Ok(sum)
@@ -161,16 +160,11 @@ pub fn receive_request(wire: &[u8], conn: &mut app::Connection) -> Result<Reques
 
 /// As [`receive_request`], but the records are parsed in place from the
 /// whole buffer with [`records`] (no copy into a decoder buffer).
-pub fn receive_request_in_place(
-    wire: &[u8],
-    conn: &mut app::Connection,
-) -> Result<RequestSum, Error> {
+pub fn receive_request_in_place(wire: &[u8], conn: &mut Application) -> Result<RequestSum, Error> {
     let mut sum = RequestSum::default();
     for r in records(wire) {
-        if let Some(ev) = conn.handle(&r?)? {
-            if on_event(ev, &mut sum)? {
-                break;
-            }
+        if on_event(conn.handle(&r?)?, &mut sum)? {
+            break;
         }
     }
     Ok(sum)
@@ -180,12 +174,15 @@ pub fn receive_request_in_place(
 /// as [`receive_request`] does, then write STDOUT with `body`, the empty
 /// STDOUT record and END_REQUEST (§5.5) into `out` (cleared first).
 pub fn serve_request(wire: &[u8], body: &[u8], out: &mut Vec<u8>) -> Result<RequestSum, Error> {
-    let mut conn = app::Connection::default();
+    let mut conn = Application::default();
     let mut sum = receive_request(wire, &mut conn)?;
     out.clear();
-    conn.stdout(sum.request_id, body, out)?;
-    conn.end_stdout(sum.request_id, out)?;
-    conn.end_request(sum.request_id, 0, ProtocolStatus::RequestComplete, out)?;
+    // A request that never began has nothing to answer: id 1 is then
+    // inactive and the writes below fail as they should.
+    let id = RequestId::new(sum.request_id).unwrap_or(RequestId::MIN);
+    conn.stdout(id, body, out)?;
+    conn.end_stdout(id, out)?;
+    conn.end_request(id, 0, ProtocolStatus::RequestComplete, out)?;
     sum.written = out.len();
     Ok(sum)
 }
@@ -201,17 +198,18 @@ pub fn client_request(
     out: &mut Vec<u8>,
     stdout: &mut Vec<u8>,
 ) -> Result<usize, Error> {
-    let mut conn = server::Connection::default();
+    let mut conn = WebServer::default();
     out.clear();
     stdout.clear();
-    conn.begin_request(1, Role::Responder, false, out)?;
-    conn.params(1, pairs.iter().copied(), out)?;
-    conn.end_params(1, out)?;
-    conn.end_stdin(1, out)?;
+    let id = RequestId::MIN;
+    conn.begin_request(id, Role::Responder, false, out)?;
+    conn.params(id, pairs.iter().copied(), out)?;
+    conn.end_params(id, out)?;
+    conn.end_stdin(id, out)?;
     for r in records(response) {
         match conn.handle(&r?)? {
-            server::Event::Stdout { data, .. } => stdout.extend_from_slice(data),
-            server::Event::EndRequest { .. } => break,
+            WebServerEvent::Stdout { data, .. } => stdout.extend_from_slice(&data),
+            WebServerEvent::EndRequest { .. } => break,
             _ => {}
         }
     }

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use fcgi_benches::{inputs, ours, peers};
-use fcgi_proto::connection::application as app;
+use fcgi_proto::connection::Application;
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::name_value::{self, LengthForm};
 use fcgi_proto::record::records;
@@ -77,9 +77,9 @@ fn record_streams_decode_whole_and_chunked_alike() {
 
 #[test]
 fn ours_and_tokio_fastcgi_see_the_same_request() {
-    let mut conn = app::Connection::default();
+    let mut conn = Application::default();
     let a = ours::receive_request(inputs::NGINX_GET_REQUEST, &mut conn).unwrap();
-    let mut conn = app::Connection::default();
+    let mut conn = Application::default();
     let b = ours::receive_request_in_place(inputs::NGINX_GET_REQUEST, &mut conn).unwrap();
     assert_eq!(a, b);
     assert_eq!((a.request_id, a.params.pairs, a.stdin), (1, 27, 0));

@@ -1,5 +1,5 @@
 //! The bundled FastCGI client (`fcgi_conformance::client`) against a small
-//! in-test application built on `fcgi_proto::connection::application::Connection`.
+//! in-test application built on `fcgi_proto::connection::Application`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,7 +14,7 @@ use std::time::Duration;
 use fcgi_conformance::client::{Body, Client, ClientError, Config, Part, Request};
 use fcgi_conformance::target::Addr;
 use fcgi_proto::application::ProtocolStatus;
-use fcgi_proto::connection::application::{Config as AppConfig, Connection, Event};
+use fcgi_proto::connection::{Application, ApplicationEvent as Event, RequestId};
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::name_value;
@@ -62,12 +62,12 @@ async fn app(behavior: Behavior) -> App {
 }
 
 async fn serve(mut s: TcpStream, behavior: Behavior) {
-    let mut conn = Connection::new(AppConfig::default());
+    let mut conn = Application::default();
     let mut dec = Decoder::new();
     let enc = Encoder::default();
     let mut buf = vec![0u8; 8192];
-    let mut params: std::collections::BTreeMap<u16, Vec<u8>> = Default::default();
-    let mut bodies: std::collections::BTreeMap<u16, Vec<u8>> = Default::default();
+    let mut params: std::collections::BTreeMap<RequestId, Vec<u8>> = Default::default();
+    let mut bodies: std::collections::BTreeMap<RequestId, Vec<u8>> = Default::default();
     let mut served = 0;
     loop {
         let n = match tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await {
@@ -79,17 +79,17 @@ async fn serve(mut s: TcpStream, behavior: Behavior) {
         let mut ready = Vec::new();
         while let Some(rec) = dec.next_record().unwrap() {
             match conn.handle(&rec).unwrap() {
-                Some(Event::Params { request_id, block }) => {
-                    params.insert(request_id, block);
+                Event::ParamsEnd { request_id, block } => {
+                    params.insert(request_id, block.into_owned());
                 }
-                Some(Event::Stdin { request_id, data }) => {
+                Event::Stdin { request_id, data } => {
                     bodies
                         .entry(request_id)
                         .or_default()
-                        .extend_from_slice(data);
+                        .extend_from_slice(&data);
                 }
-                Some(Event::StdinEnd { request_id }) => ready.push(request_id),
-                Some(Event::AbortRequest { request_id }) => {
+                Event::StdinEnd { request_id } => ready.push(request_id),
+                Event::AbortRequest { request_id } => {
                     conn.end_request(request_id, 1, ProtocolStatus::RequestComplete, &mut out)
                         .unwrap();
                 }
@@ -124,7 +124,8 @@ async fn serve(mut s: TcpStream, behavior: Behavior) {
                 }
                 Behavior::Malformed => {
                     let at = out.len();
-                    enc.stream(RecordType::Stdout, id, &resp, &mut out).unwrap();
+                    enc.stream(RecordType::Stdout, id.get(), &resp, &mut out)
+                        .unwrap();
                     out[at] = 2;
                     continue;
                 }
@@ -242,7 +243,8 @@ async fn multiplexes_concurrent_requests_over_one_connection() {
                 .unwrap(),
         );
     }
-    let ids: std::collections::BTreeSet<u16> = streams.iter().map(|s| s.request_id()).collect();
+    let ids: std::collections::BTreeSet<u16> =
+        streams.iter().map(|s| s.request_id().get()).collect();
     assert_eq!(ids.len(), 5, "distinct ids among active requests");
     for (i, s) in streams.into_iter().enumerate() {
         let r = s.collect().await.unwrap();

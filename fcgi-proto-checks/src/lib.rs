@@ -24,7 +24,10 @@ use arbitrary::{Arbitrary, Unstructured};
 
 use fcgi_proto::application::{BeginRequestBody, EndRequestBody, ProtocolStatus};
 use fcgi_proto::cgi;
-use fcgi_proto::connection::application as app;
+use fcgi_proto::connection::{
+    Application, ApplicationConfig, ApplicationEvent, InactivePolicy, RequestId, WebServer,
+    WebServerConfig, WebServerEvent,
+};
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::dump as annotated;
 use fcgi_proto::encoder::{Encoder, Padding};
@@ -34,7 +37,6 @@ use fcgi_proto::management::UnknownTypeBody;
 use fcgi_proto::name_value::{self, LengthForm};
 use fcgi_proto::record::{records_with, Header, OwnedRecord, ParseOptions, RecordType, Status};
 use fcgi_proto::role::Role;
-use fcgi_proto::connection::web_server as server;
 use fcgi_proto::stream::Reassembler;
 use fcgi_proto::{Error, Record};
 
@@ -461,7 +463,7 @@ fn small_id(b: u8) -> u16 {
 pub struct AppInput {
     /// Limits of the connection.
     pub limits: SmallLimits,
-    /// [`app::InactivePolicy::Error`] instead of ignoring.
+    /// [`InactivePolicy::Error`] instead of ignoring.
     pub inactive_error: bool,
     /// Padding of the records the web server sends.
     pub padding: Padding,
@@ -555,22 +557,24 @@ fn check_placed(e: &Error, r: &Record<'_>) {
 }
 
 /// `app_state_machine`: arbitrary records from the web server, encoded and
-/// decoded, driven through [`app::Connection`] between arbitrary writes by
-/// the application. No panic; every refused record is an error placed in it;
-/// after an error the connection is dropped; active requests never exceed
+/// decoded, driven through [`Application`] between arbitrary writes by
+/// the application. No panic; every refused record is an error placed in it
+/// that leaves the machine as it was (a refused PARAMS record may only close
+/// that request's PARAMS), and the conversation goes on past it (the
+/// post-error contract of `fcgi_proto::connection`); active requests never exceed
 /// `max_requests`; a PARAMS block handed out is whole, checked and within
 /// `max_params_bytes` (§3.3, §5.1, §5.2, §5.5, R-6.2-1).
 pub fn app_state_machine(input: &AppInput) {
     let limits = input.limits.limits();
-    let mut conn = app::Connection::new(app::Config {
-        limits,
-        inactive: if input.inactive_error {
-            app::InactivePolicy::Error
-        } else {
-            app::InactivePolicy::Ignore
-        },
-        encoder: Encoder::default(),
-    });
+    let mut conn = Application::new(
+        ApplicationConfig::default()
+            .with_limits(limits)
+            .with_inactive(if input.inactive_error {
+                InactivePolicy::Error
+            } else {
+                InactivePolicy::Ignore
+            }),
+    );
     let enc = Encoder::with_padding(input.padding);
     let mut decoder = Decoder::new();
     let mut out = Vec::new();
@@ -595,78 +599,95 @@ pub fn app_state_machine(input: &AppInput) {
                     other => panic!("an encoded record must decode: {other:?}"),
                 };
                 assert_eq!(r.to_owned(), rec, "decode gives the record back");
-                let id = r.request_id();
-                let was_active = conn.is_active(id);
+                let was_active =
+                    RequestId::new(r.request_id()).is_some_and(|id| conn.is_active(id));
+                let before = conn.clone();
                 match conn.handle(&r) {
                     Err(e) => {
                         check_placed(&e, &r);
-                        return;
+                        let active: Vec<_> = conn.active().collect();
+                        assert_eq!(
+                            active,
+                            before.active().collect::<Vec<_>>(),
+                            "an error ends no request"
+                        );
+                        if r.record_type() != RecordType::Params {
+                            assert_eq!(conn, before, "a refused record changes nothing: {e}");
+                        }
                     }
                     Ok(ev) => match ev {
-                        Some(app::Event::BeginRequest { request_id, .. }) => {
+                        ApplicationEvent::BeginRequest { request_id, .. } => {
                             assert!(!was_active && conn.is_active(request_id));
                         }
-                        Some(app::Event::Params { block, .. }) => {
+                        ApplicationEvent::ParamsEnd { block, .. } => {
                             assert!(block.len() <= limits.max_params_bytes);
                             let n = name_value::validate(&block, 0, limits.max_pairs);
                             assert!(n.is_ok(), "unchecked block handed out: {n:?}");
                         }
-                        Some(app::Event::Ignored { request_id, .. }) => {
+                        ApplicationEvent::Ignored { request_id, .. } => {
                             assert!(!input.inactive_error && !conn.is_active(request_id));
                         }
-                        Some(app::Event::GetValues { query }) => {
-                            assert!(name_value::validate(query, 0, limits.max_pairs).is_ok());
+                        ApplicationEvent::GetValues { query } => {
+                            assert!(name_value::validate(&query, 0, limits.max_pairs).is_ok());
                         }
-                        Some(
-                            app::Event::Stdin { request_id, .. }
-                            | app::Event::StdinEnd { request_id }
-                            | app::Event::Data { request_id, .. }
-                            | app::Event::DataEnd { request_id }
-                            | app::Event::AbortRequest { request_id },
-                        ) => assert!(conn.is_active(request_id)),
-                        Some(app::Event::UnknownType { .. }) | None => {}
+                        ApplicationEvent::Params { request_id, .. }
+                        | ApplicationEvent::Stdin { request_id, .. }
+                        | ApplicationEvent::StdinEnd { request_id }
+                        | ApplicationEvent::Data { request_id, .. }
+                        | ApplicationEvent::DataEnd { request_id }
+                        | ApplicationEvent::AbortRequest { request_id } => {
+                            assert!(conn.is_active(request_id))
+                        }
+                        ApplicationEvent::UnknownType { .. } => {}
                     },
                 }
             }
             AppStep::Stdout { id, len } | AppStep::Stderr { id, len } => {
-                let id = small_id(*id);
+                // Id 0 is not a RequestId: the writers cannot be asked for it.
+                let Some(id) = RequestId::new(small_id(*id)) else {
+                    continue;
+                };
                 let data = filler(*len);
                 let (r, t) = if matches!(step, AppStep::Stdout { .. }) {
                     (conn.stdout(id, &data, &mut out), RecordType::Stdout)
                 } else {
                     (conn.stderr(id, &data, &mut out), RecordType::Stderr)
                 };
-                if check_written("stdout/stderr", r, &out, mark, id, &[t]) {
+                if check_written("stdout/stderr", r, &out, mark, id.get(), &[t]) {
                     let n: usize = records_with(&out[mark..], ParseOptions::default())
                         .map_while(Result::ok)
                         .map(|r| r.content.len())
                         .sum();
                     assert_eq!(n, data.len(), "every byte written once");
-                    assert!(id != 0 && conn.is_active(id));
+                    assert!(conn.is_active(id));
                 }
             }
             AppStep::EndStdout { id } | AppStep::EndStderr { id } => {
-                let id = small_id(*id);
+                let Some(id) = RequestId::new(small_id(*id)) else {
+                    continue;
+                };
                 let (r, t) = if matches!(step, AppStep::EndStdout { .. }) {
                     (conn.end_stdout(id, &mut out), RecordType::Stdout)
                 } else {
                     (conn.end_stderr(id, &mut out), RecordType::Stderr)
                 };
-                check_written("end stream", r, &out, mark, id, &[t]);
+                check_written("end stream", r, &out, mark, id.get(), &[t]);
             }
             AppStep::EndRequest {
                 id,
                 app_status,
                 status,
             } => {
-                let id = small_id(*id);
+                let Some(id) = RequestId::new(small_id(*id)) else {
+                    continue;
+                };
                 let r = conn.end_request(id, *app_status, *status, &mut out);
                 let ok = check_written(
                     "end_request",
                     r.map(|_| ()),
                     &out,
                     mark,
-                    id,
+                    id.get(),
                     &[RecordType::EndRequest],
                 );
                 if ok {
@@ -763,25 +784,26 @@ const PARAM_NAMES: [&str; 8] = [
 ];
 
 /// `server_state_machine`: arbitrary records from the application, encoded
-/// and decoded, driven through [`server::Connection`] between arbitrary
+/// and decoded, driven through [`WebServer`] between arbitrary
 /// calls of its writing methods. Writers refuse what the spec forbids
 /// (id 0, duplicate ids, writing after a stream ended, past
 /// `max_requests`, a new request after one without `FCGI_KEEP_CONN`
 /// ended, R-3.5-1) and leave nothing behind when they do; what they write is
-/// clean. Every refused record is an error placed in it, after which the
-/// connection is dropped (§3.3, §5, R-3.3-5, R-5.5-4, R-6.2-1).
+/// clean. Every refused record is an error placed in it that changes
+/// nothing, and the conversation goes on past it (the post-error contract of
+/// `fcgi_proto::connection`; §3.3, §5, R-3.3-5, R-5.5-4, R-6.2-1).
 ///
 /// Both parties agree: everything the web server was allowed to write is
-/// fed to an [`app::Connection`] (refusing records for inactive ids), which
+/// fed to an [`Application`] (refusing records for inactive ids), which
 /// must accept all of it and hand back each PARAMS block as written; when
 /// the web server accepts an END_REQUEST, that application ends the request too.
 pub fn server_state_machine(input: &ServerInput) {
     let limits = input.limits.limits();
-    let mut conn = server::Connection::new(server::Config {
-        limits,
-        require_stdout_end: input.require_stdout_end,
-        encoder: Encoder::default(),
-    });
+    let mut conn = WebServer::new(
+        WebServerConfig::default()
+            .with_limits(limits)
+            .with_require_stdout_end(input.require_stdout_end),
+    );
     let enc = Encoder::with_padding(input.padding);
     let mut decoder = Decoder::new();
     let mut out = Vec::new();
@@ -808,14 +830,15 @@ pub fn server_state_machine(input: &ServerInput) {
                     other => panic!("an encoded record must decode: {other:?}"),
                 };
                 assert_eq!(r.to_owned(), rec, "decode gives the record back");
-                let id = r.request_id();
-                let was_active = conn.is_active(id);
+                let was_active =
+                    RequestId::new(r.request_id()).is_some_and(|id| conn.is_active(id));
+                let before = conn.clone();
                 match conn.handle(&r) {
                     Err(e) => {
                         check_placed(&e, &r);
-                        return;
+                        assert_eq!(conn, before, "a refused record changes nothing: {e}");
                     }
-                    Ok(server::Event::EndRequest {
+                    Ok(WebServerEvent::EndRequest {
                         request_id,
                         keep_conn,
                         ..
@@ -825,15 +848,15 @@ pub fn server_state_machine(input: &ServerInput) {
                         peer.end_request(request_id);
                     }
                     Ok(
-                        server::Event::Stdout { request_id, .. }
-                        | server::Event::StdoutEnd { request_id }
-                        | server::Event::Stderr { request_id, .. }
-                        | server::Event::StderrEnd { request_id },
+                        WebServerEvent::Stdout { request_id, .. }
+                        | WebServerEvent::StdoutEnd { request_id }
+                        | WebServerEvent::Stderr { request_id, .. }
+                        | WebServerEvent::StderrEnd { request_id },
                     ) => assert!(conn.is_active(request_id)),
-                    Ok(server::Event::GetValuesResult { block }) => {
-                        assert!(name_value::validate(block, 0, limits.max_pairs).is_ok());
+                    Ok(WebServerEvent::GetValuesResult { block }) => {
+                        assert!(name_value::validate(&block, 0, limits.max_pairs).is_ok());
                     }
-                    Ok(server::Event::UnknownType(_) | server::Event::UnknownRecord { .. }) => {}
+                    Ok(WebServerEvent::UnknownType(_) | WebServerEvent::UnknownRecord { .. }) => {}
                 }
             }
             ServerStep::BeginRequest {
@@ -841,11 +864,13 @@ pub fn server_state_machine(input: &ServerInput) {
                 role,
                 keep_conn,
             } => {
-                let id = small_id(*id);
+                let Some(id) = RequestId::new(small_id(*id)) else {
+                    continue;
+                };
                 let before = conn.active().count();
                 let was_active = conn.is_active(id);
                 let r = conn.begin_request(id, *role, *keep_conn, &mut out);
-                let refused = closing || id == 0 || was_active || before >= limits.max_requests;
+                let refused = closing || was_active || before >= limits.max_requests;
                 assert_eq!(r.is_err(), refused, "begin_request({id}): {r:?}");
                 if closing {
                     let kind = r.as_ref().err().map(Error::kind);
@@ -856,7 +881,7 @@ pub fn server_state_machine(input: &ServerInput) {
                     r,
                     &out,
                     mark,
-                    id,
+                    id.get(),
                     &[RecordType::BeginRequest],
                 );
             }
@@ -865,7 +890,9 @@ pub fn server_state_machine(input: &ServerInput) {
                 count,
                 value_len,
             } => {
-                let id = small_id(*id);
+                let Some(id) = RequestId::new(small_id(*id)) else {
+                    continue;
+                };
                 let value = filler(*value_len);
                 let pairs: Vec<(&[u8], &[u8])> = (0..usize::from(*count % 16))
                     .map(|i| {
@@ -876,7 +903,7 @@ pub fn server_state_machine(input: &ServerInput) {
                     })
                     .collect();
                 let r = conn.params(id, pairs.iter().copied(), &mut out);
-                if check_written("params", r, &out, mark, id, &[RecordType::Params]) {
+                if check_written("params", r, &out, mark, id.get(), &[RecordType::Params]) {
                     let block: Vec<u8> = records_with(&out[mark..], ParseOptions::default())
                         .map_while(Result::ok)
                         .flat_map(|r| r.content.iter().copied())
@@ -889,19 +916,23 @@ pub fn server_state_machine(input: &ServerInput) {
                 }
             }
             ServerStep::Stdin { id, len } | ServerStep::Data { id, len } => {
-                let id = small_id(*id);
+                let Some(id) = RequestId::new(small_id(*id)) else {
+                    continue;
+                };
                 let data = filler(*len);
                 let (r, t) = if matches!(step, ServerStep::Stdin { .. }) {
                     (conn.stdin(id, &data, &mut out), RecordType::Stdin)
                 } else {
                     (conn.data(id, &data, &mut out), RecordType::Data)
                 };
-                check_written("stdin/data", r, &out, mark, id, &[t]);
+                check_written("stdin/data", r, &out, mark, id.get(), &[t]);
             }
             ServerStep::EndParams { id }
             | ServerStep::EndStdin { id }
             | ServerStep::EndData { id } => {
-                let id = small_id(*id);
+                let Some(id) = RequestId::new(small_id(*id)) else {
+                    continue;
+                };
                 let (r, t) = match step {
                     ServerStep::EndParams { .. } => {
                         (conn.end_params(id, &mut out), RecordType::Params)
@@ -911,12 +942,14 @@ pub fn server_state_machine(input: &ServerInput) {
                     }
                     _ => (conn.end_data(id, &mut out), RecordType::Data),
                 };
-                if check_written("end stream", r, &out, mark, id, &[t]) {
+                if check_written("end stream", r, &out, mark, id.get(), &[t]) {
                     assert_eq!(out.len() - mark, 8, "an empty record, unpadded");
                 }
             }
             ServerStep::AbortRequest { id } => {
-                let id = small_id(*id);
+                let Some(id) = RequestId::new(small_id(*id)) else {
+                    continue;
+                };
                 let was_active = conn.is_active(id);
                 let r = conn.abort_request(id, &mut out);
                 assert_eq!(r.is_ok(), was_active, "abort_request({id}): {r:?}");
@@ -925,7 +958,7 @@ pub fn server_state_machine(input: &ServerInput) {
                     r,
                     &out,
                     mark,
-                    id,
+                    id.get(),
                     &[RecordType::AbortRequest],
                 );
             }
@@ -937,7 +970,7 @@ pub fn server_state_machine(input: &ServerInput) {
 
 /// The application at the other end of [`server_state_machine`]'s writes.
 struct Peer {
-    app: app::Connection,
+    app: Application,
     decoder: Decoder,
     /// False once the application hit one of its own limits: from then on
     /// the two may disagree legitimately.
@@ -949,17 +982,17 @@ struct Peer {
 impl Peer {
     fn new(max_requests: usize) -> Self {
         Peer {
-            app: app::Connection::new(app::Config {
-                limits: Limits {
-                    // Enough for every seed; past it the mirror stops, cheaply.
-                    max_params_bytes: 64 << 10,
-                    max_pairs: 1 << 12,
-                    max_requests,
-                    ..Limits::default()
-                },
-                inactive: app::InactivePolicy::Error,
-                encoder: Encoder::default(),
-            }),
+            app: Application::new(
+                ApplicationConfig::default()
+                    .with_limits(Limits {
+                        // Enough for every seed; past it the mirror stops, cheaply.
+                        max_params_bytes: 64 << 10,
+                        max_pairs: 1 << 12,
+                        max_requests,
+                        ..Limits::default()
+                    })
+                    .with_inactive(InactivePolicy::Error),
+            ),
             decoder: Decoder::new(),
             live: true,
             params: std::collections::BTreeMap::new(),
@@ -967,7 +1000,7 @@ impl Peer {
     }
 
     /// The web server accepted END_REQUEST for `id`: the application sent it.
-    fn end_request(&mut self, id: u16) {
+    fn end_request(&mut self, id: RequestId) {
         if !self.live {
             return;
         }
@@ -976,7 +1009,7 @@ impl Peer {
             .app
             .end_request(id, 0, ProtocolStatus::RequestComplete, &mut sink);
         assert!(r.is_ok(), "application cannot end request {id}: {r:?}");
-        self.params.remove(&id);
+        self.params.remove(&id.get());
     }
 
     /// What the web server wrote reaches the application.
@@ -1003,9 +1036,13 @@ impl Peer {
                     return;
                 }
                 Err(e) => panic!("application refused what the web server could write: {e}"),
-                Ok(Some(app::Event::Params { request_id, block })) => {
-                    let sent = self.params.remove(&request_id).unwrap_or_default();
-                    assert_eq!(block, sent, "PARAMS block differs from what was written");
+                Ok(ApplicationEvent::ParamsEnd { request_id, block }) => {
+                    let sent = self.params.remove(&request_id.get()).unwrap_or_default();
+                    assert_eq!(
+                        *block,
+                        sent[..],
+                        "PARAMS block differs from what was written"
+                    );
                 }
                 Ok(_) => {}
             }

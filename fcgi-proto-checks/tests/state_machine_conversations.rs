@@ -4,9 +4,9 @@
 //! enable without a self dev-dependency (that breaks `cargo package`).
 #![allow(clippy::unwrap_used)]
 
+use fcgi_proto::connection::{Application, WebServer};
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::record::records;
-use fcgi_proto::connection::{application as app, web_server as server};
 use fcgi_proto::RecordType;
 use proptest::prelude::*;
 
@@ -40,8 +40,8 @@ proptest! {
                 .record(r.record_type, r.request_id, &r.content, &mut wire)
                 .unwrap();
         }
-        let mut a = app::Connection::default();
-        let mut s = server::Connection::default();
+        let mut a = Application::default();
+        let mut s = WebServer::default();
         for rec in records(&wire) {
             let rec = rec.unwrap();
             let (lo, hi) = (rec.offset, rec.offset + rec.header.record_len() as u64);

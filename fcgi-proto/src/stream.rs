@@ -3,10 +3,78 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Error, ErrorKind, Limit};
+use crate::error::{Direction, Error, ErrorKind, Limit};
 use crate::limits::Limits;
 use crate::name_value;
 use crate::record::{Record, RecordType};
+
+/// The five byte streams of a request (§5.2, §5.3), each carried by the
+/// record type of the same name and ended by an empty record (R-5.3-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StreamType {
+    /// `FCGI_PARAMS` (§5.2): the name-value pairs, web server to application.
+    Params,
+    /// `FCGI_STDIN` (§5.3): the request body, web server to application.
+    Stdin,
+    /// `FCGI_DATA` (§5.3, §6.4): the Filter's file, web server to application.
+    Data,
+    /// `FCGI_STDOUT` (§5.3): the response, application to web server.
+    Stdout,
+    /// `FCGI_STDERR` (§5.3): error output, application to web server.
+    Stderr,
+}
+
+impl StreamType {
+    /// The five streams, in the order above.
+    pub const ALL: [StreamType; 5] = [
+        StreamType::Params,
+        StreamType::Stdin,
+        StreamType::Data,
+        StreamType::Stdout,
+        StreamType::Stderr,
+    ];
+
+    /// The record type that carries the stream (§8).
+    pub fn record_type(self) -> RecordType {
+        match self {
+            StreamType::Params => RecordType::Params,
+            StreamType::Stdin => RecordType::Stdin,
+            StreamType::Data => RecordType::Data,
+            StreamType::Stdout => RecordType::Stdout,
+            StreamType::Stderr => RecordType::Stderr,
+        }
+    }
+
+    /// The stream a record type carries; `None` for the types that are not streams.
+    pub fn of(record_type: RecordType) -> Option<StreamType> {
+        Some(match record_type {
+            RecordType::Params => StreamType::Params,
+            RecordType::Stdin => StreamType::Stdin,
+            RecordType::Data => StreamType::Data,
+            RecordType::Stdout => StreamType::Stdout,
+            RecordType::Stderr => StreamType::Stderr,
+            _ => return None,
+        })
+    }
+
+    /// Which way the stream travels (appendix A).
+    pub fn direction(self) -> Direction {
+        match self {
+            StreamType::Params | StreamType::Stdin | StreamType::Data => Direction::ToApplication,
+            StreamType::Stdout | StreamType::Stderr => Direction::ToWebServer,
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            StreamType::Params => 0,
+            StreamType::Stdin => 1,
+            StreamType::Data => 2,
+            StreamType::Stdout => 3,
+            StreamType::Stderr => 4,
+        }
+    }
+}
 
 /// Whether a stream is still open (§5.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -18,20 +86,77 @@ pub enum StreamState {
     Ended,
 }
 
-impl StreamState {
-    /// Writes `data` on this stream of `request_id` (split into records as
+/// Which of a request's five streams have ended (§5.3): the one stream set
+/// both parties of a connection keep per request, and the reassembler too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Streams {
+    ended: [bool; 5],
+}
+
+impl Streams {
+    /// The state of one stream.
+    pub fn state(&self, stream: StreamType) -> StreamState {
+        if self.is_ended(stream) {
+            StreamState::Ended
+        } else {
+            StreamState::Open
+        }
+    }
+
+    /// Whether one stream was ended by its empty record.
+    pub fn is_ended(&self, stream: StreamType) -> bool {
+        self.ended.get(stream.index()).copied().unwrap_or(false)
+    }
+
+    /// Marks one stream ended.
+    pub fn end(&mut self, stream: StreamType) {
+        if let Some(e) = self.ended.get_mut(stream.index()) {
+            *e = true;
+        }
+    }
+
+    /// Takes one inbound record of `stream` for `request_id`, with
+    /// `content_len` bytes, at input offset `at`. A record after the
+    /// stream's empty record is refused ([`ErrorKind::StreamAfterEnd`],
+    /// R-5.2-1, R-5.3-1) and changes nothing; an empty record ends the
+    /// stream. Returns whether it did.
+    pub fn receive(
+        &mut self,
+        stream: StreamType,
+        request_id: u16,
+        content_len: usize,
+        at: u64,
+    ) -> Result<bool, Error> {
+        if self.is_ended(stream) {
+            return Err(Error::new(
+                ErrorKind::StreamAfterEnd {
+                    record_type: stream.record_type(),
+                    request_id,
+                },
+                at,
+            ));
+        }
+        let ends = content_len == 0;
+        if ends {
+            self.end(stream);
+        }
+        Ok(ends)
+    }
+
+    /// Writes `data` on `stream` of `request_id` (split into records as
     /// needed) and, if `end`, its empty record (R-5.3-1). Writing to an
     /// ended stream is refused ([`ErrorKind::StreamAfterEnd`]) and writes nothing.
     pub fn write(
         &mut self,
         encoder: &crate::encoder::Encoder,
-        record_type: RecordType,
+        stream: StreamType,
         request_id: u16,
         data: &[u8],
         end: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        if *self == StreamState::Ended {
+        let record_type = stream.record_type();
+        if self.is_ended(stream) {
             return Err(Error::new(
                 ErrorKind::StreamAfterEnd {
                     record_type,
@@ -43,9 +168,50 @@ impl StreamState {
         encoder.stream(record_type, request_id, data, out)?;
         if end {
             encoder.end_stream(record_type, request_id, out)?;
-            *self = StreamState::Ended;
+            self.end(stream);
         }
         Ok(())
+    }
+}
+
+/// One stream's content, gathered up to a bound (§5.2, §5.3): the one
+/// buffer behind PARAMS on the application's side, the [`Reassembler`]
+/// and the dump. Bytes over the bound are refused, never allocated.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Gather {
+    data: Vec<u8>,
+}
+
+impl Gather {
+    /// Appends `bytes` unless the total would pass `max`; then
+    /// [`ErrorKind::LimitExceeded`] for `limit` at input offset `at`, and
+    /// nothing is appended.
+    pub fn push(&mut self, bytes: &[u8], max: usize, limit: Limit, at: u64) -> Result<(), Error> {
+        if self.data.len().saturating_add(bytes.len()) > max {
+            return Err(Error::new(ErrorKind::LimitExceeded { limit, max }, at));
+        }
+        self.data.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The bytes held so far.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Takes the bytes out, leaving the buffer empty.
+    pub fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.data)
     }
 }
 
@@ -60,20 +226,41 @@ pub struct Assembled {
     pub data: Vec<u8>,
 }
 
-/// Gathers stream records per `(request id, stream)` and hands back each
-/// stream whole when its empty record arrives (§5.3). A PARAMS stream is
-/// checked as a name-value block (§3.4) before it is handed back.
+/// Gathers stream records per request id and hands back each stream whole
+/// when its empty record arrives (§5.3). A PARAMS stream is checked as a
+/// name-value block (§3.4) before it is handed back.
 ///
 /// Memory is bounded by [`Limits`]: `max_params_bytes` for PARAMS,
-/// `max_stream_bytes` for the others, and at most `5 * max_requests`
-/// streams open at once. A stream record after its stream ended is an
-/// error ([`ErrorKind::StreamAfterEnd`]) until the id starts over with
-/// [`Reassembler::reset`].
+/// `max_stream_bytes` for the others, and at most `max_requests` request
+/// ids with an open stream at once. Which streams ended is kept for every
+/// id seen (at most 65535 ids), so a stream record after its stream ended
+/// is always an error ([`ErrorKind::StreamAfterEnd`]) until the id starts
+/// over with [`Reassembler::reset`]. A record it refuses changes nothing,
+/// except that a stream it can no longer hand back whole (over its limit,
+/// or a PARAMS block that is not valid) is closed, its bytes dropped.
 #[derive(Debug, Clone, Default)]
 pub struct Reassembler {
     limits: Limits,
-    open: BTreeMap<(u16, u8), Vec<u8>>,
-    ended: BTreeMap<(u16, u8), ()>,
+    requests: BTreeMap<u16, Gathered>,
+}
+
+/// The streams of one request id and what each holds so far.
+#[derive(Debug, Clone, Default)]
+struct Gathered {
+    streams: Streams,
+    open: [Gather; 5],
+}
+
+impl Gathered {
+    fn holds(&self) -> bool {
+        StreamType::ALL
+            .iter()
+            .any(|s| !self.streams.is_ended(*s) && self.gather(*s).is_some_and(|g| !g.is_empty()))
+    }
+
+    fn gather(&self, s: StreamType) -> Option<&Gather> {
+        self.open.get(s.index())
+    }
 }
 
 impl Reassembler {
@@ -81,81 +268,95 @@ impl Reassembler {
     pub fn new(limits: Limits) -> Self {
         Reassembler {
             limits,
-            open: BTreeMap::new(),
-            ended: BTreeMap::new(),
+            requests: BTreeMap::new(),
         }
     }
 
     /// Forgets every stream of `request_id`, e.g. when it begins anew.
     pub fn reset(&mut self, request_id: u16) {
-        self.open.retain(|(id, _), _| *id != request_id);
-        self.ended.retain(|(id, _), _| *id != request_id);
+        self.requests.remove(&request_id);
     }
 
     /// Bytes held for streams still open.
     pub fn buffered(&self) -> usize {
-        self.open.values().map(Vec::len).sum()
+        self.requests
+            .values()
+            .flat_map(|g| g.open.iter())
+            .map(Gather::len)
+            .sum()
     }
 
     /// Takes one record. Non-stream records pass through as `Ok(None)`.
     pub fn push(&mut self, record: &Record<'_>) -> Result<Option<Assembled>, Error> {
-        let t = record.record_type();
-        if !t.is_stream() {
+        let Some(stream) = StreamType::of(record.record_type()) else {
             return Ok(None);
-        }
+        };
         let id = record.request_id();
-        let key = (id, t.code());
-        if self.ended.contains_key(&key) {
-            return Err(Error::new(
-                ErrorKind::StreamAfterEnd {
-                    record_type: t,
-                    request_id: id,
-                },
-                record.offset,
-            ));
-        }
-        if record.content.is_empty() {
-            let data = self.open.remove(&key).unwrap_or_default();
-            if self.ended.len() < 5 * self.limits.max_requests.saturating_add(1) {
-                self.ended.insert(key, ());
-            }
-            if t == RecordType::Params {
-                // Judged on the empty record: the error points at it.
-                name_value::validate(&data, 0, self.limits.max_pairs)
-                    .map_err(|e| Error::new(e.kind().clone(), record.offset))?;
-            }
-            return Ok(Some(Assembled {
-                request_id: id,
-                record_type: t,
-                data,
-            }));
-        }
-        let max = if t == RecordType::Params {
+        let at = record.offset;
+        let (limit, max) = if stream == StreamType::Params {
             (Limit::ParamsBytes, self.limits.max_params_bytes)
         } else {
             (Limit::StreamBytes, self.limits.max_stream_bytes)
         };
-        let open_count = self.open.len();
-        let limit_err = |limit: Limit, max: usize| {
-            Error::new(ErrorKind::LimitExceeded { limit, max }, record.offset)
-        };
-        let buf = match self.open.get_mut(&key) {
-            Some(b) => b,
-            None => {
-                if open_count >= 5 * self.limits.max_requests {
-                    return Err(limit_err(
-                        Limit::ConcurrentRequests,
-                        self.limits.max_requests,
-                    ));
-                }
-                self.open.entry(key).or_default()
-            }
-        };
-        if buf.len().saturating_add(record.content.len()) > max.1 {
-            return Err(limit_err(max.0, max.1));
+        let holding = self.requests.values().filter(|g| g.holds()).count();
+        let max_pairs = self.limits.max_pairs;
+        let max_requests = self.limits.max_requests;
+        let g = self.requests.entry(id).or_default();
+        if g.streams.is_ended(stream) {
+            return Err(Error::new(
+                ErrorKind::StreamAfterEnd {
+                    record_type: stream.record_type(),
+                    request_id: id,
+                },
+                at,
+            ));
         }
-        buf.extend_from_slice(record.content);
-        Ok(None)
+        let held = g.holds();
+        let Some(buf) = g.open.get_mut(stream.index()) else {
+            return Ok(None);
+        };
+        let refused = if !record.content.is_empty() {
+            if buf.is_empty() && !held && holding >= max_requests {
+                return Err(Error::new(
+                    ErrorKind::LimitExceeded {
+                        limit: Limit::ConcurrentRequests,
+                        max: max_requests,
+                    },
+                    at,
+                ));
+            }
+            match buf.push(record.content, max, limit, at) {
+                Ok(()) => return Ok(None),
+                Err(e) => e,
+            }
+        } else if stream == StreamType::Params {
+            // Judged on the empty record: the error points at it.
+            match name_value::validate(buf.as_slice(), 0, max_pairs) {
+                Ok(_) => {
+                    let data = buf.take();
+                    g.streams.end(stream);
+                    return Ok(Some(Assembled {
+                        request_id: id,
+                        record_type: stream.record_type(),
+                        data,
+                    }));
+                }
+                Err(e) => Error::new(e.kind().clone(), at),
+            }
+        } else {
+            let data = buf.take();
+            g.streams.end(stream);
+            return Ok(Some(Assembled {
+                request_id: id,
+                record_type: stream.record_type(),
+                data,
+            }));
+        };
+        // The stream can no longer be handed back whole: it is closed, so
+        // no later fragment is joined to a block with a hole in it.
+        buf.take();
+        g.streams.end(stream);
+        Err(refused)
     }
 }
 

@@ -50,16 +50,18 @@ fn response_bytes() {
 // guide:start:judge-test
 #[test]
 fn response_obeys_the_conversation_rules() {
-    use fcgi_proto::{connection::web_server as server, record::records, role::Role};
+    use fcgi_proto::connection::{RequestId, WebServer};
+    use fcgi_proto::{record::records, role::Role};
 
     // The web server's side of the connection judges what the application wrote.
-    let mut judge = server::Connection::default();
+    let mut judge = WebServer::default();
     let mut request = Vec::new();
+    let id = RequestId::MIN;
     judge
-        .begin_request(1, Role::Responder, false, &mut request)
+        .begin_request(id, Role::Responder, false, &mut request)
         .unwrap();
-    judge.end_params(1, &mut request).unwrap();
-    judge.end_stdin(1, &mut request).unwrap();
+    judge.end_params(id, &mut request).unwrap();
+    judge.end_stdin(id, &mut request).unwrap();
 
     let mut wire = Vec::new();
     write_response(1, b"Status: 204\r\n\r\n", 0, &mut wire);
@@ -74,7 +76,7 @@ fn response_obeys_the_conversation_rules() {
         events.last().unwrap().contains("stdout_ended: true"),
         "{events:?}"
     );
-    assert!(!judge.is_active(1));
+    assert!(!judge.is_active(id));
 }
 // guide:end:judge-test
 

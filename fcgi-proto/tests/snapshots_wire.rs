@@ -20,8 +20,7 @@ use std::fmt::Write as _;
 mod dump_check;
 
 use fcgi_proto::application::ProtocolStatus;
-use fcgi_proto::connection::application as app;
-use fcgi_proto::connection::web_server as server;
+use fcgi_proto::connection::{Application, ApplicationEvent, RequestId, WebServer, WebServerEvent};
 use fcgi_proto::dump::{self, dump};
 use fcgi_proto::encoder::{Encoder, Padding};
 use fcgi_proto::management::{self, Values};
@@ -343,8 +342,8 @@ fn pv(data: &[u8]) -> String {
 }
 
 /// An application-side event in one line, byte strings escaped as in the dump.
-fn app_event(ev: &app::Event<'_>) -> String {
-    use app::Event as E;
+fn app_event(ev: &ApplicationEvent<'_>) -> String {
+    use ApplicationEvent as E;
     match ev {
         E::GetValues { query } => format!("GET_VALUES query={}", pv(query)),
         E::UnknownType {
@@ -359,7 +358,9 @@ fn app_event(ev: &app::Event<'_>) -> String {
             "BEGIN_REQUEST id={request_id} role={} keep_conn={keep_conn}",
             role.name()
         ),
-        E::Params { request_id, block } => {
+        // Fragments are not logged: the end shows the whole block.
+        E::Params { .. } => String::new(),
+        E::ParamsEnd { request_id, block } => {
             let names: Vec<String> = fcgi_proto::name_value::pairs(block)
                 .map(|p| {
                     let (n, v) = p.unwrap();
@@ -381,8 +382,8 @@ fn app_event(ev: &app::Event<'_>) -> String {
 }
 
 /// A web-server-side event in one line.
-fn server_event(ev: &server::Event<'_>) -> String {
-    use server::Event as E;
+fn server_event(ev: &WebServerEvent<'_>) -> String {
+    use WebServerEvent as E;
     match ev {
         E::GetValuesResult { block } => format!("GET_VALUES_RESULT {}", pv(block)),
         E::UnknownType(b) => format!("UNKNOWN_TYPE type={}", b.record_type),
@@ -413,8 +414,8 @@ fn server_event(ev: &server::Event<'_>) -> String {
 /// machine; every record one side writes is fed to the other at once and
 /// must be accepted.
 struct Conversation {
-    server: server::Connection,
-    app: app::Connection,
+    server: WebServer,
+    app: Application,
     to_app: Vec<u8>,
     to_server: Vec<u8>,
     seen_by_app: usize,
@@ -426,8 +427,8 @@ struct Conversation {
 impl Conversation {
     fn new() -> Self {
         Conversation {
-            server: server::Connection::default(),
-            app: app::Connection::default(),
+            server: WebServer::default(),
+            app: Application::default(),
             to_app: Vec::new(),
             to_server: Vec::new(),
             seen_by_app: 0,
@@ -437,7 +438,7 @@ impl Conversation {
     }
 
     /// The web server writes; the application reads what is new.
-    fn server(&mut self, f: impl FnOnce(&mut server::Connection, &mut Vec<u8>)) {
+    fn server(&mut self, f: impl FnOnce(&mut WebServer, &mut Vec<u8>)) {
         f(&mut self.server, &mut self.to_app);
         for r in records(&self.to_app).skip(self.seen_by_app) {
             let r = r.unwrap();
@@ -446,14 +447,14 @@ impl Conversation {
                 .app
                 .handle(&r)
                 .unwrap_or_else(|e| panic!("application refused {r:?}: {e}"));
-            if let Some(ev) = ev {
+            if !matches!(ev, ApplicationEvent::Params { .. }) {
                 self.log.push(format!("app hears {}", app_event(&ev)));
             }
         }
     }
 
     /// The application writes; the web server reads what is new.
-    fn app(&mut self, f: impl FnOnce(&mut app::Connection, &mut Vec<u8>)) {
+    fn app(&mut self, f: impl FnOnce(&mut Application, &mut Vec<u8>)) {
         f(&mut self.app, &mut self.to_server);
         for r in records(&self.to_server).skip(self.seen_by_server) {
             let r = r.unwrap();
@@ -480,24 +481,32 @@ impl Conversation {
     }
 }
 
+fn rid(id: u16) -> RequestId {
+    RequestId::new(id).unwrap()
+}
+
 const PARAMS: [(&[u8], &[u8]); 2] = [(b"SERVER_PORT", b"80"), (b"SERVER_ADDR", b"199.170.183.42")];
 
 #[test]
 fn flow_responder_with_params_and_stdin() {
     let mut c = Conversation::new();
     c.server(|s, o| {
-        s.begin_request(1, Role::Responder, false, o).unwrap();
-        s.params(1, PARAMS, o).unwrap();
-        s.end_params(1, o).unwrap();
-        s.stdin(1, b"quantity=100&item=3047936", o).unwrap();
-        s.end_stdin(1, o).unwrap();
+        s.begin_request(rid(1), Role::Responder, false, o).unwrap();
+        s.params(rid(1), PARAMS, o).unwrap();
+        s.end_params(rid(1), o).unwrap();
+        s.stdin(rid(1), b"quantity=100&item=3047936", o).unwrap();
+        s.end_stdin(rid(1), o).unwrap();
     });
     c.app(|a, o| {
-        a.stdout(1, b"Content-type: text/html\r\n\r\n<html>\n<head> ... ", o)
-            .unwrap();
-        a.end_stdout(1, o).unwrap();
+        a.stdout(
+            rid(1),
+            b"Content-type: text/html\r\n\r\n<html>\n<head> ... ",
+            o,
+        )
+        .unwrap();
+        a.end_stdout(rid(1), o).unwrap();
         assert!(a
-            .end_request(1, 0, ProtocolStatus::RequestComplete, o)
+            .end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)
             .unwrap());
         assert!(a.should_close());
     });
@@ -510,18 +519,23 @@ fn flow_responder_keep_conn() {
     let mut c = Conversation::new();
     for (n, body) in [(1, &b"first"[..]), (2, &b"second"[..])] {
         c.server(|s, o| {
-            s.begin_request(1, Role::Responder, true, o).unwrap();
-            s.params(1, [(&b"REQUEST_URI"[..], format!("/{n}").as_bytes())], o)
-                .unwrap();
-            s.end_params(1, o).unwrap();
-            s.end_stdin(1, o).unwrap();
+            s.begin_request(rid(1), Role::Responder, true, o).unwrap();
+            s.params(
+                rid(1),
+                [(&b"REQUEST_URI"[..], format!("/{n}").as_bytes())],
+                o,
+            )
+            .unwrap();
+            s.end_params(rid(1), o).unwrap();
+            s.end_stdin(rid(1), o).unwrap();
         });
         c.app(|a, o| {
-            a.stdout(1, b"Content-type: text/plain\r\n\r\n", o).unwrap();
-            a.stdout(1, body, o).unwrap();
-            a.end_stdout(1, o).unwrap();
+            a.stdout(rid(1), b"Content-type: text/plain\r\n\r\n", o)
+                .unwrap();
+            a.stdout(rid(1), body, o).unwrap();
+            a.end_stdout(rid(1), o).unwrap();
             assert!(!a
-                .end_request(1, 0, ProtocolStatus::RequestComplete, o)
+                .end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)
                 .unwrap());
             assert!(!a.should_close());
         });
@@ -533,9 +547,9 @@ fn flow_responder_keep_conn() {
 fn flow_filter_with_data() {
     let mut c = Conversation::new();
     c.server(|s, o| {
-        s.begin_request(1, Role::Filter, false, o).unwrap();
+        s.begin_request(rid(1), Role::Filter, false, o).unwrap();
         s.params(
-            1,
+            rid(1),
             [
                 (&b"FCGI_DATA_LAST_MOD"[..], &b"832723200"[..]),
                 (&b"FCGI_DATA_LENGTH"[..], &b"5"[..]),
@@ -543,18 +557,20 @@ fn flow_filter_with_data() {
             o,
         )
         .unwrap();
-        s.end_params(1, o).unwrap();
-        s.end_stdin(1, o).unwrap();
-        s.data(1, b"hello", o).unwrap();
-        s.end_data(1, o).unwrap();
+        s.end_params(rid(1), o).unwrap();
+        s.end_stdin(rid(1), o).unwrap();
+        s.data(rid(1), b"hello", o).unwrap();
+        s.end_data(rid(1), o).unwrap();
     });
     c.app(|a, o| {
-        a.stdout(1, b"Content-type: text/plain\r\n\r\n", o).unwrap();
-        a.stderr(1, b"config error: missing SI_UID\n", o).unwrap();
-        a.stdout(1, b"HELLO", o).unwrap();
-        a.end_stdout(1, o).unwrap();
-        a.end_stderr(1, o).unwrap();
-        a.end_request(1, 938, ProtocolStatus::RequestComplete, o)
+        a.stdout(rid(1), b"Content-type: text/plain\r\n\r\n", o)
+            .unwrap();
+        a.stderr(rid(1), b"config error: missing SI_UID\n", o)
+            .unwrap();
+        a.stdout(rid(1), b"HELLO", o).unwrap();
+        a.end_stdout(rid(1), o).unwrap();
+        a.end_stderr(rid(1), o).unwrap();
+        a.end_request(rid(1), 938, ProtocolStatus::RequestComplete, o)
             .unwrap();
     });
     c.snapshot("flow_filter_with_data");
@@ -564,20 +580,20 @@ fn flow_filter_with_data() {
 fn flow_aborted_request() {
     let mut c = Conversation::new();
     c.server(|s, o| {
-        s.begin_request(1, Role::Responder, true, o).unwrap();
-        s.params(1, PARAMS, o).unwrap();
-        s.end_params(1, o).unwrap();
-        s.stdin(1, b"partial bo", o).unwrap();
+        s.begin_request(rid(1), Role::Responder, true, o).unwrap();
+        s.params(rid(1), PARAMS, o).unwrap();
+        s.end_params(rid(1), o).unwrap();
+        s.stdin(rid(1), b"partial bo", o).unwrap();
         // The HTTP client went away.
-        s.abort_request(1, o).unwrap();
+        s.abort_request(rid(1), o).unwrap();
     });
-    assert!(c.app.is_aborted(1));
+    assert!(c.app.is_aborted(rid(1)));
     c.app(|a, o| {
-        a.end_stdout(1, o).unwrap();
-        a.end_request(1, 0, ProtocolStatus::RequestComplete, o)
+        a.end_stdout(rid(1), o).unwrap();
+        a.end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)
             .unwrap();
     });
-    assert!(!c.server.is_active(1));
+    assert!(!c.server.is_active(rid(1)));
     c.snapshot("flow_aborted_request");
 }
 
@@ -586,27 +602,34 @@ fn flow_multiplexed_pair() {
     // Appendix B, flow 4: two requests, the first finishing last.
     let mut c = Conversation::new();
     c.server(|s, o| {
-        s.begin_request(1, Role::Responder, true, o).unwrap();
-        s.params(1, PARAMS, o).unwrap();
-        s.end_params(1, o).unwrap();
-        s.begin_request(2, Role::Responder, true, o).unwrap();
-        s.params(2, PARAMS, o).unwrap();
-        s.end_stdin(1, o).unwrap();
-    });
-    c.app(|a, o| a.stdout(1, b"Content-type: text/html\r\n\r\n", o).unwrap());
-    c.server(|s, o| {
-        s.end_params(2, o).unwrap();
-        s.end_stdin(2, o).unwrap();
+        s.begin_request(rid(1), Role::Responder, true, o).unwrap();
+        s.params(rid(1), PARAMS, o).unwrap();
+        s.end_params(rid(1), o).unwrap();
+        s.begin_request(rid(2), Role::Responder, true, o).unwrap();
+        s.params(rid(2), PARAMS, o).unwrap();
+        s.end_stdin(rid(1), o).unwrap();
     });
     c.app(|a, o| {
-        a.stdout(2, b"Content-type: text/html\r\n\r\n<html>\n<head> ... ", o)
+        a.stdout(rid(1), b"Content-type: text/html\r\n\r\n", o)
+            .unwrap()
+    });
+    c.server(|s, o| {
+        s.end_params(rid(2), o).unwrap();
+        s.end_stdin(rid(2), o).unwrap();
+    });
+    c.app(|a, o| {
+        a.stdout(
+            rid(2),
+            b"Content-type: text/html\r\n\r\n<html>\n<head> ... ",
+            o,
+        )
+        .unwrap();
+        a.end_stdout(rid(2), o).unwrap();
+        a.end_request(rid(2), 0, ProtocolStatus::RequestComplete, o)
             .unwrap();
-        a.end_stdout(2, o).unwrap();
-        a.end_request(2, 0, ProtocolStatus::RequestComplete, o)
-            .unwrap();
-        a.stdout(1, b"<html>\n<head> ... ", o).unwrap();
-        a.end_stdout(1, o).unwrap();
-        a.end_request(1, 0, ProtocolStatus::RequestComplete, o)
+        a.stdout(rid(1), b"<html>\n<head> ... ", o).unwrap();
+        a.end_stdout(rid(1), o).unwrap();
+        a.end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)
             .unwrap();
     });
     assert_eq!(c.server.active().count(), 0);
@@ -654,13 +677,15 @@ fn flow_refusals() {
     // The application refuses a second concurrent request and an unknown role.
     let mut c = Conversation::new();
     c.server(|s, o| {
-        s.begin_request(1, Role::Responder, true, o).unwrap();
-        s.begin_request(2, Role::Responder, true, o).unwrap();
-        s.begin_request(3, Role::Unknown(9), true, o).unwrap();
+        s.begin_request(rid(1), Role::Responder, true, o).unwrap();
+        s.begin_request(rid(2), Role::Responder, true, o).unwrap();
+        s.begin_request(rid(3), Role::Unknown(9), true, o).unwrap();
     });
     c.app(|a, o| {
-        a.end_request(2, 0, ProtocolStatus::CantMpxConn, o).unwrap();
-        a.end_request(3, 0, ProtocolStatus::UnknownRole, o).unwrap();
+        a.end_request(rid(2), 0, ProtocolStatus::CantMpxConn, o)
+            .unwrap();
+        a.end_request(rid(3), 0, ProtocolStatus::UnknownRole, o)
+            .unwrap();
     });
     c.snapshot("flow_refusals");
 }

@@ -11,8 +11,10 @@
 )]
 
 use fcgi_proto::application::ProtocolStatus;
-use fcgi_proto::connection::application::{self as app, InactivePolicy};
-use fcgi_proto::connection::web_server as server;
+use fcgi_proto::connection::{
+    Application, ApplicationConfig, ApplicationEvent, InactivePolicy, RequestId, WebServer,
+    WebServerConfig,
+};
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::error::{Direction, Limit, PairPart};
 use fcgi_proto::management::Values;
@@ -31,25 +33,29 @@ fn wire(f: impl FnOnce(&Encoder, &mut Vec<u8>)) -> Vec<u8> {
 
 /// Feeds every record of `bytes` to the application side; each result is
 /// the event's `Debug` text or the error.
-fn to_app(c: &mut app::Connection, bytes: &[u8]) -> Vec<Result<Option<String>, Error>> {
+fn to_app(c: &mut Application, bytes: &[u8]) -> Vec<Result<String, Error>> {
     records(bytes)
-        .map(|r| c.handle(&r.unwrap()).map(|e| e.map(|e| format!("{e:?}"))))
+        .map(|r| c.handle(&r.unwrap()).map(|e| format!("{e:?}")))
         .collect()
 }
 
-fn to_server(c: &mut server::Connection, bytes: &[u8]) -> Vec<Result<String, Error>> {
+fn rid(id: u16) -> RequestId {
+    RequestId::new(id).unwrap()
+}
+
+fn to_server(c: &mut WebServer, bytes: &[u8]) -> Vec<Result<String, Error>> {
     records(bytes)
         .map(|r| c.handle(&r.unwrap()).map(|e| format!("{e:?}")))
         .collect()
 }
 
 /// An application that has seen BEGIN_REQUEST and the end of PARAMS for `ids`.
-fn app_with(ids: &[u16], keep_conn: bool) -> app::Connection {
-    app_with_config(ids, keep_conn, app::Config::default())
+fn app_with(ids: &[u16], keep_conn: bool) -> Application {
+    app_with_config(ids, keep_conn, ApplicationConfig::default())
 }
 
-fn app_with_config(ids: &[u16], keep_conn: bool, config: app::Config) -> app::Connection {
-    let mut c = app::Connection::new(config);
+fn app_with_config(ids: &[u16], keep_conn: bool, config: ApplicationConfig) -> Application {
+    let mut c = Application::new(config);
     let w = wire(|e, w| {
         for &id in ids {
             e.begin_request(id, Role::Responder, keep_conn, w).unwrap();
@@ -61,14 +67,14 @@ fn app_with_config(ids: &[u16], keep_conn: bool, config: app::Config) -> app::Co
 }
 
 /// A web server that has begun `ids` and ended their PARAMS and STDIN.
-fn server_with(ids: &[u16], config: server::Config) -> server::Connection {
-    let mut c = server::Connection::new(config);
+fn server_with(ids: &[u16], config: WebServerConfig) -> WebServer {
+    let mut c = WebServer::new(config);
     let mut out = Vec::new();
     for &id in ids {
-        c.begin_request(id, Role::Responder, true, &mut out)
+        c.begin_request(rid(id), Role::Responder, true, &mut out)
             .unwrap();
-        c.end_params(id, &mut out).unwrap();
-        c.end_stdin(id, &mut out).unwrap();
+        c.end_params(rid(id), &mut out).unwrap();
+        c.end_stdin(rid(id), &mut out).unwrap();
     }
     c
 }
@@ -114,10 +120,7 @@ fn app_data_and_stdin_after_their_end() {
         e.end_stream(RecordType::Stdin, 1, w).unwrap();
     });
     let r = to_app(&mut c, &w);
-    assert_eq!(
-        r[0].as_ref().unwrap().as_deref(),
-        Some("DataEnd { request_id: 1 }")
-    );
+    assert_eq!(r[0].as_deref().ok(), Some("DataEnd { request_id: 1 }"));
     let data = ErrorKind::StreamAfterEnd {
         record_type: RecordType::Data,
         request_id: 1,
@@ -135,7 +138,7 @@ fn app_data_and_stdin_after_their_end() {
 #[test]
 fn app_begin_request_of_wrong_size_does_not_activate() {
     for len in [0usize, 1, 7, 9, 16] {
-        let mut c = app::Connection::default();
+        let mut c = Application::default();
         let w = wire(|e, w| {
             e.record(RecordType::BeginRequest, 4, &vec![0; len], w)
                 .unwrap();
@@ -149,13 +152,13 @@ fn app_begin_request_of_wrong_size_does_not_activate() {
             },
             8,
         );
-        assert!(!c.is_active(4), "len {len}");
+        assert!(!c.is_active(rid(4)), "len {len}");
     }
 }
 
 #[test]
 fn app_begin_request_with_null_id() {
-    let mut c = app::Connection::default();
+    let mut c = Application::default();
     let w = wire(|e, w| {
         e.record(RecordType::BeginRequest, 0, &[0, 1, 0, 0, 0, 0, 0, 0], w)
             .unwrap();
@@ -196,7 +199,7 @@ fn app_refuses_every_type_that_travels_to_the_web_server() {
 
 #[test]
 fn app_get_values_with_malformed_block_or_too_many_pairs() {
-    let mut c = app::Connection::default();
+    let mut c = Application::default();
     let w = wire(|e, w| {
         e.record(RecordType::GetValues, 0, &[14, 0, b'F', b'C'], w)
             .unwrap();
@@ -211,13 +214,10 @@ fn app_get_values_with_malformed_block_or_too_many_pairs() {
         },
         8,
     );
-    let mut c = app::Connection::new(app::Config {
-        limits: Limits {
-            max_pairs: 2,
-            ..Limits::default()
-        },
-        ..app::Config::default()
-    });
+    let mut c = Application::new(ApplicationConfig::default().with_limits(Limits {
+        max_pairs: 2,
+        ..Limits::default()
+    }));
     let w = wire(|e, w| {
         e.get_values([&b"A"[..], b"B", b"C"], w).unwrap();
     });
@@ -235,18 +235,18 @@ fn app_get_values_with_malformed_block_or_too_many_pairs() {
 
 #[test]
 fn app_reports_unknown_types_and_answers_them() {
-    let mut c = app::Connection::default();
+    let mut c = Application::default();
     let w = wire(|e, w| {
         e.record(RecordType::Unknown(12), 0, b"", w).unwrap();
         e.record(RecordType::Unknown(200), 5, b"xyz", w).unwrap();
     });
     let r = to_app(&mut c, &w);
     assert_eq!(
-        r[0].as_ref().unwrap().as_deref(),
+        r[0].as_deref().ok(),
         Some("UnknownType { record_type: 12, request_id: 0 }")
     );
     assert_eq!(
-        r[1].as_ref().unwrap().as_deref(),
+        r[1].as_deref().ok(),
         Some("UnknownType { record_type: 200, request_id: 5 }")
     );
     let mut out = Vec::new();
@@ -264,13 +264,10 @@ fn app_records_for_ended_or_unknown_ids() {
         e.end_stream(RecordType::Params, 9, w).unwrap();
     });
     for policy in [InactivePolicy::Ignore, InactivePolicy::Error] {
-        let config = app::Config {
-            inactive: policy,
-            ..app::Config::default()
-        };
+        let config = ApplicationConfig::default().with_inactive(policy);
         let mut c = app_with_config(&[1], true, config);
         let mut out = Vec::new();
-        c.end_request(1, 0, ProtocolStatus::RequestComplete, &mut out)
+        c.end_request(rid(1), 0, ProtocolStatus::RequestComplete, &mut out)
             .unwrap();
         let r = to_app(&mut c, &late);
         for (i, (t, id, at)) in [
@@ -283,7 +280,7 @@ fn app_records_for_ended_or_unknown_ids() {
         {
             match policy {
                 InactivePolicy::Ignore => assert_eq!(
-                    r[i].as_ref().unwrap().clone().unwrap(),
+                    r[i].as_ref().unwrap().clone(),
                     format!("Ignored {{ record_type: {t:?}, request_id: {id} }}")
                 ),
                 InactivePolicy::Error => assert_err(
@@ -301,14 +298,11 @@ fn app_records_for_ended_or_unknown_ids() {
 
 #[test]
 fn app_concurrent_request_limit() {
-    let config = app::Config {
-        limits: Limits {
-            max_requests: 2,
-            ..Limits::default()
-        },
-        ..app::Config::default()
-    };
-    let mut c = app::Connection::new(config);
+    let config = ApplicationConfig::default().with_limits(Limits {
+        max_requests: 2,
+        ..Limits::default()
+    });
+    let mut c = Application::new(config);
     let w = wire(|e, w| {
         for id in 1..=3 {
             e.begin_request(id, Role::Responder, true, w).unwrap();
@@ -324,26 +318,23 @@ fn app_concurrent_request_limit() {
         },
         32,
     );
-    assert!(!c.is_active(3));
+    assert!(!c.is_active(rid(3)));
     // Once a request ends there is room again.
     let mut out = Vec::new();
-    c.end_request(1, 0, ProtocolStatus::Overloaded, &mut out)
+    c.end_request(rid(1), 0, ProtocolStatus::Overloaded, &mut out)
         .unwrap();
     let again = wire(|e, w| e.begin_request(3, Role::Responder, true, w).unwrap());
     assert!(to_app(&mut c, &again)[0].is_ok());
-    assert_eq!(c.active().collect::<Vec<_>>(), vec![2, 3]);
+    assert_eq!(c.active().collect::<Vec<_>>(), vec![rid(2), rid(3)]);
 }
 
 #[test]
 fn app_params_pair_limit_and_malformed_block() {
-    let config = app::Config {
-        limits: Limits {
-            max_pairs: 1,
-            ..Limits::default()
-        },
-        ..app::Config::default()
-    };
-    let mut c = app::Connection::new(config);
+    let config = ApplicationConfig::default().with_limits(Limits {
+        max_pairs: 1,
+        ..Limits::default()
+    });
+    let mut c = Application::new(config);
     let w = wire(|e, w| {
         e.begin_request(1, Role::Responder, true, w).unwrap();
         e.params(1, [(&b"A"[..], &b"1"[..]), (&b"B"[..], &b"2"[..])], w)
@@ -358,7 +349,7 @@ fn app_params_pair_limit_and_malformed_block() {
             max: 1
         }
     ));
-    let mut c = app::Connection::default();
+    let mut c = Application::default();
     let w = wire(|e, w| {
         e.begin_request(1, Role::Responder, true, w).unwrap();
         e.record(RecordType::Params, 1, &[3, 0x80, 0, 0], w)
@@ -366,7 +357,10 @@ fn app_params_pair_limit_and_malformed_block() {
         e.end_stream(RecordType::Params, 1, w).unwrap();
     });
     let r = to_app(&mut c, &w);
-    assert!(r[1].as_ref().unwrap().is_none());
+    assert!(
+        r[1].as_ref().unwrap().starts_with("Params {"),
+        "a fragment is not judged"
+    );
     let e = r[2].as_ref().unwrap_err();
     assert_eq!(
         e.kind(),
@@ -381,9 +375,9 @@ fn app_params_pair_limit_and_malformed_block() {
 fn app_writing_rules() {
     let mut c = app_with(&[1, 2], true);
     let mut out = Vec::new();
-    c.stdout(1, b"x", &mut out).unwrap();
-    c.end_stdout(1, &mut out).unwrap();
-    let e = c.stdout(1, b"y", &mut out).unwrap_err();
+    c.stdout(rid(1), b"x", &mut out).unwrap();
+    c.end_stdout(rid(1), &mut out).unwrap();
+    let e = c.stdout(rid(1), b"y", &mut out).unwrap_err();
     assert_eq!(
         e.kind(),
         &ErrorKind::StreamAfterEnd {
@@ -391,10 +385,10 @@ fn app_writing_rules() {
             request_id: 1
         }
     );
-    assert!(c.end_stdout(1, &mut out).is_err());
-    c.stderr(1, b"warn", &mut out).unwrap();
-    c.end_stderr(1, &mut out).unwrap();
-    let e = c.end_stderr(1, &mut out).unwrap_err();
+    assert!(c.end_stdout(rid(1), &mut out).is_err());
+    c.stderr(rid(1), b"warn", &mut out).unwrap();
+    c.end_stderr(rid(1), &mut out).unwrap();
+    let e = c.end_stderr(rid(1), &mut out).unwrap_err();
     assert_eq!(
         e.kind(),
         &ErrorKind::StreamAfterEnd {
@@ -402,29 +396,29 @@ fn app_writing_rules() {
             request_id: 1
         }
     );
-    c.end_request(1, 0, ProtocolStatus::RequestComplete, &mut out)
+    c.end_request(rid(1), 0, ProtocolStatus::RequestComplete, &mut out)
         .unwrap();
     // After END_REQUEST nothing more for the id (R-5.5-4).
     let before = out.len();
     for r in [
-        c.stdout(1, b"z", &mut out),
-        c.stderr(1, b"z", &mut out),
-        c.end_stdout(1, &mut out),
+        c.stdout(rid(1), b"z", &mut out),
+        c.stderr(rid(1), b"z", &mut out),
+        c.end_stdout(rid(1), &mut out),
     ] {
         assert_eq!(r.unwrap_err().kind(), &ErrorKind::RequestEnded(1));
     }
     assert_eq!(
-        c.end_request(1, 0, ProtocolStatus::RequestComplete, &mut out)
+        c.end_request(rid(1), 0, ProtocolStatus::RequestComplete, &mut out)
             .unwrap_err()
             .requirement(),
         Some("R-5.5-4")
     );
     assert_eq!(out.len(), before, "refused writes leave nothing behind");
     // Request 2 is untouched.
-    c.stdout(2, b"ok", &mut out).unwrap();
+    c.stdout(rid(2), b"ok", &mut out).unwrap();
     // A never-begun id.
     assert_eq!(
-        c.stdout(7, b"x", &mut out).unwrap_err().kind(),
+        c.stdout(rid(7), b"x", &mut out).unwrap_err().kind(),
         &ErrorKind::RequestEnded(7)
     );
 }
@@ -433,7 +427,7 @@ fn app_writing_rules() {
 
 #[test]
 fn server_stderr_after_its_end() {
-    let mut c = server_with(&[1], server::Config::default());
+    let mut c = server_with(&[1], WebServerConfig::default());
     let w = wire(|e, w| {
         e.stream(RecordType::Stderr, 1, b"a", w).unwrap();
         e.end_stream(RecordType::Stderr, 1, w).unwrap();
@@ -461,7 +455,7 @@ fn server_refuses_every_type_that_travels_to_the_application() {
         (RecordType::GetValues, vec![]),
     ] {
         let id = u16::from(!t.is_management());
-        let mut c = server_with(&[1], server::Config::default());
+        let mut c = server_with(&[1], WebServerConfig::default());
         let w = wire(|e, w| e.record(t, id, &content, w).unwrap());
         assert_err(
             &to_server(&mut c, &w)[0],
@@ -477,7 +471,7 @@ fn server_refuses_every_type_that_travels_to_the_application() {
 #[test]
 fn server_management_records_with_a_request_id() {
     for t in [RecordType::GetValuesResult, RecordType::UnknownType] {
-        let mut c = server_with(&[1], server::Config::default());
+        let mut c = server_with(&[1], WebServerConfig::default());
         let w = wire(|e, w| e.record(t, 1, &[0; 8], w).unwrap());
         let r = to_server(&mut c, &w);
         assert_err(
@@ -495,7 +489,7 @@ fn server_management_records_with_a_request_id() {
 
 #[test]
 fn server_unknown_type_body_of_wrong_size() {
-    let mut c = server::Connection::default();
+    let mut c = WebServer::default();
     let w = wire(|e, w| {
         e.record(RecordType::UnknownType, 0, &[12, 0, 0], w)
             .unwrap();
@@ -520,7 +514,7 @@ fn server_unknown_type_body_of_wrong_size() {
 #[test]
 fn server_end_request_sizes_keep_the_request_active() {
     for len in [0usize, 7, 9] {
-        let mut c = server_with(&[1], server::Config::default());
+        let mut c = server_with(&[1], WebServerConfig::default());
         let w = wire(|e, w| {
             e.record(RecordType::EndRequest, 1, &vec![0; len], w)
                 .unwrap()
@@ -533,22 +527,23 @@ fn server_end_request_sizes_keep_the_request_active() {
             },
             8,
         );
-        assert!(c.is_active(1), "a malformed END_REQUEST ends nothing");
+        assert!(c.is_active(rid(1)), "a malformed END_REQUEST ends nothing");
     }
 }
 
 #[test]
 fn server_null_id_and_output_before_params_on_stderr() {
-    let mut c = server_with(&[1], server::Config::default());
+    let mut c = server_with(&[1], WebServerConfig::default());
     let w = wire(|e, w| e.stream(RecordType::Stdout, 0, b"x", w).unwrap());
     assert_err(
         &to_server(&mut c, &w)[0],
         &ErrorKind::NullRequestId(RecordType::Stdout),
         0,
     );
-    let mut c = server::Connection::default();
+    let mut c = WebServer::default();
     let mut out = Vec::new();
-    c.begin_request(3, Role::Responder, true, &mut out).unwrap();
+    c.begin_request(rid(3), Role::Responder, true, &mut out)
+        .unwrap();
     let w = wire(|e, w| e.stream(RecordType::Stderr, 3, b"early", w).unwrap());
     let r = to_server(&mut c, &w);
     assert_err(&r[0], &ErrorKind::OutputBeforeParams(3), 0);
@@ -557,7 +552,7 @@ fn server_null_id_and_output_before_params_on_stderr() {
 
 #[test]
 fn server_get_values_result_malformed_or_too_many_pairs() {
-    let mut c = server::Connection::default();
+    let mut c = WebServer::default();
     let w = wire(|e, w| {
         e.record(RecordType::GetValuesResult, 0, &[0x80, 0, 0], w)
             .unwrap();
@@ -569,13 +564,10 @@ fn server_get_values_result_malformed_or_too_many_pairs() {
         },
         8,
     );
-    let mut c = server::Connection::new(server::Config {
-        limits: Limits {
-            max_pairs: 1,
-            ..Limits::default()
-        },
-        ..server::Config::default()
-    });
+    let mut c = WebServer::new(WebServerConfig::default().with_limits(Limits {
+        max_pairs: 1,
+        ..Limits::default()
+    }));
     let block = Values {
         max_conns: Some(1),
         max_reqs: Some(1),
@@ -595,7 +587,7 @@ fn server_get_values_result_malformed_or_too_many_pairs() {
 
 #[test]
 fn server_reports_unknown_record_types() {
-    let mut c = server::Connection::default();
+    let mut c = WebServer::default();
     let w = wire(|e, w| e.record(RecordType::Unknown(99), 3, b"?", w).unwrap());
     assert_eq!(
         to_server(&mut c, &w)[0].as_ref().unwrap(),
@@ -605,17 +597,15 @@ fn server_reports_unknown_record_types() {
 
 #[test]
 fn server_writing_rules() {
-    let mut c = server::Connection::new(server::Config {
-        limits: Limits {
-            max_requests: 1,
-            ..Limits::default()
-        },
-        ..server::Config::default()
-    });
+    let mut c = WebServer::new(WebServerConfig::default().with_limits(Limits {
+        max_requests: 1,
+        ..Limits::default()
+    }));
     let mut out = Vec::new();
-    c.begin_request(1, Role::Filter, true, &mut out).unwrap();
+    c.begin_request(rid(1), Role::Filter, true, &mut out)
+        .unwrap();
     let e = c
-        .begin_request(2, Role::Filter, true, &mut out)
+        .begin_request(rid(2), Role::Filter, true, &mut out)
         .unwrap_err();
     assert_eq!(
         e.kind(),
@@ -624,17 +614,17 @@ fn server_writing_rules() {
             max: 1
         }
     );
-    c.end_stdin(1, &mut out).unwrap();
+    c.end_stdin(rid(1), &mut out).unwrap();
     assert_eq!(
-        c.stdin(1, b"late", &mut out).unwrap_err().kind(),
+        c.stdin(rid(1), b"late", &mut out).unwrap_err().kind(),
         &ErrorKind::StreamAfterEnd {
             record_type: RecordType::Stdin,
             request_id: 1
         }
     );
-    c.end_data(1, &mut out).unwrap();
+    c.end_data(rid(1), &mut out).unwrap();
     assert_eq!(
-        c.data(1, b"late", &mut out).unwrap_err().kind(),
+        c.data(rid(1), b"late", &mut out).unwrap_err().kind(),
         &ErrorKind::StreamAfterEnd {
             record_type: RecordType::Data,
             request_id: 1
@@ -642,10 +632,10 @@ fn server_writing_rules() {
     );
     let before = out.len();
     for r in [
-        c.stdin(5, b"x", &mut out),
-        c.data(5, b"x", &mut out),
-        c.end_params(5, &mut out),
-        c.abort_request(5, &mut out),
+        c.stdin(rid(5), b"x", &mut out),
+        c.data(rid(5), b"x", &mut out),
+        c.end_params(rid(5), &mut out),
+        c.abort_request(rid(5), &mut out),
     ] {
         assert_eq!(r.unwrap_err().kind(), &ErrorKind::RequestEnded(5));
     }
@@ -660,14 +650,11 @@ fn server_end_request_with_stdout_open() {
             .unwrap();
     });
     // Default: reported, not refused.
-    let mut c = server_with(&[1], server::Config::default());
+    let mut c = server_with(&[1], WebServerConfig::default());
     let r = to_server(&mut c, &body);
     assert!(r[1].as_ref().unwrap().contains("stdout_ended: false"));
     // Strict: refused (R-5.3-1), and the request stays active.
-    let strict = server::Config {
-        require_stdout_end: true,
-        ..server::Config::default()
-    };
+    let strict = WebServerConfig::default().with_require_stdout_end(true);
     let mut c = server_with(&[1], strict);
     let r = to_server(&mut c, &body);
     assert_err(
@@ -679,12 +666,12 @@ fn server_end_request_with_stdout_open() {
         16,
     );
     assert_eq!(r[1].as_ref().unwrap_err().requirement(), Some("R-5.3-1"));
-    assert!(c.is_active(1));
+    assert!(c.is_active(rid(1)));
 }
 
 #[test]
 fn server_reuses_an_id_after_end_request() {
-    let mut c = server_with(&[1], server::Config::default());
+    let mut c = server_with(&[1], WebServerConfig::default());
     let end = wire(|e, w| {
         e.end_stream(RecordType::Stdout, 1, w).unwrap();
         e.end_request(1, 0, ProtocolStatus::RequestComplete, w)
@@ -692,8 +679,9 @@ fn server_reuses_an_id_after_end_request() {
     });
     assert!(to_server(&mut c, &end).iter().all(Result::is_ok));
     let mut out = Vec::new();
-    c.begin_request(1, Role::Responder, true, &mut out).unwrap();
-    c.end_params(1, &mut out).unwrap();
+    c.begin_request(rid(1), Role::Responder, true, &mut out)
+        .unwrap();
+    c.end_params(rid(1), &mut out).unwrap();
     // The new request under the old id is a fresh one: its STDOUT is open again.
     assert!(to_server(&mut c, &end).iter().all(Result::is_ok));
 }
@@ -702,8 +690,8 @@ fn server_reuses_an_id_after_end_request() {
 
 /// Both parties of one connection: what one writes is fed to the other.
 struct Pair {
-    server: server::Connection,
-    app: app::Connection,
+    server: WebServer,
+    app: Application,
     to_app: Vec<u8>,
     to_server: Vec<u8>,
     seen_app: usize,
@@ -711,10 +699,10 @@ struct Pair {
 }
 
 impl Pair {
-    fn new(server: server::Config, app: app::Config) -> Self {
+    fn new(server: WebServerConfig, app: ApplicationConfig) -> Self {
         Pair {
-            server: server::Connection::new(server),
-            app: app::Connection::new(app),
+            server: WebServer::new(server),
+            app: Application::new(app),
             to_app: Vec::new(),
             to_server: Vec::new(),
             seen_app: 0,
@@ -724,14 +712,16 @@ impl Pair {
 
     fn server(
         &mut self,
-        f: impl FnOnce(&mut server::Connection, &mut Vec<u8>) -> Result<(), Error>,
+        f: impl FnOnce(&mut WebServer, &mut Vec<u8>) -> Result<(), Error>,
     ) -> Result<Vec<String>, Error> {
         f(&mut self.server, &mut self.to_app)?;
         let mut evs = Vec::new();
         for r in records(&self.to_app).skip(self.seen_app) {
             let r = r.unwrap();
             self.seen_app += 1;
-            if let Some(ev) = self.app.handle(&r)? {
+            let ev = self.app.handle(&r)?;
+            // PARAMS fragments are left out: the end carries the block.
+            if !matches!(ev, ApplicationEvent::Params { .. }) {
                 evs.push(format!("{ev:?}"));
             }
         }
@@ -740,7 +730,7 @@ impl Pair {
 
     fn app(
         &mut self,
-        f: impl FnOnce(&mut app::Connection, &mut Vec<u8>) -> Result<(), Error>,
+        f: impl FnOnce(&mut Application, &mut Vec<u8>) -> Result<(), Error>,
     ) -> Result<Vec<String>, Error> {
         f(&mut self.app, &mut self.to_server)?;
         let mut evs = Vec::new();
@@ -754,7 +744,7 @@ impl Pair {
 }
 
 fn pair() -> Pair {
-    Pair::new(server::Config::default(), app::Config::default())
+    Pair::new(WebServerConfig::default(), ApplicationConfig::default())
 }
 
 #[test]
@@ -764,36 +754,33 @@ fn abort_before_params_end_then_end_the_request() {
     // the application side allows, the web-server side must accept.
     let mut p = pair();
     p.server(|s, o| {
-        s.begin_request(1, Role::Responder, true, o)?;
-        s.params(1, [(&b"A"[..], &b"1"[..])], o)?;
-        s.abort_request(1, o)
+        s.begin_request(rid(1), Role::Responder, true, o)?;
+        s.params(rid(1), [(&b"A"[..], &b"1"[..])], o)?;
+        s.abort_request(rid(1), o)
     })
     .unwrap();
-    assert!(p.app.is_aborted(1));
+    assert!(p.app.is_aborted(rid(1)));
     let evs = p
         .app(|a, o| {
-            a.end_stdout(1, o)?;
-            a.end_request(1, 0, ProtocolStatus::RequestComplete, o)
+            a.end_stdout(rid(1), o)?;
+            a.end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)
                 .map(|_| ())
         })
         .unwrap();
     assert_eq!(evs.len(), 2);
-    assert!(!p.server.is_active(1));
+    assert!(!p.server.is_active(rid(1)));
 }
 
 #[test]
 fn strict_stdout_end_accepts_refusals() {
     // A refusal (CANT_MPX_CONN, OVERLOADED, UNKNOWN_ROLE) carries no output,
     // so no STDOUT was begun: R-5.3-1 asks nothing of it, even in strict mode.
-    let strict = server::Config {
-        require_stdout_end: true,
-        ..server::Config::default()
-    };
-    let mut p = Pair::new(strict, app::Config::default());
+    let strict = WebServerConfig::default().with_require_stdout_end(true);
+    let mut p = Pair::new(strict, ApplicationConfig::default());
     p.server(|s, o| {
-        s.begin_request(1, Role::Responder, true, o)?;
-        s.begin_request(2, Role::Unknown(9), true, o)?;
-        s.begin_request(3, Role::Responder, true, o)
+        s.begin_request(rid(1), Role::Responder, true, o)?;
+        s.begin_request(rid(2), Role::Unknown(9), true, o)?;
+        s.begin_request(rid(3), Role::Responder, true, o)
     })
     .unwrap();
     for (id, status) in [
@@ -802,7 +789,7 @@ fn strict_stdout_end_accepts_refusals() {
         (3, ProtocolStatus::Overloaded),
     ] {
         let evs = p
-            .app(|a, o| a.end_request(id, 0, status, o).map(|_| ()))
+            .app(|a, o| a.end_request(rid(id), 0, status, o).map(|_| ()))
             .unwrap();
         assert!(evs[0].contains("stdout_ended: false"), "{evs:?}");
     }
@@ -815,35 +802,35 @@ fn abort_at_every_stage() {
     // STDIN, and while the application streams; each request ends cleanly.
     for stage in 0..5 {
         let mut p = pair();
-        p.server(|s, o| s.begin_request(1, Role::Responder, true, o))
+        p.server(|s, o| s.begin_request(rid(1), Role::Responder, true, o))
             .unwrap();
         if stage >= 1 {
-            p.server(|s, o| s.end_params(1, o)).unwrap();
+            p.server(|s, o| s.end_params(rid(1), o)).unwrap();
         }
         if stage >= 2 {
-            p.server(|s, o| s.stdin(1, b"part", o)).unwrap();
+            p.server(|s, o| s.stdin(rid(1), b"part", o)).unwrap();
         }
         if stage >= 3 {
-            p.server(|s, o| s.end_stdin(1, o)).unwrap();
+            p.server(|s, o| s.end_stdin(rid(1), o)).unwrap();
         }
         if stage >= 4 {
-            p.app(|a, o| a.stdout(1, b"Content-type: text/plain\r\n\r\n", o))
+            p.app(|a, o| a.stdout(rid(1), b"Content-type: text/plain\r\n\r\n", o))
                 .unwrap();
         }
-        let evs = p.server(|s, o| s.abort_request(1, o)).unwrap();
+        let evs = p.server(|s, o| s.abort_request(rid(1), o)).unwrap();
         assert_eq!(evs, vec!["AbortRequest { request_id: 1 }"], "stage {stage}");
         // The web server may keep sending input; the application reads it.
         if stage == 2 {
-            p.server(|s, o| s.end_stdin(1, o)).unwrap();
+            p.server(|s, o| s.end_stdin(rid(1), o)).unwrap();
         }
         p.app(|a, o| {
-            a.end_stdout(1, o)?;
-            a.end_request(1, 0, ProtocolStatus::RequestComplete, o)
+            a.end_stdout(rid(1), o)?;
+            a.end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)
                 .map(|_| ())
         })
         .unwrap_or_else(|e| panic!("stage {stage}: {e}"));
         assert!(
-            !p.server.is_active(1) && !p.app.is_active(1),
+            !p.server.is_active(rid(1)) && !p.app.is_active(rid(1)),
             "stage {stage}"
         );
     }
@@ -855,16 +842,16 @@ fn keep_conn_and_close() {
     // The application closes only once both have ended (R-3.5-1).
     let mut p = pair();
     p.server(|s, o| {
-        s.begin_request(1, Role::Responder, true, o)?;
-        s.end_params(1, o)?;
-        s.begin_request(2, Role::Responder, false, o)?;
-        s.end_params(2, o)
+        s.begin_request(rid(1), Role::Responder, true, o)?;
+        s.end_params(rid(1), o)?;
+        s.begin_request(rid(2), Role::Responder, false, o)?;
+        s.end_params(rid(2), o)
     })
     .unwrap();
     let mut close = false;
     p.app(|a, o| {
-        a.end_stdout(2, o)?;
-        close = a.end_request(2, 0, ProtocolStatus::RequestComplete, o)?;
+        a.end_stdout(rid(2), o)?;
+        close = a.end_request(rid(2), 0, ProtocolStatus::RequestComplete, o)?;
         Ok(())
     })
     .unwrap();
@@ -872,8 +859,8 @@ fn keep_conn_and_close() {
     assert!(!p.app.should_close(), "request 1 is still active");
     let evs = p
         .app(|a, o| {
-            a.end_stdout(1, o)?;
-            close = a.end_request(1, 0, ProtocolStatus::RequestComplete, o)?;
+            a.end_stdout(rid(1), o)?;
+            close = a.end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)?;
             Ok(())
         })
         .unwrap();
@@ -888,7 +875,7 @@ fn keep_conn_sequence_reuses_ids() {
     for round in 0..3u8 {
         p.server(|s, o| {
             let id = s.free_id().unwrap();
-            assert_eq!(id, 1);
+            assert_eq!(id, rid(1));
             s.begin_request(id, Role::Responder, true, o)?;
             s.params(id, [(&b"ROUND"[..], &[b'0' + round][..])], o)?;
             s.end_params(id, o)?;
@@ -896,9 +883,9 @@ fn keep_conn_sequence_reuses_ids() {
         })
         .unwrap();
         p.app(|a, o| {
-            a.stdout(1, b"Status: 204\r\n\r\n", o)?;
-            a.end_stdout(1, o)?;
-            assert!(!a.end_request(1, 0, ProtocolStatus::RequestComplete, o)?);
+            a.stdout(rid(1), b"Status: 204\r\n\r\n", o)?;
+            a.end_stdout(rid(1), o)?;
+            assert!(!a.end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)?);
             Ok(())
         })
         .unwrap();
@@ -965,20 +952,20 @@ proptest! {
                     let role = roles[i];
                     let at = srv[i];
                     if abort_at[i] == Some(at) && !aborted[i] {
-                        let r = p.server(|s, o| s.abort_request(id, o));
+                        let r = p.server(|s, o| s.abort_request(rid(id), o));
                         prop_assert!(r.is_ok(), "abort of {} before step {}: {:?}", id, at, r);
                         aborted[i] = true;
                         continue;
                     }
                     let r = p.server(|s, o| match at {
-                        0 => s.begin_request(id, role, true, o),
-                        1 => s.params(id, [(&b"REQUEST_ID"[..], id.to_string().as_bytes())], o),
-                        2 => s.end_params(id, o),
-                        3 => s.stdin(id, b"body", o),
-                        4 => s.end_stdin(id, o),
+                        0 => s.begin_request(rid(id), role, true, o),
+                        1 => s.params(rid(id), [(&b"REQUEST_ID"[..], id.to_string().as_bytes())], o),
+                        2 => s.end_params(rid(id), o),
+                        3 => s.stdin(rid(id), b"body", o),
+                        4 => s.end_stdin(rid(id), o),
                         5 if role == Role::Filter => {
-                            s.data(id, b"file", o)?;
-                            s.end_data(id, o)
+                            s.data(rid(id), b"file", o)?;
+                            s.end_data(rid(id), o)
                         }
                         _ => Ok(()),
                     });
@@ -990,11 +977,11 @@ proptest! {
                     let id = ids[i];
                     let at = app_at[i];
                     let r = p.app(|a, o| match at {
-                        0 => a.stdout(id, b"Content-type: text/plain\r\n\r\n", o),
-                        1 => a.stderr(id, b"log line\n", o),
-                        2 => a.end_stdout(id, o),
-                        3 => a.end_stderr(id, o),
-                        4 => a.end_request(id, 0, ProtocolStatus::RequestComplete, o).map(|_| ()),
+                        0 => a.stdout(rid(id), b"Content-type: text/plain\r\n\r\n", o),
+                        1 => a.stderr(rid(id), b"log line\n", o),
+                        2 => a.end_stdout(rid(id), o),
+                        3 => a.end_stderr(rid(id), o),
+                        4 => a.end_request(rid(id), 0, ProtocolStatus::RequestComplete, o).map(|_| ()),
                         _ => Ok(()),
                     });
                     prop_assert!(r.is_ok(), "app step {} of {}: {:?}", at, id, r);
@@ -1013,27 +1000,29 @@ proptest! {
 #[test]
 fn reassembler_open_stream_limit() {
     use fcgi_proto::stream::Reassembler;
-    // At most 5 * max_requests streams open at once.
+    // At most max_requests request ids hold open streams at once; more
+    // streams of one id are no more ids.
     let mut r = Reassembler::new(Limits {
-        max_requests: 1,
+        max_requests: 2,
         ..Limits::default()
     });
     let w = wire(|e, w| {
-        for id in 1..=6 {
-            e.stream(RecordType::Stdin, id, b"x", w).unwrap();
-        }
+        e.stream(RecordType::Stdin, 1, b"x", w).unwrap();
+        e.stream(RecordType::Data, 1, b"x", w).unwrap();
+        e.stream(RecordType::Stdin, 2, b"x", w).unwrap();
+        e.stream(RecordType::Stdin, 3, b"x", w).unwrap();
     });
     let results: Vec<_> = records(&w).map(|rec| r.push(&rec.unwrap())).collect();
-    assert!(results[..5].iter().all(|x| matches!(x, Ok(None))));
+    assert!(results[..3].iter().all(|x| matches!(x, Ok(None))));
     assert_err(
-        &results[5],
+        &results[3],
         &ErrorKind::LimitExceeded {
             limit: Limit::ConcurrentRequests,
-            max: 1,
+            max: 2,
         },
-        80,
+        48,
     );
-    assert_eq!(r.buffered(), 5, "nothing was kept for the refused stream");
+    assert_eq!(r.buffered(), 3, "nothing was kept for the refused stream");
 }
 
 #[test]
@@ -1100,10 +1089,7 @@ fn management_bytes_limit() {
         e.get_values([&b"FCGI_MAX_CONNS"[..], b"FCGI_MAX_REQS"], w)
             .unwrap();
     });
-    let mut a = app::Connection::new(app::Config {
-        limits,
-        ..app::Config::default()
-    });
+    let mut a = Application::new(ApplicationConfig::default().with_limits(limits));
     assert_err(
         &to_app(&mut a, &query)[0],
         &ErrorKind::LimitExceeded {
@@ -1122,10 +1108,7 @@ fn management_bytes_limit() {
         .unwrap();
         e.record(RecordType::GetValuesResult, 0, &block, w).unwrap();
     });
-    let mut s = server::Connection::new(server::Config {
-        limits,
-        ..server::Config::default()
-    });
+    let mut s = WebServer::new(WebServerConfig::default().with_limits(limits));
     assert_err(
         &to_server(&mut s, &answer)[0],
         &ErrorKind::LimitExceeded {
@@ -1153,7 +1136,7 @@ fn params_block_errors_point_into_the_input() {
     let kind = ErrorKind::TruncatedLength {
         which: PairPart::Value,
     };
-    let mut c = app::Connection::default();
+    let mut c = Application::default();
     let r = to_app(&mut c, &w);
     assert_err(&r[3], &kind, 80);
     let mut re = fcgi_proto::stream::Reassembler::default();

@@ -18,7 +18,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 
 use fcgi_benches::{inputs, ours, peers};
-use fcgi_proto::connection::application as app;
+use fcgi_proto::connection::Application;
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 
@@ -83,7 +83,7 @@ fn run(op: &str, n: u64) -> Result<u64, String> {
         }
         "request-receive" => {
             for _ in 0..n {
-                let mut conn = app::Connection::default();
+                let mut conn = Application::default();
                 let s = ours::receive_request(black_box(inputs::NGINX_GET_REQUEST), &mut conn)
                     .map_err(err)?;
                 check += s.params.pairs as u64;

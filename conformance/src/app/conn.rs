@@ -1,12 +1,12 @@
 //! One connection from the runner (playing the web server) to the
 //! application under test: bytes out, records in, every wait bounded, and
 //! every record the application sends judged by the codec's web-server
-//! state machine (`fcgi_proto::connection::web_server::Connection`).
+//! state machine (`fcgi_proto::connection::WebServer`).
 
 use std::time::Duration;
 
 use fcgi_proto::application::EndRequestBody;
-use fcgi_proto::connection::web_server as server;
+use fcgi_proto::connection::{RequestId, WebServer, WebServerConfig};
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::record::RecordType;
 use fcgi_proto::role::Role;
@@ -208,7 +208,7 @@ pub struct Conn {
     timeout: Duration,
     log: ConnLog,
     /// Mirror of what we sent, judging what comes back.
-    judge: server::Connection,
+    judge: WebServer,
     /// Protocol violations the judge found in the application's records,
     /// the first [`bounds::VIOLATIONS_KEPT`] of them.
     pub violations: Vec<Error>,
@@ -279,13 +279,10 @@ impl Conn {
             ),
             timeout,
             log: transcript.connection(label),
-            judge: server::Connection::new(server::Config {
-                limits: fcgi_proto::Limits {
-                    max_requests: 65535,
-                    ..fcgi_proto::Limits::default()
-                },
-                ..server::Config::default()
-            }),
+            judge: WebServer::new(WebServerConfig::default().with_limits(fcgi_proto::Limits {
+                max_requests: 65535,
+                ..fcgi_proto::Limits::default()
+            })),
             violations: Vec::new(),
             violations_dropped: 0,
             received: Vec::new(),
@@ -312,6 +309,10 @@ impl Conn {
             seen.push((r.record_type(), r.request_id(), r.content.to_vec()));
         }
         for (t, id, content) in seen {
+            // Records with id 0 begin nothing the judge keeps (R-3.3-5).
+            let Some(id) = RequestId::new(id) else {
+                continue;
+            };
             self.scratch.clear();
             let s = &mut self.scratch;
             let _ = match t {

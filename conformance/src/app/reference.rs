@@ -1,6 +1,6 @@
 //! The bundled reference application: Responder, Authorizer and Filter,
 //! multiplexing, the echo contract (docs/echo-contract.md), built on
-//! `fcgi_proto::connection::application::Connection` with tokio. It passes every case of the
+//! `fcgi_proto::connection::Application` with tokio. It passes every case of the
 //! application suite; with [`Fault`]s it breaks one rule at a time, which
 //! is how the suite tests itself.
 
@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fcgi_proto::application::ProtocolStatus;
-use fcgi_proto::connection::application::{Config, Connection, Event};
+use fcgi_proto::connection::{
+    Application, ApplicationConfig, ApplicationEvent as Event, RequestId,
+};
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::{Encoder, Padding};
 use fcgi_proto::management::Values;
@@ -162,7 +164,7 @@ enum Out {
 }
 
 struct Shared {
-    conn: Mutex<Connection>,
+    conn: Mutex<Application>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     faults: Arc<BTreeSet<Fault>>,
     tx: mpsc::Sender<Out>,
@@ -173,7 +175,7 @@ impl Shared {
         self.faults.contains(&f)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Application> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -237,16 +239,15 @@ async fn serve(stream: Stream, faults: Arc<BTreeSet<Fault>>, stop: Arc<AtomicBoo
     });
     let encoder = encoder_for(&faults);
     let shared = Arc::new(Shared {
-        conn: Mutex::new(Connection::new(Config {
-            encoder,
-            ..Config::default()
-        })),
+        conn: Mutex::new(Application::new(
+            ApplicationConfig::default().with_encoder(encoder),
+        )),
         tasks: Mutex::new(Vec::new()),
         faults,
         tx,
     });
     let mut decoder = Decoder::new();
-    let mut reqs: BTreeMap<u16, ReqState> = BTreeMap::new();
+    let mut reqs: BTreeMap<RequestId, ReqState> = BTreeMap::new();
     let mut buf = vec![0u8; 64 * 1024];
     'conn: loop {
         // An idle connection is closed after a minute: every wait is bounded.
@@ -268,7 +269,7 @@ async fn serve(stream: Stream, faults: Arc<BTreeSet<Fault>>, stop: Arc<AtomicBoo
                     break 'conn;
                 }
             };
-            let ev = shared.lock().handle(&rec).map(|e| e.map(own));
+            let ev = shared.lock().handle(&rec).map(Event::into_owned);
             match ev {
                 Err(_) => {
                     if shared.has(Fault::DieOnMalformed) {
@@ -276,8 +277,7 @@ async fn serve(stream: Stream, faults: Arc<BTreeSet<Fault>>, stop: Arc<AtomicBoo
                     }
                     break 'conn;
                 }
-                Ok(None) => {}
-                Ok(Some(ev)) => {
+                Ok(ev) => {
                     if !on_event(&shared, &mut reqs, ev).await {
                         break 'conn;
                     }
@@ -300,62 +300,27 @@ fn responders(sh: &Shared) -> std::sync::MutexGuard<'_, Vec<tokio::task::JoinHan
     sh.tasks.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// An event with its borrowed bytes copied out of the decoder.
-enum Ev {
-    GetValues(Vec<u8>),
-    UnknownType(u8, u16),
-    Begin(u16, Role, bool),
-    Params(u16, Vec<u8>),
-    Stdin(u16, Vec<u8>),
-    StdinEnd(u16),
-    Data(u16, Vec<u8>),
-    DataEnd(u16),
-    Abort(u16),
-    /// ABORT_REQUEST for an id no longer active (its response already ended).
-    LateAbort(u16),
-    Ignored,
-}
-
-fn own(e: Event<'_>) -> Ev {
-    match e {
-        Event::GetValues { query } => Ev::GetValues(query.to_vec()),
-        Event::UnknownType {
-            record_type,
-            request_id,
-        } => Ev::UnknownType(record_type, request_id),
-        Event::BeginRequest {
-            request_id,
-            role,
-            keep_conn,
-        } => Ev::Begin(request_id, role, keep_conn),
-        Event::Params { request_id, block } => Ev::Params(request_id, block),
-        Event::Stdin { request_id, data } => Ev::Stdin(request_id, data.to_vec()),
-        Event::StdinEnd { request_id } => Ev::StdinEnd(request_id),
-        Event::Data { request_id, data } => Ev::Data(request_id, data.to_vec()),
-        Event::DataEnd { request_id } => Ev::DataEnd(request_id),
-        Event::AbortRequest { request_id } => Ev::Abort(request_id),
-        Event::Ignored {
-            record_type: RecordType::AbortRequest,
-            request_id,
-        } => Ev::LateAbort(request_id),
-        Event::Ignored { .. } => Ev::Ignored,
-    }
-}
-
 /// Handles one event; false closes the connection.
-async fn on_event(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, ev: Ev) -> bool {
+async fn on_event(
+    sh: &Arc<Shared>,
+    reqs: &mut BTreeMap<RequestId, ReqState>,
+    ev: Event<'static>,
+) -> bool {
     let enc = sh.encoder();
     let mut out = Vec::new();
     match ev {
-        Ev::Ignored => {}
-        Ev::LateAbort(id) => {
+        Event::Ignored {
+            record_type: RecordType::AbortRequest,
+            request_id: id,
+        } => {
             if sh.has(Fault::DoubleEndOnAbort) {
                 // The automatic acknowledgement, even for a request already ended.
-                let _ = enc.end_request(id, 1, ProtocolStatus::RequestComplete, &mut out);
+                let _ = enc.end_request(id.get(), 1, ProtocolStatus::RequestComplete, &mut out);
                 sh.send(out).await;
             }
         }
-        Ev::GetValues(query) => {
+        Event::Ignored { .. } | Event::Params { .. } => {}
+        Event::GetValues { query } => {
             if sh.has(Fault::IgnoreGetValues) {
                 return true;
             }
@@ -378,7 +343,10 @@ async fn on_event(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, ev: Ev) 
             let _ = enc.record(RecordType::GetValuesResult, id, &block, &mut out);
             sh.send(out).await;
         }
-        Ev::UnknownType(t, id) => {
+        Event::UnknownType {
+            record_type: t,
+            request_id: id,
+        } => {
             if sh.has(Fault::UnknownTypeUnderRecordId) {
                 let body = fcgi_proto::management::UnknownTypeBody { record_type: t }.to_bytes();
                 let _ = enc.record(RecordType::UnknownType, id, &body, &mut out);
@@ -388,7 +356,11 @@ async fn on_event(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, ev: Ev) 
                 sh.send(out).await;
             }
         }
-        Ev::Begin(id, role, _keep) => {
+        Event::BeginRequest {
+            request_id: id,
+            role,
+            ..
+        } => {
             if sh.has(Fault::DropOnInterleave) && !reqs.is_empty() {
                 return false;
             }
@@ -415,38 +387,47 @@ async fn on_event(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, ev: Ev) 
                 },
             );
         }
-        Ev::Params(id, block) => {
+        Event::ParamsEnd {
+            request_id: id,
+            block,
+        } => {
             if let Some(r) = reqs.get_mut(&id) {
-                r.params = Some(block);
+                r.params = Some(block.into_owned());
             }
         }
-        Ev::Stdin(id, data) => {
+        Event::Stdin {
+            request_id: id,
+            data,
+        } => {
             if let Some(r) = reqs.get_mut(&id) {
                 if r.stdin.len() + data.len() <= MAX_BODY {
                     r.stdin.extend_from_slice(&data);
                 }
             }
         }
-        Ev::Data(id, data) => {
+        Event::Data {
+            request_id: id,
+            data,
+        } => {
             if let Some(r) = reqs.get_mut(&id) {
                 if r.data.len() + data.len() <= MAX_BODY {
                     r.data.extend_from_slice(&data);
                 }
             }
         }
-        Ev::StdinEnd(id) => {
+        Event::StdinEnd { request_id: id } => {
             if let Some(r) = reqs.get_mut(&id) {
                 r.stdin_done = true;
             }
             return maybe_respond(sh, reqs, id).await;
         }
-        Ev::DataEnd(id) => {
+        Event::DataEnd { request_id: id } => {
             if let Some(r) = reqs.get_mut(&id) {
                 r.data_done = true;
             }
             return maybe_respond(sh, reqs, id).await;
         }
-        Ev::Abort(id) => {
+        Event::AbortRequest { request_id: id } => {
             if sh.has(Fault::IgnoreAbort) {
                 return true;
             }
@@ -455,7 +436,7 @@ async fn on_event(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, ev: Ev) 
                 // the END_REQUEST the request's own handling sends (or
                 // already sent): two for one request, whatever the timing.
                 let mut ack = Vec::new();
-                let _ = enc.end_request(id, 1, ProtocolStatus::RequestComplete, &mut ack);
+                let _ = enc.end_request(id.get(), 1, ProtocolStatus::RequestComplete, &mut ack);
                 sh.send(ack).await;
             }
             let responding = reqs.get(&id).is_some_and(|r| r.responding);
@@ -473,7 +454,11 @@ async fn on_event(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, ev: Ev) 
     true
 }
 
-async fn maybe_respond(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, id: u16) -> bool {
+async fn maybe_respond(
+    sh: &Arc<Shared>,
+    reqs: &mut BTreeMap<RequestId, ReqState>,
+    id: RequestId,
+) -> bool {
     let Some(r) = reqs.get(&id) else { return true };
     let role = r.role.unwrap_or(Role::Responder);
     let ignore_data = sh.has(Fault::FilterIgnoresData);
@@ -482,7 +467,7 @@ async fn maybe_respond(sh: &Arc<Shared>, reqs: &mut BTreeMap<u16, ReqState>, id:
     if !ready || r.responding {
         return true;
     }
-    let other = reqs.keys().copied().find(|&k| k != id);
+    let other = reqs.keys().copied().find(|&k| k != id).map(RequestId::get);
     let Some(r) = reqs.get_mut(&id) else {
         return true;
     };
@@ -581,14 +566,14 @@ fn build_response(sh: &Shared, role: Role, r: &ReqState) -> (Vec<u8>, Vec<u8>, V
 /// Streams one response in 32 KiB pieces, stopping early if the request is aborted.
 async fn respond(
     sh: Arc<Shared>,
-    id: u16,
+    id: RequestId,
     wrong_id: Option<u16>,
     head: Vec<u8>,
     body: Vec<u8>,
     stderr: Vec<u8>,
 ) {
     let enc = sh.encoder();
-    let write_id = wrong_id.unwrap_or(id);
+    let write_id = wrong_id.unwrap_or(id.get());
     let mut first = head;
     let split = body.len().min(32 * 1024);
     first.extend_from_slice(body.get(..split).unwrap_or_default());
@@ -634,7 +619,12 @@ async fn respond(
             .unwrap_or(true);
         if sh.has(Fault::ShortEndRequest) {
             let mut short = Vec::new();
-            let _ = enc.record(RecordType::EndRequest, id, &[0, 0, 0, 0, 0], &mut short);
+            let _ = enc.record(
+                RecordType::EndRequest,
+                id.get(),
+                &[0, 0, 0, 0, 0],
+                &mut short,
+            );
             end = short;
         }
         if wrong_id.is_some() {
@@ -648,7 +638,7 @@ async fn respond(
         }
         out.extend_from_slice(&end);
         if sh.has(Fault::RecordAfterEnd) {
-            let _ = enc.end_stream(RecordType::Stdout, id, &mut out);
+            let _ = enc.end_stream(RecordType::Stdout, id.get(), &mut out);
         }
         close = if sh.has(Fault::NoCloseWithoutKeepConn) {
             false

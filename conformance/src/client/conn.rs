@@ -1,5 +1,5 @@
 //! One transport connection to the application, driven by its own task:
-//! it writes what requests ask for through `fcgi_proto::connection::web_server::Connection`
+//! it writes what requests ask for through `fcgi_proto::connection::WebServer`
 //! and routes each record the application sends to the request it belongs to.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fcgi_proto::application::EndRequestBody;
-use fcgi_proto::connection::web_server::{Config as ProtoConfig, Connection, Event};
+use fcgi_proto::connection::{RequestId, WebServer, WebServerEvent as Event};
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::error::ErrorKind;
@@ -44,17 +44,15 @@ pub(crate) enum Command {
         /// `Some((bytes, end))`: first STDIN bytes, and whether they are all.
         stdin: Option<(Vec<u8>, bool)>,
         events: mpsc::UnboundedSender<ConnEvent>,
-        reply: tokio::sync::oneshot::Sender<Result<u16, ClientError>>,
+        reply: tokio::sync::oneshot::Sender<Result<RequestId, ClientError>>,
     },
     Stdin {
-        id: u16,
+        id: RequestId,
         data: Vec<u8>,
         end: bool,
     },
     /// The caller gave up on a request (e.g. the HTTP client went away).
-    Abort {
-        id: u16,
-    },
+    Abort { id: RequestId },
 }
 
 /// State shared between a connection's task and the pool.
@@ -88,7 +86,7 @@ pub(crate) fn spawn(stream: Stream, faults: Faults, abort_wait: Duration) -> Han
     let (tx, rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared::default());
     let task = Task {
-        proto: Connection::new(ProtoConfig::default()),
+        proto: WebServer::default(),
         encoder: Encoder::default(),
         reqs: BTreeMap::new(),
         shared: shared.clone(),
@@ -103,9 +101,9 @@ pub(crate) fn spawn(stream: Stream, faults: Faults, abort_wait: Duration) -> Han
 }
 
 struct Task {
-    proto: Connection,
+    proto: WebServer,
     encoder: Encoder,
-    reqs: BTreeMap<u16, Req>,
+    reqs: BTreeMap<RequestId, Req>,
     shared: Arc<Shared>,
     faults: Faults,
     abort_wait: Duration,
@@ -309,7 +307,7 @@ impl Task {
         params: &[(Vec<u8>, Vec<u8>)],
         stdin: Option<(Vec<u8>, bool)>,
         out: &mut Vec<u8>,
-    ) -> Result<u16, ClientError> {
+    ) -> Result<RequestId, ClientError> {
         self.keep = keep_conn;
         let start = out.len();
         let free = self
@@ -323,7 +321,10 @@ impl Task {
                 0,
             )))?;
         let block = self.params_block(params)?;
-        if self.faults.reuse_active_id && free != 1 && self.proto.is_active(1) {
+        if self.faults.reuse_active_id
+            && free != RequestId::MIN
+            && self.proto.is_active(RequestId::MIN)
+        {
             // Fault: a second request under the id of an active one (R-5.1-6).
             let enc = self.encoder;
             let m = ClientError::Malformed;

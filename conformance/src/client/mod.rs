@@ -33,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fcgi_proto::application::ProtocolStatus;
+use fcgi_proto::connection::RequestId;
 use fcgi_proto::role::Role;
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -268,7 +269,7 @@ impl Client {
             replay,
             rx: None,
             conn: None,
-            id: 0,
+            id: RequestId::MIN,
             reused: false,
             retried: false,
             stdout_bytes: 0,
@@ -369,7 +370,8 @@ pub struct ResponseStream {
     replay: Option<Option<Vec<u8>>>,
     rx: Option<mpsc::UnboundedReceiver<ConnEvent>>,
     conn: Option<Handle>,
-    id: u16,
+    /// The id on the connection; `RequestId::MIN` until `start` has one.
+    id: RequestId,
     reused: bool,
     retried: bool,
     stdout_bytes: usize,
@@ -463,7 +465,7 @@ impl ResponseStream {
     }
 
     /// The request id used on the connection.
-    pub fn request_id(&self) -> u16 {
+    pub fn request_id(&self) -> RequestId {
         self.id
     }
 

@@ -1,5 +1,5 @@
 //! The runner's application side: accepts the web server's connections,
-//! checks every record it sends with `fcgi_proto::connection::application::Connection`, and
+//! checks every record it sends with `fcgi_proto::connection::Application`, and
 //! lets a case script the answers. Connections outlive cases (a server
 //! that keeps connections reuses them in the next case), so each one runs
 //! in its own task and reports to one channel.
@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fcgi_proto::application::ProtocolStatus;
-use fcgi_proto::connection::application::{Config as AppConfig, Connection, Event};
+use fcgi_proto::connection::{Application, ApplicationConfig, ApplicationEvent, RequestId};
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::{Encoder, Padding};
 use fcgi_proto::management::Values;
@@ -60,62 +60,14 @@ pub enum Ev {
         /// BEGIN_REQUEST body bytes, when this is one.
         begin_body: Option<Vec<u8>>,
     },
-    /// BEGIN_REQUEST (§5.1).
-    Begin {
-        /// Request id.
-        id: u16,
-        /// Role.
-        role: Role,
-        /// FCGI_KEEP_CONN set.
-        keep_conn: bool,
-    },
-    /// PARAMS ended (§5.2): the whole block.
-    Params {
-        /// Request id.
-        id: u16,
-        /// The name-value block.
-        block: Vec<u8>,
-    },
-    /// STDIN bytes.
-    Stdin {
-        /// Request id.
-        id: u16,
-        /// Bytes.
-        data: Vec<u8>,
-    },
-    /// STDIN ended.
-    StdinEnd {
-        /// Request id.
-        id: u16,
-    },
-    /// DATA bytes or end (§6.4).
-    Data {
-        /// Request id.
-        id: u16,
-    },
-    /// ABORT_REQUEST (§5.4).
-    Abort {
-        /// Request id.
-        id: u16,
-    },
-    /// GET_VALUES (§4.1), answered automatically.
-    GetValues {
-        /// The names asked for.
-        names: Vec<String>,
-    },
-    /// A record type the application does not know (§4.2), answered with UNKNOWN_TYPE.
-    UnknownType {
-        /// Type code.
-        record_type: u8,
-    },
-    /// The first record for an inactive id on a connection (§3.3); later
-    /// ones are only counted ([`AppSide::ignored`]).
-    Ignored {
-        /// Type.
-        rtype: RecordType,
-        /// Request id.
-        id: u16,
-    },
+    /// What the codec's application side made of a record
+    /// ([`fcgi_proto::connection::Application`]), owned. PARAMS fragments
+    /// are not reported (their end carries the whole block), DATA's bytes
+    /// are not kept (only that they came: the cases need no more), GET_VALUES
+    /// is answered automatically, and of the records for an inactive id
+    /// (§3.3) only the first on a connection is reported (the rest are
+    /// counted, [`AppSide::ignored`]).
+    Fcgi(ApplicationEvent<'static>),
     /// The web server went past one of the runner's bounds on this
     /// connection; the connection is closed (PARAMS) or closed at the end
     /// of the case (records for inactive ids). The text says which bound.
@@ -345,13 +297,12 @@ impl AppSide {
                 }
                 let st = ConnState {
                     n,
-                    app: Connection::new(AppConfig {
-                        limits: fcgi_proto::Limits {
+                    app: Application::new(ApplicationConfig::default().with_limits(
+                        fcgi_proto::Limits {
                             max_requests: bounds::MAX_REQS,
                             ..fcgi_proto::Limits::default()
                         },
-                        ..AppConfig::default()
-                    }),
+                    )),
                     tx: tx.clone(),
                     queue_bytes: queue_bytes.clone(),
                     current: cur.clone(),
@@ -421,7 +372,7 @@ impl AppSide {
                                 .saturating_add(s.ignored.load(Ordering::Relaxed));
                         }
                     }
-                    Ev::GetValues { .. } => self.get_values_total += 1,
+                    Ev::Fcgi(ApplicationEvent::GetValues { .. }) => self.get_values_total += 1,
                     _ => {}
                 }
                 Some(e)
@@ -643,11 +594,12 @@ fn absorb_into(
             }
             true
         }
-        Ev::Begin {
-            id,
+        Ev::Fcgi(ApplicationEvent::BeginRequest {
+            request_id,
             role,
             keep_conn,
-        } => {
+        }) => {
+            let id = &request_id.get();
             if reqs.len() >= max {
                 return false;
             }
@@ -665,8 +617,8 @@ fn absorb_into(
             reqs.push(r);
             true
         }
-        Ev::Params { id, block } => {
-            let Some(r) = pos(reqs, *id).and_then(|i| reqs.get_mut(i)) else {
+        Ev::Fcgi(ApplicationEvent::ParamsEnd { request_id, block }) => {
+            let Some(r) = pos(reqs, request_id.get()).and_then(|i| reqs.get_mut(i)) else {
                 return false;
             };
             r.params_ended = true;
@@ -684,15 +636,15 @@ fn absorb_into(
             }
             true
         }
-        Ev::Stdin { id, data } => {
-            let Some(r) = pos(reqs, *id).and_then(|i| reqs.get_mut(i)) else {
+        Ev::Fcgi(ApplicationEvent::Stdin { request_id, data }) => {
+            let Some(r) = pos(reqs, request_id.get()).and_then(|i| reqs.get_mut(i)) else {
                 return false;
             };
             bounds::keep(&mut r.stdin, &mut r.stdin_discarded, data, stdin_kept, None);
             true
         }
-        Ev::StdinEnd { id } => {
-            let Some(r) = pos(reqs, *id).and_then(|i| reqs.get_mut(i)) else {
+        Ev::Fcgi(ApplicationEvent::StdinEnd { request_id }) => {
+            let Some(r) = pos(reqs, request_id.get()).and_then(|i| reqs.get_mut(i)) else {
                 return false;
             };
             r.stdin_ended = true;
@@ -730,7 +682,7 @@ struct Limits {
 
 struct ConnState {
     n: ConnId,
-    app: Connection,
+    app: Application,
     tx: mpsc::Sender<Msg>,
     queue_bytes: Arc<Semaphore>,
     current: Current,
@@ -821,8 +773,8 @@ impl ConnState {
         deferred: &mut VecDeque<Ctl>,
     ) -> Flow {
         let bytes = match &ev {
-            Ev::Stdin { data, .. } => data.len(),
-            Ev::Params { block, .. } => block.len(),
+            Ev::Fcgi(ApplicationEvent::Stdin { data, .. }) => data.len(),
+            Ev::Fcgi(ApplicationEvent::ParamsEnd { block, .. }) => block.len(),
             _ => 0,
         };
         let (tx, sem, conn) = (&self.tx, &self.queue_bytes, self.n);
@@ -899,9 +851,14 @@ impl ConnState {
         out: &mut Vec<u8>,
     ) -> bool {
         self.params_held.remove(&id);
-        match self.app.end_request(id, app_status, status, out) {
+        let ended = RequestId::new(id).ok_or(()).and_then(|rid| {
+            self.app
+                .end_request(rid, app_status, status, out)
+                .map_err(drop)
+        });
+        match ended {
             Ok(c) => c && self.app.should_close(),
-            Err(_) => {
+            Err(()) => {
                 let _ = self.encoder.end_request(id, app_status, status, out);
                 false
             }
@@ -971,7 +928,7 @@ async fn conn_task(
                     let reported = t == RecordType::BeginRequest
                         || id == 0
                         || matches!(t, RecordType::Unknown(_))
-                        || st.app.is_active(id);
+                        || RequestId::new(id).is_some_and(|rid| st.app.is_active(rid));
                     if reported {
                         let begin_body = (t == RecordType::BeginRequest)
                             .then(|| rec.content.to_vec());
@@ -989,7 +946,7 @@ async fn conn_task(
                         }
                     }
                     let handled = st.app.handle(&rec);
-                    if t == RecordType::Params && !rec.content.is_empty() && matches!(handled, Ok(None)) {
+                    if matches!(handled, Ok(ApplicationEvent::Params { .. })) {
                         let held = st.params_held.entry(id).or_default();
                         *held = held.saturating_add(rec.content.len());
                         let total: usize = st.params_held.values().sum();
@@ -1004,8 +961,7 @@ async fn conn_task(
                         }
                     }
                     let ev = match handled {
-                        Ok(Some(ev)) => ev,
-                        Ok(None) => continue,
+                        Ok(ev) => ev,
                         Err(e) => {
                             st.violations += 1;
                             if st.violations > bounds::VIOLATIONS_KEPT {
@@ -1020,41 +976,41 @@ async fn conn_task(
                         }
                     };
                     let out = match ev {
-                        Event::GetValues { query } => {
-                            let names = name_value::pairs(query)
-                                .filter_map(Result::ok)
-                                .map(|(n, _)| String::from_utf8_lossy(n).into_owned())
-                                .collect();
-                            let _ = st.app.get_values_result(&st.values, query, &mut answers);
-                            Ev::GetValues { names }
+                        ApplicationEvent::Params { .. } => continue,
+                        ApplicationEvent::GetValues { query } => {
+                            let _ = st.app.get_values_result(&st.values, &query, &mut answers);
+                            ApplicationEvent::GetValues { query }
                         }
-                        Event::UnknownType { record_type, .. } => {
+                        ApplicationEvent::UnknownType { record_type, request_id } => {
                             let _ = st.app.unknown_type(record_type, &mut answers);
-                            Ev::UnknownType { record_type }
+                            ApplicationEvent::UnknownType { record_type, request_id }
                         }
-                        Event::BeginRequest { request_id, role, keep_conn } => Ev::Begin { id: request_id, role, keep_conn },
-                        Event::Params { request_id, block } => {
-                            st.params_held.remove(&request_id);
-                            Ev::Params { id: request_id, block }
+                        ApplicationEvent::ParamsEnd { request_id, block } => {
+                            st.params_held.remove(&request_id.get());
+                            ApplicationEvent::ParamsEnd { request_id, block }
                         }
-                        Event::Stdin { request_id, data } => Ev::Stdin { id: request_id, data: data.to_vec() },
-                        Event::StdinEnd { request_id } => Ev::StdinEnd { id: request_id },
-                        Event::Data { request_id, .. } | Event::DataEnd { request_id } => Ev::Data { id: request_id },
-                        Event::AbortRequest { request_id } => Ev::Abort { id: request_id },
-                        Event::Ignored { record_type, request_id } => {
+                        ApplicationEvent::Data { request_id, .. } => ApplicationEvent::Data {
+                            request_id,
+                            data: std::borrow::Cow::Borrowed(&[]),
+                        },
+                        ApplicationEvent::Ignored { .. } => {
                             let n = st.stats.ignored.fetch_add(1, Ordering::Relaxed) + 1;
-                            if n == 1 {
-                                Ev::Ignored { rtype: record_type, id: request_id }
-                            } else if n == IGNORED_PER_CONN {
+                            if n == IGNORED_PER_CONN {
                                 st.over_bound = true;
-                                Ev::OverBound(format!(
+                                if st.send(Ev::OverBound(format!(
                                     "the web server sent {IGNORED_PER_CONN} records for request ids it never began (§3.3); the runner counts the rest and closes the connection at the end of the case"
-                                ))
-                            } else {
+                                )), &mut ctl, &mut deferred).await == Flow::Stop {
+                                    break 'conn;
+                                }
+                                continue;
+                            } else if n != 1 {
                                 continue;
                             }
+                            ev
                         }
+                        ev => ev,
                     };
+                    let out = Ev::Fcgi(out.into_owned());
                     if st.send(out, &mut ctl, &mut deferred).await == Flow::Stop {
                         break 'conn;
                     }
@@ -1157,12 +1113,14 @@ mod tests {
         while let Some(e) = app.next(deadline).await {
             conn = e.conn;
             match e.ev {
-                Ev::Ignored { id, .. } => {
-                    assert_eq!(id, 77);
+                Ev::Fcgi(ApplicationEvent::Ignored { request_id, .. }) => {
+                    assert_eq!(request_id.get(), 77);
                     ignored_events += 1;
                 }
                 Ev::OverBound(_) => over += 1,
-                Ev::StdinEnd { id: 1 } => break,
+                Ev::Fcgi(ApplicationEvent::StdinEnd { request_id }) if request_id.get() == 1 => {
+                    break
+                }
                 _ => {}
             }
         }
@@ -1222,7 +1180,7 @@ mod tests {
         let deadline = soon();
         while let Some(e) = app.next(deadline).await {
             match e.ev {
-                Ev::Begin { .. } => begins += 1,
+                Ev::Fcgi(ApplicationEvent::BeginRequest { .. }) => begins += 1,
                 Ev::Violation(v) => {
                     refused = Some(v);
                     break;

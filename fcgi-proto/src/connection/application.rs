@@ -1,18 +1,20 @@
 //! The application's side of one transport connection (§3.3, §4, §5, §6):
 //! a sans-IO state machine fed the records the web server sent, and used
-//! to write the application's answers.
+//! to write the application's answers. The core it shares with the web
+//! server's side, and what happens after an error, are in [`super`].
 //!
 //! Choices where the specification is vague (see spec/open-questions.md):
 //! - Records for an inactive request id are ignored, as §3.3 says, and
-//!   reported as [`Event::Ignored`]; [`InactivePolicy::Error`] makes them errors.
+//!   reported as [`ApplicationEvent::Ignored`]; [`InactivePolicy::Error`] makes them errors.
 //! - STDIN and DATA may arrive before PARAMS ends; the order of the three
 //!   streams is not enforced (the spec describes an order, it does not forbid others).
 //! - A management record with a nonzero request id is an error (§4: they use 0).
 //! - Unknown record types, whatever their id, are reported as
-//!   [`Event::UnknownType`] so the caller can answer `FCGI_UNKNOWN_TYPE` (§4.2).
+//!   [`ApplicationEvent::UnknownType`] so the caller can answer `FCGI_UNKNOWN_TYPE` (§4.2).
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
+use super::{Core, Inbound, RequestId};
 use crate::application::{BeginRequestBody, ProtocolStatus};
 use crate::encoder::Encoder;
 use crate::error::{Direction, Error, ErrorKind, Limit};
@@ -21,21 +23,23 @@ use crate::management::Values;
 use crate::name_value;
 use crate::record::{Record, RecordType, NULL_REQUEST_ID};
 use crate::role::Role;
-use crate::stream::StreamState;
+use crate::stream::StreamType;
 
 /// What to do with a record for a request id that is not active (§3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InactivePolicy {
-    /// Ignore it, as §3.3 tells the application to; report [`Event::Ignored`].
+    /// Ignore it, as §3.3 tells the application to; report [`ApplicationEvent::Ignored`].
     #[default]
     Ignore,
     /// Treat it as a protocol error.
     Error,
 }
 
-/// Configuration of the application-side state machine.
+/// Configuration of the application's side. Built from its `Default`
+/// with the `with_*` methods, so that a field added later breaks no caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Config {
+#[non_exhaustive]
+pub struct ApplicationConfig {
     /// Limits on what the web server can make us hold.
     pub limits: Limits,
     /// Records for inactive ids.
@@ -44,382 +48,403 @@ pub struct Config {
     pub encoder: Encoder,
 }
 
-/// Something the web server said, in the spec's terms.
+impl ApplicationConfig {
+    /// The same configuration with other limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The same configuration with another policy for inactive ids.
+    pub fn with_inactive(mut self, inactive: InactivePolicy) -> Self {
+        self.inactive = inactive;
+        self
+    }
+
+    /// The same configuration with another encoder.
+    pub fn with_encoder(mut self, encoder: Encoder) -> Self {
+        self.encoder = encoder;
+        self
+    }
+}
+
+/// Something the web server said, in the spec's terms: one per record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event<'a> {
+pub enum ApplicationEvent<'a> {
     /// `FCGI_GET_VALUES` (§4.1); the query block is a checked name-value block.
-    /// Answer with [`Connection::get_values_result`].
+    /// Answer with [`Application::get_values_result`].
     GetValues {
         /// The name-value block (values are empty by convention).
-        query: &'a [u8],
+        query: Cow<'a, [u8]>,
     },
     /// A record type the application does not know (§4.2). Answer with
-    /// [`Connection::unknown_type`].
+    /// [`Application::unknown_type`].
     UnknownType {
         /// The type code.
         record_type: u8,
-        /// The request id it carried.
+        /// The request id it carried (any value, 0 included).
         request_id: u16,
     },
     /// `FCGI_BEGIN_REQUEST` (§5.1): the id is now active.
     BeginRequest {
         /// The request id.
-        request_id: u16,
+        request_id: RequestId,
         /// The role asked for; answer an unknown one with `FCGI_UNKNOWN_ROLE`.
         role: Role,
         /// Whether `FCGI_KEEP_CONN` was set.
         keep_conn: bool,
     },
-    /// The PARAMS stream ended (§5.2); the whole, checked name-value block.
+    /// A PARAMS record with content (§5.2): gathered until the stream ends.
     Params {
         /// The request id.
-        request_id: u16,
+        request_id: RequestId,
+        /// The bytes of this record.
+        data: Cow<'a, [u8]>,
+    },
+    /// The PARAMS stream ended (§5.2); the whole, checked name-value block.
+    ParamsEnd {
+        /// The request id.
+        request_id: RequestId,
         /// The block; iterate with [`crate::name_value::pairs`].
-        block: Vec<u8>,
+        block: Cow<'a, [u8]>,
     },
     /// STDIN content (§5.3).
     Stdin {
         /// The request id.
-        request_id: u16,
+        request_id: RequestId,
         /// The bytes of this record.
-        data: &'a [u8],
+        data: Cow<'a, [u8]>,
     },
     /// STDIN ended by its empty record (§5.3).
     StdinEnd {
         /// The request id.
-        request_id: u16,
+        request_id: RequestId,
     },
     /// DATA content (§5.3, §6.4).
     Data {
         /// The request id.
-        request_id: u16,
+        request_id: RequestId,
         /// The bytes of this record.
-        data: &'a [u8],
+        data: Cow<'a, [u8]>,
     },
     /// DATA ended by its empty record (§5.3).
     DataEnd {
         /// The request id.
-        request_id: u16,
+        request_id: RequestId,
     },
     /// `FCGI_ABORT_REQUEST` (§5.4): end the request with END_REQUEST.
     AbortRequest {
         /// The request id.
-        request_id: u16,
+        request_id: RequestId,
     },
     /// A record for an inactive id, ignored as §3.3 says.
     Ignored {
         /// Its type.
         record_type: RecordType,
         /// Its request id.
-        request_id: u16,
+        request_id: RequestId,
     },
 }
 
-#[derive(Debug, Clone, Default)]
-struct Request {
-    role: Option<Role>,
-    keep_conn: bool,
-    params: Vec<u8>,
-    params_state: StreamState,
-    stdin: StreamState,
-    data: StreamState,
-    stdout: StreamState,
-    stderr: StreamState,
-    aborted: bool,
+impl ApplicationEvent<'_> {
+    /// The same event owning its bytes, to keep past the record it came from.
+    pub fn into_owned(self) -> ApplicationEvent<'static> {
+        use ApplicationEvent as E;
+        let own = |c: Cow<'_, [u8]>| Cow::Owned(c.into_owned());
+        match self {
+            E::GetValues { query } => E::GetValues { query: own(query) },
+            E::UnknownType {
+                record_type,
+                request_id,
+            } => E::UnknownType {
+                record_type,
+                request_id,
+            },
+            E::BeginRequest {
+                request_id,
+                role,
+                keep_conn,
+            } => E::BeginRequest {
+                request_id,
+                role,
+                keep_conn,
+            },
+            E::Params { request_id, data } => E::Params {
+                request_id,
+                data: own(data),
+            },
+            E::ParamsEnd { request_id, block } => E::ParamsEnd {
+                request_id,
+                block: own(block),
+            },
+            E::Stdin { request_id, data } => E::Stdin {
+                request_id,
+                data: own(data),
+            },
+            E::StdinEnd { request_id } => E::StdinEnd { request_id },
+            E::Data { request_id, data } => E::Data {
+                request_id,
+                data: own(data),
+            },
+            E::DataEnd { request_id } => E::DataEnd { request_id },
+            E::AbortRequest { request_id } => E::AbortRequest { request_id },
+            E::Ignored {
+                record_type,
+                request_id,
+            } => E::Ignored {
+                record_type,
+                request_id,
+            },
+        }
+    }
+
+    /// The request id the event belongs to; `None` for management records
+    /// and unknown types.
+    pub fn request_id(&self) -> Option<RequestId> {
+        use ApplicationEvent as E;
+        match self {
+            E::GetValues { .. } | E::UnknownType { .. } => None,
+            E::BeginRequest { request_id, .. }
+            | E::Params { request_id, .. }
+            | E::ParamsEnd { request_id, .. }
+            | E::Stdin { request_id, .. }
+            | E::StdinEnd { request_id }
+            | E::Data { request_id, .. }
+            | E::DataEnd { request_id }
+            | E::AbortRequest { request_id }
+            | E::Ignored { request_id, .. } => Some(*request_id),
+        }
+    }
 }
 
-/// The application-side state machine of one connection.
-#[derive(Debug, Clone, Default)]
-pub struct Connection {
-    config: Config,
-    requests: BTreeMap<u16, Request>,
-    close_after: bool,
+/// The application's side of one connection: fed the web server's records
+/// with [`Application::handle`], it writes the answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    core: Core,
+    inactive: InactivePolicy,
 }
 
-impl Connection {
+impl Default for Application {
+    fn default() -> Self {
+        Application::new(ApplicationConfig::default())
+    }
+}
+
+impl Application {
     /// A connection with the given configuration.
-    pub fn new(config: Config) -> Self {
-        Connection {
-            config,
-            requests: BTreeMap::new(),
-            close_after: false,
+    pub fn new(config: ApplicationConfig) -> Self {
+        Application {
+            core: Core::new(config.limits, config.encoder, Direction::ToApplication),
+            inactive: config.inactive,
         }
     }
 
     /// Request ids active now (§3.3).
-    pub fn active(&self) -> impl Iterator<Item = u16> + '_ {
-        self.requests.keys().copied()
+    pub fn active(&self) -> impl Iterator<Item = RequestId> + '_ {
+        self.core.requests.keys().copied()
     }
 
     /// Whether `request_id` is active.
-    pub fn is_active(&self, request_id: u16) -> bool {
-        self.requests.contains_key(&request_id)
+    pub fn is_active(&self, request_id: RequestId) -> bool {
+        self.core.requests.contains_key(&request_id)
     }
 
     /// The role of an active request.
-    pub fn role(&self, request_id: u16) -> Option<Role> {
-        self.requests.get(&request_id).and_then(|r| r.role)
+    pub fn role(&self, request_id: RequestId) -> Option<Role> {
+        self.core.requests.get(&request_id).map(|r| r.role)
     }
 
     /// Whether an active request was aborted (§5.4).
-    pub fn is_aborted(&self, request_id: u16) -> bool {
-        self.requests.get(&request_id).is_some_and(|r| r.aborted)
+    pub fn is_aborted(&self, request_id: RequestId) -> bool {
+        self.core
+            .requests
+            .get(&request_id)
+            .is_some_and(|r| r.aborted)
     }
 
     /// True once an END_REQUEST was sent for a request without
     /// `FCGI_KEEP_CONN` and no request is left: the application closes now (R-3.5-1).
     pub fn should_close(&self) -> bool {
-        self.close_after && self.requests.is_empty()
+        self.core.closing && self.core.requests.is_empty()
     }
 
-    /// Takes one record from the web server.
-    pub fn handle<'a>(&mut self, record: &Record<'a>) -> Result<Option<Event<'a>>, Error> {
-        let t = record.record_type();
-        let id = record.request_id();
+    /// Takes one record from the web server: one event, or an error that
+    /// rejects the record (see [`super`] for what the state is then).
+    pub fn handle<'a>(&mut self, record: &Record<'a>) -> Result<ApplicationEvent<'a>, Error> {
         let at = record.offset;
-        if t.direction() == Some(Direction::ToWebServer) {
-            return Err(Error::new(
-                ErrorKind::WrongDirection {
-                    record_type: t,
-                    expected: Direction::ToWebServer,
-                },
-                at,
-            ));
-        }
-        match t {
-            RecordType::Unknown(code) => {
-                return Ok(Some(Event::UnknownType {
+        let content = record.content;
+        let (t, id) = match self.core.classify(record)? {
+            Inbound::Unknown { code, request_id } => {
+                return Ok(ApplicationEvent::UnknownType {
                     record_type: code,
-                    request_id: id,
-                }))
+                    request_id,
+                })
             }
-            RecordType::GetValues => {
-                if id != NULL_REQUEST_ID {
-                    return Err(Error::new(
-                        ErrorKind::ManagementRequestId {
-                            record_type: t,
-                            request_id: id,
-                        },
-                        at,
-                    ));
-                }
-                let max = self.config.limits.max_management_bytes;
-                if record.content.len() > max {
-                    return Err(Error::new(
-                        ErrorKind::LimitExceeded {
-                            limit: Limit::ManagementBytes,
-                            max,
-                        },
-                        at,
-                    ));
-                }
-                name_value::validate(
-                    record.content,
-                    record.content_offset(),
-                    self.config.limits.max_pairs,
-                )?;
-                return Ok(Some(Event::GetValues {
-                    query: record.content,
-                }));
+            Inbound::Management(_, query) => {
+                // The only management record travelling this way is GET_VALUES.
+                return Ok(ApplicationEvent::GetValues {
+                    query: Cow::Borrowed(query),
+                });
             }
-            _ => {}
-        }
-        if id == NULL_REQUEST_ID {
-            return Err(Error::new(ErrorKind::NullRequestId(t), at));
-        }
+            Inbound::Request(t, id) => (t, id),
+        };
         if t == RecordType::BeginRequest {
-            let body = BeginRequestBody::parse(record.content, record.content_offset())?;
-            if self.requests.contains_key(&id) {
-                return Err(Error::new(ErrorKind::DuplicateBeginRequest(id), at));
-            }
-            if self.requests.len() >= self.config.limits.max_requests {
-                return Err(Error::new(
-                    ErrorKind::LimitExceeded {
-                        limit: Limit::ConcurrentRequests,
-                        max: self.config.limits.max_requests,
-                    },
-                    at,
-                ));
-            }
-            self.requests.insert(
-                id,
-                Request {
-                    role: Some(body.role),
-                    keep_conn: body.keep_conn(),
-                    ..Request::default()
-                },
-            );
-            return Ok(Some(Event::BeginRequest {
+            let body = BeginRequestBody::parse(content, record.content_offset())?;
+            self.core.begin(id, body.role, body.keep_conn(), at)?;
+            return Ok(ApplicationEvent::BeginRequest {
                 request_id: id,
                 role: body.role,
                 keep_conn: body.keep_conn(),
-            }));
+            });
         }
-        let limits = self.config.limits;
-        let Some(req) = self.requests.get_mut(&id) else {
-            return match self.config.inactive {
-                InactivePolicy::Ignore => Ok(Some(Event::Ignored {
+        let limits = self.core.limits;
+        let Some(req) = self.core.requests.get_mut(&id) else {
+            return match self.inactive {
+                InactivePolicy::Ignore => Ok(ApplicationEvent::Ignored {
                     record_type: t,
                     request_id: id,
-                })),
+                }),
                 InactivePolicy::Error => Err(Error::new(
                     ErrorKind::InactiveRequestId {
                         record_type: t,
-                        request_id: id,
+                        request_id: id.get(),
                     },
                     at,
                 )),
             };
         };
-        let after_end = Error::new(
-            ErrorKind::StreamAfterEnd {
-                record_type: t,
+        if t == RecordType::AbortRequest {
+            req.aborted = true;
+            return Ok(ApplicationEvent::AbortRequest { request_id: id });
+        }
+        let Some(stream) = StreamType::of(t) else {
+            // Every other type travelling this way was dispatched above.
+            return Err(super::wrong_direction(t, Direction::ToApplication, at));
+        };
+        if stream == StreamType::Params {
+            if req.streams.is_ended(stream) {
+                return Err(Error::new(
+                    ErrorKind::StreamAfterEnd {
+                        record_type: t,
+                        request_id: id.get(),
+                    },
+                    at,
+                ));
+            }
+            if !content.is_empty() {
+                if let Err(e) =
+                    req.params
+                        .push(content, limits.max_params_bytes, Limit::ParamsBytes, at)
+                {
+                    // The block can no longer be whole: PARAMS closes here.
+                    req.params.take();
+                    req.streams.end(stream);
+                    return Err(e);
+                }
+                return Ok(ApplicationEvent::Params {
+                    request_id: id,
+                    data: Cow::Borrowed(content),
+                });
+            }
+            req.streams.end(stream);
+            let block = req.params.take();
+            // Judged on the empty record: errors point at it, in stream
+            // offsets like every other error here. A bad block leaves
+            // PARAMS closed (see the module documentation).
+            name_value::validate(&block, 0, limits.max_pairs)
+                .map_err(|e| Error::new(e.kind().clone(), at))?;
+            return Ok(ApplicationEvent::ParamsEnd {
                 request_id: id,
+                block: Cow::Owned(block),
+            });
+        }
+        let ended = req.streams.receive(stream, id.get(), content.len(), at)?;
+        let data = Cow::Borrowed(content);
+        Ok(match (stream, ended) {
+            (StreamType::Stdin, false) => ApplicationEvent::Stdin {
+                request_id: id,
+                data,
             },
-            at,
-        );
-        match t {
-            RecordType::AbortRequest => {
-                req.aborted = true;
-                Ok(Some(Event::AbortRequest { request_id: id }))
-            }
-            RecordType::Params => {
-                if req.params_state == StreamState::Ended {
-                    return Err(after_end);
-                }
-                if record.content.is_empty() {
-                    req.params_state = StreamState::Ended;
-                    let block = std::mem::take(&mut req.params);
-                    // Judged on the empty record: errors point at it, in
-                    // stream offsets like every other error here.
-                    name_value::validate(&block, 0, limits.max_pairs)
-                        .map_err(|e| Error::new(e.kind().clone(), at))?;
-                    return Ok(Some(Event::Params {
-                        request_id: id,
-                        block,
-                    }));
-                }
-                if req.params.len().saturating_add(record.content.len()) > limits.max_params_bytes {
-                    return Err(Error::new(
-                        ErrorKind::LimitExceeded {
-                            limit: Limit::ParamsBytes,
-                            max: limits.max_params_bytes,
-                        },
-                        at,
-                    ));
-                }
-                req.params.extend_from_slice(record.content);
-                // Checked on the empty record, once the block is whole.
-                Ok(None)
-            }
-            RecordType::Stdin | RecordType::Data => {
-                let state = if t == RecordType::Stdin {
-                    &mut req.stdin
-                } else {
-                    &mut req.data
-                };
-                if *state == StreamState::Ended {
-                    return Err(after_end);
-                }
-                let empty = record.content.is_empty();
-                if empty {
-                    *state = StreamState::Ended;
-                }
-                Ok(Some(match (t == RecordType::Stdin, empty) {
-                    (true, false) => Event::Stdin {
-                        request_id: id,
-                        data: record.content,
-                    },
-                    (true, true) => Event::StdinEnd { request_id: id },
-                    (false, false) => Event::Data {
-                        request_id: id,
-                        data: record.content,
-                    },
-                    (false, true) => Event::DataEnd { request_id: id },
-                }))
-            }
-            // BEGIN_REQUEST, management and app-to-server types were handled above.
-            _ => Ok(None),
-        }
-    }
-
-    fn writable(&mut self, request_id: u16) -> Result<&mut Request, Error> {
-        let req = self
-            .requests
-            .get_mut(&request_id)
-            .ok_or(Error::new(ErrorKind::RequestEnded(request_id), 0))?;
-        if req.params_state != StreamState::Ended && !req.aborted {
-            return Err(Error::new(ErrorKind::OutputBeforeParams(request_id), 0));
-        }
-        Ok(req)
+            (StreamType::Stdin, true) => ApplicationEvent::StdinEnd { request_id: id },
+            (_, false) => ApplicationEvent::Data {
+                request_id: id,
+                data,
+            },
+            (_, true) => ApplicationEvent::DataEnd { request_id: id },
+        })
     }
 
     fn output(
         &mut self,
-        record_type: RecordType,
-        request_id: u16,
+        stream: StreamType,
+        request_id: RequestId,
         data: &[u8],
         end: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        let enc = self.config.encoder;
-        let req = self.writable(request_id)?;
-        let state = if record_type == RecordType::Stdout {
-            &mut req.stdout
-        } else {
-            &mut req.stderr
-        };
-        state.write(&enc, record_type, request_id, data, end, out)
+        let req = self.core.writable(request_id)?;
+        if !req.streams.is_ended(StreamType::Params) && !req.aborted {
+            return Err(Error::new(
+                ErrorKind::OutputBeforeParams(request_id.get()),
+                0,
+            ));
+        }
+        self.core.write_stream(stream, request_id, data, end, out)
     }
 
     /// Writes STDOUT content (§5.3, §6.2). Fails before PARAMS ended
     /// (R-6.2-4), after the stream ended, or for an inactive id.
-    pub fn stdout(&mut self, request_id: u16, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
-        self.output(RecordType::Stdout, request_id, data, false, out)
+    pub fn stdout(
+        &mut self,
+        request_id: RequestId,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.output(StreamType::Stdout, request_id, data, false, out)
     }
 
     /// Ends STDOUT with its empty record (R-5.3-1).
-    pub fn end_stdout(&mut self, request_id: u16, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.output(RecordType::Stdout, request_id, &[], true, out)
+    pub fn end_stdout(&mut self, request_id: RequestId, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.output(StreamType::Stdout, request_id, &[], true, out)
     }
 
     /// Writes STDERR content (§5.3).
-    pub fn stderr(&mut self, request_id: u16, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
-        self.output(RecordType::Stderr, request_id, data, false, out)
+    pub fn stderr(
+        &mut self,
+        request_id: RequestId,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.output(StreamType::Stderr, request_id, data, false, out)
     }
 
     /// Ends STDERR with its empty record.
-    pub fn end_stderr(&mut self, request_id: u16, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.output(RecordType::Stderr, request_id, &[], true, out)
+    pub fn end_stderr(&mut self, request_id: RequestId, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.output(StreamType::Stderr, request_id, &[], true, out)
     }
 
     /// Ends a request (§5.5): writes END_REQUEST and makes the id inactive.
     /// Returns true when the application must now close the connection
     /// because the request did not ask for `FCGI_KEEP_CONN` (R-3.5-1).
     ///
-    /// Open STDOUT is not ended here: call [`Connection::end_stdout`]
+    /// Open STDOUT is not ended here: call [`Application::end_stdout`]
     /// first. A refusal (`FCGI_CANT_MPX_CONN`, `FCGI_OVERLOADED`,
     /// `FCGI_UNKNOWN_ROLE`) needs no output at all and may be sent any time
     /// after BEGIN_REQUEST.
     pub fn end_request(
         &mut self,
-        request_id: u16,
+        request_id: RequestId,
         app_status: u32,
         protocol_status: ProtocolStatus,
         out: &mut Vec<u8>,
     ) -> Result<bool, Error> {
-        let req = self
-            .requests
-            .get(&request_id)
-            .ok_or(Error::new(ErrorKind::RequestEnded(request_id), 0))?;
+        let req = self.core.writable(request_id)?;
         let close = !req.keep_conn;
-        self.config
+        self.core
             .encoder
-            .end_request(request_id, app_status, protocol_status, out)?;
-        self.requests.remove(&request_id);
-        if close {
-            self.close_after = true;
-        }
+            .end_request(request_id.get(), app_status, protocol_status, out)?;
+        self.core.end(request_id);
         Ok(close)
     }
 
@@ -431,14 +456,14 @@ impl Connection {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         let block = values.answer(query)?;
-        self.config
+        self.core
             .encoder
             .record(RecordType::GetValuesResult, NULL_REQUEST_ID, &block, out)
     }
 
     /// Answers an unknown record type (§4.2, R-4.2-1).
     pub fn unknown_type(&self, record_type: u8, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.config.encoder.unknown_type(record_type, out)
+        self.core.encoder.unknown_type(record_type, out)
     }
 }
 
@@ -446,13 +471,19 @@ impl Connection {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::encoder::Encoder;
+    use crate::limits::Limits;
+
+    fn rid(id: u16) -> RequestId {
+        RequestId::new(id).unwrap()
+    }
     use crate::record::records;
 
-    fn feed(conn: &mut Connection, wire: &[u8]) -> Vec<Result<Option<String>, Error>> {
+    fn feed(conn: &mut Application, wire: &[u8]) -> Vec<Result<String, Error>> {
         records(wire)
             .map(|r| {
                 let r = r.unwrap();
-                conn.handle(&r).map(|e| e.map(|e| format!("{e:?}")))
+                conn.handle(&r).map(|e| format!("{e:?}"))
             })
             .collect()
     }
@@ -473,26 +504,26 @@ mod tests {
         enc.end_stream(RecordType::Params, 1, &mut w).unwrap();
         enc.stream(RecordType::Stdin, 1, b"body", &mut w).unwrap();
         enc.end_stream(RecordType::Stdin, 1, &mut w).unwrap();
-        let mut c = Connection::default();
+        let mut c = Application::default();
         let ev: Vec<_> = feed(&mut c, &w).into_iter().map(Result::unwrap).collect();
         assert_eq!(ev.len(), 5);
-        assert!(ev[1].is_none(), "partial params report nothing");
-        assert!(ev[2].as_ref().unwrap().starts_with("Params"));
+        assert!(ev[1].starts_with("Params {"), "one event per record");
+        assert!(ev[2].starts_with("ParamsEnd"));
         let mut out = Vec::new();
-        c.stdout(1, b"Status: 200\r\n\r\n", &mut out).unwrap();
-        c.end_stdout(1, &mut out).unwrap();
+        c.stdout(rid(1), b"Status: 200\r\n\r\n", &mut out).unwrap();
+        c.end_stdout(rid(1), &mut out).unwrap();
         assert!(c
-            .end_request(1, 0, ProtocolStatus::RequestComplete, &mut out)
+            .end_request(rid(1), 0, ProtocolStatus::RequestComplete, &mut out)
             .unwrap());
         assert!(c.should_close());
-        assert!(!c.is_active(1));
+        assert!(!c.is_active(rid(1)));
     }
 
     #[test]
     fn duplicate_begin_is_an_error() {
         let mut w = begin(1, Role::Responder, true);
         w.extend(begin(1, Role::Responder, true));
-        let mut c = Connection::default();
+        let mut c = Application::default();
         let r = feed(&mut c, &w);
         let e = r[1].clone().unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::DuplicateBeginRequest(1));
@@ -505,15 +536,11 @@ mod tests {
         Encoder::default()
             .stream(RecordType::Stdin, 7, b"x", &mut w)
             .unwrap();
-        let mut c = Connection::default();
-        assert!(feed(&mut c, &w)[0]
-            .clone()
-            .unwrap()
-            .unwrap()
-            .starts_with("Ignored"));
-        let mut strict = Connection::new(Config {
+        let mut c = Application::default();
+        assert!(feed(&mut c, &w)[0].clone().unwrap().starts_with("Ignored"));
+        let mut strict = Application::new(ApplicationConfig {
             inactive: InactivePolicy::Error,
-            ..Config::default()
+            ..ApplicationConfig::default()
         });
         let e = feed(&mut strict, &w)[0].clone().unwrap_err();
         assert!(matches!(
@@ -529,7 +556,7 @@ mod tests {
         enc.end_stream(RecordType::Stdin, 1, &mut w).unwrap();
         enc.stream(RecordType::Stdin, 1, b"late", &mut w).unwrap();
         enc.end_stream(RecordType::Stdout, 1, &mut w).unwrap();
-        let mut c = Connection::default();
+        let mut c = Application::default();
         let r = feed(&mut c, &w);
         assert!(matches!(
             r[2].clone().unwrap_err().kind(),
@@ -549,7 +576,7 @@ mod tests {
         enc.record(RecordType::BeginRequest, 2, &[0, 1], &mut w)
             .unwrap();
         enc.record(RecordType::Stdin, 0, b"x", &mut w).unwrap();
-        let mut c = Connection::default();
+        let mut c = Application::default();
         let r = feed(&mut c, &w);
         assert_eq!(r[0].clone().unwrap_err().section(), "§4");
         assert_eq!(r[1].clone().unwrap_err().requirement(), Some("R-5.1-1"));
@@ -558,18 +585,18 @@ mod tests {
 
     #[test]
     fn output_before_params_end_is_refused() {
-        let mut c = Connection::default();
+        let mut c = Application::default();
         let w = begin(1, Role::Responder, true);
         feed(&mut c, &w);
         let mut out = Vec::new();
-        let e = c.stdout(1, b"x", &mut out).unwrap_err();
+        let e = c.stdout(rid(1), b"x", &mut out).unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::OutputBeforeParams(1));
         // A refusal needs no output.
         assert!(!c
-            .end_request(1, 0, ProtocolStatus::CantMpxConn, &mut out)
+            .end_request(rid(1), 0, ProtocolStatus::CantMpxConn, &mut out)
             .unwrap());
         assert!(c
-            .end_request(1, 0, ProtocolStatus::RequestComplete, &mut out)
+            .end_request(rid(1), 0, ProtocolStatus::RequestComplete, &mut out)
             .is_err());
     }
 
@@ -578,12 +605,12 @@ mod tests {
         let enc = Encoder::default();
         let mut w = begin(1, Role::Responder, true);
         enc.stream(RecordType::Params, 1, &[1; 40], &mut w).unwrap();
-        let mut c = Connection::new(Config {
+        let mut c = Application::new(ApplicationConfig {
             limits: Limits {
                 max_params_bytes: 32,
                 ..Limits::default()
             },
-            ..Config::default()
+            ..ApplicationConfig::default()
         });
         let r = feed(&mut c, &w);
         assert!(matches!(

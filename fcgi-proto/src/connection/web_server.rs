@@ -1,34 +1,39 @@
 //! The web server's side of one transport connection (§3.3, §4, §5, §6):
 //! a sans-IO state machine used to write requests and fed the records the
-//! application sent back.
+//! application sent back. The core it shares with the application's side,
+//! and what happens after an error, are in [`super`].
 //!
 //! Choices where the specification is vague (see spec/open-questions.md):
 //! - Any record for an id that is not active is an error: the web server
 //!   chose every id, so nothing legitimate can arrive for one it did not start
 //!   or that already ended (R-5.5-4).
 //! - END_REQUEST while STDOUT is still open is reported in
-//!   [`Event::EndRequest`] (`stdout_ended: false`), not refused, unless
-//!   [`Config::require_stdout_end`] is set.
+//!   [`WebServerEvent::EndRequest`] (`stdout_ended: false`), not refused, unless
+//!   [`WebServerConfig::require_stdout_end`] is set.
 //! - Output before the web server ended PARAMS is an error (R-6.2-4): an
 //!   application cannot know its parameters before the empty PARAMS record.
 //!   After ABORT_REQUEST it is accepted, as the application side allows, so
 //!   that an aborted request can be ended at once (§5.4).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 
+use super::{Core, Inbound, RequestId};
 use crate::application::{EndRequestBody, ProtocolStatus};
 use crate::encoder::Encoder;
-use crate::error::{Direction, Error, ErrorKind, Limit};
+use crate::error::{Direction, Error, ErrorKind};
 use crate::limits::Limits;
 use crate::management::UnknownTypeBody;
 use crate::name_value;
-use crate::record::{Record, RecordType, NULL_REQUEST_ID};
+use crate::record::{Record, RecordType};
 use crate::role::Role;
-use crate::stream::StreamState;
+use crate::stream::StreamType;
 
-/// Configuration of the web-server-side state machine.
+/// Configuration of the web server's side. Built from its `Default` with
+/// the `with_*` methods, so that a field added later breaks no caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Config {
+#[non_exhaustive]
+pub struct WebServerConfig {
     /// Limits on what the application can make us hold.
     pub limits: Limits,
     /// Refuse END_REQUEST with `FCGI_REQUEST_COMPLETE` while STDOUT is open
@@ -38,13 +43,33 @@ pub struct Config {
     pub encoder: Encoder,
 }
 
-/// Something the application said, in the spec's terms.
+impl WebServerConfig {
+    /// The same configuration with other limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The same configuration, refusing END_REQUEST before STDOUT ended or not.
+    pub fn with_require_stdout_end(mut self, require: bool) -> Self {
+        self.require_stdout_end = require;
+        self
+    }
+
+    /// The same configuration with another encoder.
+    pub fn with_encoder(mut self, encoder: Encoder) -> Self {
+        self.encoder = encoder;
+        self
+    }
+}
+
+/// Something the application said, in the spec's terms: one per record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event<'a> {
+pub enum WebServerEvent<'a> {
     /// `FCGI_GET_VALUES_RESULT` (§4.1): a checked name-value block.
     GetValuesResult {
         /// The block.
-        block: &'a [u8],
+        block: Cow<'a, [u8]>,
     },
     /// `FCGI_UNKNOWN_TYPE` (§4.2): the application did not know a type we sent.
     UnknownType(UnknownTypeBody),
@@ -52,39 +77,39 @@ pub enum Event<'a> {
     UnknownRecord {
         /// The type code.
         record_type: u8,
-        /// Its request id.
+        /// Its request id (any value, 0 included).
         request_id: u16,
         /// Its content.
-        content: &'a [u8],
+        content: Cow<'a, [u8]>,
     },
     /// STDOUT content (§5.3).
     Stdout {
         /// The request id.
-        request_id: u16,
+        request_id: RequestId,
         /// The bytes of this record.
-        data: &'a [u8],
+        data: Cow<'a, [u8]>,
     },
     /// STDOUT ended by its empty record.
     StdoutEnd {
         /// The request id.
-        request_id: u16,
+        request_id: RequestId,
     },
     /// STDERR content (§5.3).
     Stderr {
         /// The request id.
-        request_id: u16,
+        request_id: RequestId,
         /// The bytes of this record.
-        data: &'a [u8],
+        data: Cow<'a, [u8]>,
     },
     /// STDERR ended by its empty record.
     StderrEnd {
         /// The request id.
-        request_id: u16,
+        request_id: RequestId,
     },
     /// `FCGI_END_REQUEST` (§5.5): the id is inactive again.
     EndRequest {
         /// The request id.
-        request_id: u16,
+        request_id: RequestId,
         /// appStatus and protocolStatus.
         body: EndRequestBody,
         /// Whether STDOUT had been ended by its empty record.
@@ -97,125 +122,144 @@ pub enum Event<'a> {
     },
 }
 
-#[derive(Debug, Clone, Default)]
-struct Request {
-    keep_conn: bool,
-    params: StreamState,
-    stdin: StreamState,
-    data: StreamState,
-    stdout: StreamState,
-    stderr: StreamState,
-    aborted: bool,
+impl WebServerEvent<'_> {
+    /// The same event owning its bytes, to keep past the record it came from.
+    pub fn into_owned(self) -> WebServerEvent<'static> {
+        use WebServerEvent as E;
+        let own = |c: Cow<'_, [u8]>| Cow::Owned(c.into_owned());
+        match self {
+            E::GetValuesResult { block } => E::GetValuesResult { block: own(block) },
+            E::UnknownType(b) => E::UnknownType(b),
+            E::UnknownRecord {
+                record_type,
+                request_id,
+                content,
+            } => E::UnknownRecord {
+                record_type,
+                request_id,
+                content: own(content),
+            },
+            E::Stdout { request_id, data } => E::Stdout {
+                request_id,
+                data: own(data),
+            },
+            E::StdoutEnd { request_id } => E::StdoutEnd { request_id },
+            E::Stderr { request_id, data } => E::Stderr {
+                request_id,
+                data: own(data),
+            },
+            E::StderrEnd { request_id } => E::StderrEnd { request_id },
+            E::EndRequest {
+                request_id,
+                body,
+                stdout_ended,
+                stderr_ended,
+                keep_conn,
+            } => E::EndRequest {
+                request_id,
+                body,
+                stdout_ended,
+                stderr_ended,
+                keep_conn,
+            },
+        }
+    }
+
+    /// The request id the event belongs to; `None` for management records
+    /// and unknown types.
+    pub fn request_id(&self) -> Option<RequestId> {
+        use WebServerEvent as E;
+        match self {
+            E::GetValuesResult { .. } | E::UnknownType(_) | E::UnknownRecord { .. } => None,
+            E::Stdout { request_id, .. }
+            | E::StdoutEnd { request_id }
+            | E::Stderr { request_id, .. }
+            | E::StderrEnd { request_id }
+            | E::EndRequest { request_id, .. } => Some(*request_id),
+        }
+    }
 }
 
-/// The web-server-side state machine of one connection.
-#[derive(Debug, Clone, Default)]
-pub struct Connection {
-    config: Config,
-    requests: BTreeMap<u16, Request>,
-    ended: BTreeSet<u16>,
-    /// A request without FCGI_KEEP_CONN ended: the application closes now (R-3.5-1).
-    closing: bool,
+/// The web server's side of one connection: it writes requests, and is fed
+/// the application's records with [`WebServer::handle`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebServer {
+    core: Core,
+    require_stdout_end: bool,
+    /// Ids that ended with END_REQUEST and were not begun again (R-5.5-4).
+    ended: BTreeSet<RequestId>,
 }
 
-impl Connection {
+impl Default for WebServer {
+    fn default() -> Self {
+        WebServer::new(WebServerConfig::default())
+    }
+}
+
+impl WebServer {
     /// A connection with the given configuration.
-    pub fn new(config: Config) -> Self {
-        Connection {
-            config,
-            requests: BTreeMap::new(),
+    pub fn new(config: WebServerConfig) -> Self {
+        WebServer {
+            core: Core::new(config.limits, config.encoder, Direction::ToWebServer),
+            require_stdout_end: config.require_stdout_end,
             ended: BTreeSet::new(),
-            closing: false,
         }
     }
 
     /// Request ids active now.
-    pub fn active(&self) -> impl Iterator<Item = u16> + '_ {
-        self.requests.keys().copied()
+    pub fn active(&self) -> impl Iterator<Item = RequestId> + '_ {
+        self.core.requests.keys().copied()
     }
 
     /// Whether `request_id` is active.
-    pub fn is_active(&self, request_id: u16) -> bool {
-        self.requests.contains_key(&request_id)
+    pub fn is_active(&self, request_id: RequestId) -> bool {
+        self.core.requests.contains_key(&request_id)
+    }
+
+    /// The role an active request was begun with.
+    pub fn role(&self, request_id: RequestId) -> Option<Role> {
+        self.core.requests.get(&request_id).map(|r| r.role)
     }
 
     /// The lowest id in 1..=65535 that is not active.
-    pub fn free_id(&self) -> Option<u16> {
-        (1..=u16::MAX).find(|id| !self.requests.contains_key(id))
+    pub fn free_id(&self) -> Option<RequestId> {
+        (1..=u16::MAX)
+            .filter_map(RequestId::new)
+            .find(|id| !self.core.requests.contains_key(id))
     }
 
     /// Writes BEGIN_REQUEST (§5.1) and makes `request_id` active. Fails
-    /// for id 0 (R-3.3-5), an active id, past `max_requests`, or once a
-    /// request without `FCGI_KEEP_CONN` has ended: the application closes
-    /// the connection then (R-3.5-1), so a new request needs a new one
+    /// for an active id, past `max_requests`, or once a request without
+    /// `FCGI_KEEP_CONN` has ended: the application closes the connection
+    /// then (R-3.5-1), so a new request needs a new one
     /// ([`ErrorKind::ConnectionClosed`]).
     pub fn begin_request(
         &mut self,
-        request_id: u16,
+        request_id: RequestId,
         role: Role,
         keep_conn: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        if self.closing {
+        if self.core.closing {
             return Err(Error::new(ErrorKind::ConnectionClosed, 0));
         }
-        if request_id == NULL_REQUEST_ID {
-            return Err(Error::new(
-                ErrorKind::NullRequestId(RecordType::BeginRequest),
-                0,
-            ));
-        }
-        if self.requests.contains_key(&request_id) {
-            return Err(Error::new(ErrorKind::DuplicateBeginRequest(request_id), 0));
-        }
-        if self.requests.len() >= self.config.limits.max_requests {
-            return Err(Error::new(
-                ErrorKind::LimitExceeded {
-                    limit: Limit::ConcurrentRequests,
-                    max: self.config.limits.max_requests,
-                },
-                0,
-            ));
-        }
-        self.config
+        self.core.begin(request_id, role, keep_conn, 0)?;
+        if let Err(e) = self
+            .core
             .encoder
-            .begin_request(request_id, role, keep_conn, out)?;
+            .begin_request(request_id.get(), role, keep_conn, out)
+        {
+            self.core.requests.remove(&request_id);
+            return Err(e);
+        }
         self.ended.remove(&request_id);
-        self.requests.insert(
-            request_id,
-            Request {
-                keep_conn,
-                ..Request::default()
-            },
-        );
         Ok(())
-    }
-
-    fn input(
-        &mut self,
-        record_type: RecordType,
-        request_id: u16,
-        data: &[u8],
-        end: bool,
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        let enc = self.config.encoder;
-        let req = self
-            .requests
-            .get_mut(&request_id)
-            .ok_or(Error::new(ErrorKind::RequestEnded(request_id), 0))?;
-        let state = match record_type {
-            RecordType::Params => &mut req.params,
-            RecordType::Stdin => &mut req.stdin,
-            _ => &mut req.data,
-        };
-        state.write(&enc, record_type, request_id, data, end, out)
     }
 
     /// Writes pairs on the PARAMS stream (§5.2), shortest length forms.
     pub fn params<'p, I>(
         &mut self,
-        request_id: u16,
+        request_id: RequestId,
         pairs: I,
         out: &mut Vec<u8>,
     ) -> Result<(), Error>
@@ -223,53 +267,68 @@ impl Connection {
         I: IntoIterator<Item = (&'p [u8], &'p [u8])>,
     {
         let block = name_value::encode_pairs(pairs)?;
-        self.input(RecordType::Params, request_id, &block, false, out)
+        self.core
+            .write_stream(StreamType::Params, request_id, &block, false, out)
     }
 
     /// Writes raw bytes on the PARAMS stream (e.g. a block built with chosen length forms).
     pub fn params_raw(
         &mut self,
-        request_id: u16,
+        request_id: RequestId,
         block: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        self.input(RecordType::Params, request_id, block, false, out)
+        self.core
+            .write_stream(StreamType::Params, request_id, block, false, out)
     }
 
     /// Ends PARAMS with its empty record (R-5.2-1).
-    pub fn end_params(&mut self, request_id: u16, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.input(RecordType::Params, request_id, &[], true, out)
+    pub fn end_params(&mut self, request_id: RequestId, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.core
+            .write_stream(StreamType::Params, request_id, &[], true, out)
     }
 
     /// Writes STDIN content (§5.3).
-    pub fn stdin(&mut self, request_id: u16, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
-        self.input(RecordType::Stdin, request_id, data, false, out)
+    pub fn stdin(
+        &mut self,
+        request_id: RequestId,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.core
+            .write_stream(StreamType::Stdin, request_id, data, false, out)
     }
 
     /// Ends STDIN with its empty record (R-5.3-1).
-    pub fn end_stdin(&mut self, request_id: u16, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.input(RecordType::Stdin, request_id, &[], true, out)
+    pub fn end_stdin(&mut self, request_id: RequestId, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.core
+            .write_stream(StreamType::Stdin, request_id, &[], true, out)
     }
 
     /// Writes DATA content (§5.3, §6.4).
-    pub fn data(&mut self, request_id: u16, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
-        self.input(RecordType::Data, request_id, data, false, out)
+    pub fn data(
+        &mut self,
+        request_id: RequestId,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.core
+            .write_stream(StreamType::Data, request_id, data, false, out)
     }
 
     /// Ends DATA with its empty record.
-    pub fn end_data(&mut self, request_id: u16, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.input(RecordType::Data, request_id, &[], true, out)
+    pub fn end_data(&mut self, request_id: RequestId, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.core
+            .write_stream(StreamType::Data, request_id, &[], true, out)
     }
 
     /// Writes ABORT_REQUEST (§5.4); the id stays active until END_REQUEST.
-    pub fn abort_request(&mut self, request_id: u16, out: &mut Vec<u8>) -> Result<(), Error> {
-        let enc = self.config.encoder;
-        let req = self
-            .requests
-            .get_mut(&request_id)
-            .ok_or(Error::new(ErrorKind::RequestEnded(request_id), 0))?;
+    pub fn abort_request(&mut self, request_id: RequestId, out: &mut Vec<u8>) -> Result<(), Error> {
+        let enc = self.core.encoder;
+        let req = self.core.writable(request_id)?;
+        enc.abort_request(request_id.get(), out)?;
         req.aborted = true;
-        enc.abort_request(request_id, out)
+        Ok(())
     }
 
     /// Writes GET_VALUES (§4.1).
@@ -277,78 +336,42 @@ impl Connection {
     where
         I: IntoIterator<Item = &'n [u8]>,
     {
-        self.config.encoder.get_values(names, out)
+        self.core.encoder.get_values(names, out)
     }
 
-    /// Takes one record from the application.
-    pub fn handle<'a>(&mut self, record: &Record<'a>) -> Result<Event<'a>, Error> {
-        let t = record.record_type();
-        let id = record.request_id();
+    /// Takes one record from the application: one event, or an error that
+    /// rejects the record and changes nothing (see [`super`]).
+    pub fn handle<'a>(&mut self, record: &Record<'a>) -> Result<WebServerEvent<'a>, Error> {
         let at = record.offset;
-        if t.direction() == Some(Direction::ToApplication) {
-            return Err(Error::new(
-                ErrorKind::WrongDirection {
-                    record_type: t,
-                    expected: Direction::ToApplication,
-                },
-                at,
-            ));
-        }
-        if t.is_management() && id != NULL_REQUEST_ID {
-            return Err(Error::new(
-                ErrorKind::ManagementRequestId {
-                    record_type: t,
-                    request_id: id,
-                },
-                at,
-            ));
-        }
-        match t {
-            RecordType::GetValuesResult => {
-                let max = self.config.limits.max_management_bytes;
-                if record.content.len() > max {
-                    return Err(Error::new(
-                        ErrorKind::LimitExceeded {
-                            limit: Limit::ManagementBytes,
-                            max,
-                        },
-                        at,
-                    ));
-                }
-                name_value::validate(
-                    record.content,
-                    record.content_offset(),
-                    self.config.limits.max_pairs,
-                )?;
-                return Ok(Event::GetValuesResult {
-                    block: record.content,
-                });
+        let content = record.content;
+        let (t, id) = match self.core.classify(record)? {
+            Inbound::Unknown { code, request_id } => {
+                return Ok(WebServerEvent::UnknownRecord {
+                    record_type: code,
+                    request_id,
+                    content: Cow::Borrowed(content),
+                })
             }
-            RecordType::UnknownType => {
-                return Ok(Event::UnknownType(UnknownTypeBody::parse(
-                    record.content,
+            Inbound::Management(RecordType::UnknownType, body) => {
+                return Ok(WebServerEvent::UnknownType(UnknownTypeBody::parse(
+                    body,
                     record.content_offset(),
                 )?))
             }
-            RecordType::Unknown(code) => {
-                return Ok(Event::UnknownRecord {
-                    record_type: code,
-                    request_id: id,
-                    content: record.content,
+            Inbound::Management(_, block) => {
+                return Ok(WebServerEvent::GetValuesResult {
+                    block: Cow::Borrowed(block),
                 })
             }
-            _ => {}
-        }
-        if id == NULL_REQUEST_ID {
-            return Err(Error::new(ErrorKind::NullRequestId(t), at));
-        }
-        let Some(req) = self.requests.get_mut(&id) else {
+            Inbound::Request(t, id) => (t, id),
+        };
+        let Some(req) = self.core.requests.get_mut(&id) else {
             let kind = if self.ended.contains(&id) {
-                ErrorKind::RequestEnded(id)
+                ErrorKind::RequestEnded(id.get())
             } else {
                 ErrorKind::InactiveRequestId {
                     record_type: t,
-                    request_id: id,
+                    request_id: id.get(),
                 }
             };
             return Err(Error::new(kind, at));
@@ -356,78 +379,53 @@ impl Connection {
         // A refusal (END_REQUEST) may come at any time; output may not
         // (R-6.2-4), except after an abort, as the application side allows
         // so that a request can be ended at once (§5.4).
-        if t != RecordType::EndRequest && req.params != StreamState::Ended && !req.aborted {
-            return Err(Error::new(ErrorKind::OutputBeforeParams(id), at));
+        if t != RecordType::EndRequest && !req.streams.is_ended(StreamType::Params) && !req.aborted
+        {
+            return Err(Error::new(ErrorKind::OutputBeforeParams(id.get()), at));
         }
-        match t {
-            RecordType::EndRequest => {
-                let body = EndRequestBody::parse(record.content, record.content_offset())?;
-                // A refusal carries no output, so it has no STDOUT to end.
-                let refusal = body.protocol_status != ProtocolStatus::RequestComplete;
-                if self.config.require_stdout_end && req.stdout != StreamState::Ended && !refusal {
-                    return Err(Error::new(
-                        ErrorKind::UnterminatedStream {
-                            record_type: RecordType::Stdout,
-                            request_id: id,
-                        },
-                        at,
-                    ));
-                }
-                let ev = Event::EndRequest {
-                    request_id: id,
-                    body,
-                    stdout_ended: req.stdout == StreamState::Ended,
-                    stderr_ended: req.stderr == StreamState::Ended,
-                    keep_conn: req.keep_conn,
-                };
-                if !req.keep_conn {
-                    self.closing = true;
-                }
-                self.requests.remove(&id);
-                self.ended.insert(id);
-                Ok(ev)
-            }
-            RecordType::Stdout | RecordType::Stderr => {
-                let state = if t == RecordType::Stdout {
-                    &mut req.stdout
-                } else {
-                    &mut req.stderr
-                };
-                if *state == StreamState::Ended {
-                    return Err(Error::new(
-                        ErrorKind::StreamAfterEnd {
-                            record_type: t,
-                            request_id: id,
-                        },
-                        at,
-                    ));
-                }
-                let empty = record.content.is_empty();
-                if empty {
-                    *state = StreamState::Ended;
-                }
-                Ok(match (t == RecordType::Stdout, empty) {
-                    (true, false) => Event::Stdout {
-                        request_id: id,
-                        data: record.content,
+        if t == RecordType::EndRequest {
+            let body = EndRequestBody::parse(content, record.content_offset())?;
+            // A refusal carries no output, so it has no STDOUT to end.
+            let refusal = body.protocol_status != ProtocolStatus::RequestComplete;
+            let stdout_ended = req.streams.is_ended(StreamType::Stdout);
+            if self.require_stdout_end && !stdout_ended && !refusal {
+                return Err(Error::new(
+                    ErrorKind::UnterminatedStream {
+                        record_type: RecordType::Stdout,
+                        request_id: id.get(),
                     },
-                    (true, true) => Event::StdoutEnd { request_id: id },
-                    (false, false) => Event::Stderr {
-                        request_id: id,
-                        data: record.content,
-                    },
-                    (false, true) => Event::StderrEnd { request_id: id },
-                })
+                    at,
+                ));
             }
-            // Every other type was dispatched above; keep the compiler honest.
-            _ => Err(Error::new(
-                ErrorKind::WrongDirection {
-                    record_type: t,
-                    expected: Direction::ToApplication,
-                },
-                at,
-            )),
+            let ev = WebServerEvent::EndRequest {
+                request_id: id,
+                body,
+                stdout_ended,
+                stderr_ended: req.streams.is_ended(StreamType::Stderr),
+                keep_conn: req.keep_conn,
+            };
+            self.core.end(id);
+            self.ended.insert(id);
+            return Ok(ev);
         }
+        let Some(stream) = StreamType::of(t) else {
+            // Every other type travelling this way was dispatched above.
+            return Err(super::wrong_direction(t, Direction::ToWebServer, at));
+        };
+        let ended = req.streams.receive(stream, id.get(), content.len(), at)?;
+        let data = Cow::Borrowed(content);
+        Ok(match (stream, ended) {
+            (StreamType::Stdout, false) => WebServerEvent::Stdout {
+                request_id: id,
+                data,
+            },
+            (StreamType::Stdout, true) => WebServerEvent::StdoutEnd { request_id: id },
+            (_, false) => WebServerEvent::Stderr {
+                request_id: id,
+                data,
+            },
+            (_, true) => WebServerEvent::StderrEnd { request_id: id },
+        })
     }
 }
 
@@ -435,21 +433,27 @@ impl Connection {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::encoder::Encoder;
+
+    fn rid(id: u16) -> RequestId {
+        RequestId::new(id).unwrap()
+    }
     use crate::application::ProtocolStatus;
     use crate::record::records;
 
-    fn started(id: u16) -> Connection {
-        let mut c = Connection::default();
+    fn started(id: u16) -> WebServer {
+        let mut c = WebServer::default();
         let mut out = Vec::new();
-        c.begin_request(id, Role::Responder, true, &mut out)
+        c.begin_request(rid(id), Role::Responder, true, &mut out)
             .unwrap();
-        c.params(id, [(&b"A"[..], &b"1"[..])], &mut out).unwrap();
-        c.end_params(id, &mut out).unwrap();
-        c.end_stdin(id, &mut out).unwrap();
+        c.params(rid(id), [(&b"A"[..], &b"1"[..])], &mut out)
+            .unwrap();
+        c.end_params(rid(id), &mut out).unwrap();
+        c.end_stdin(rid(id), &mut out).unwrap();
         c
     }
 
-    fn handle_all(c: &mut Connection, wire: &[u8]) -> Vec<Result<String, Error>> {
+    fn handle_all(c: &mut WebServer, wire: &[u8]) -> Vec<Result<String, Error>> {
         records(wire)
             .map(|r| c.handle(&r.unwrap()).map(|e| format!("{e:?}")))
             .collect()
@@ -468,7 +472,7 @@ mod tests {
         let r = handle_all(&mut c, &w);
         assert!(r.iter().all(Result::is_ok), "{r:?}");
         assert!(r[2].as_ref().unwrap().contains("stdout_ended: true"));
-        assert!(!c.is_active(1));
+        assert!(!c.is_active(rid(1)));
     }
 
     #[test]
@@ -526,9 +530,9 @@ mod tests {
 
     #[test]
     fn output_before_params_end() {
-        let mut c = Connection::default();
+        let mut c = WebServer::default();
         let mut out = Vec::new();
-        c.begin_request(1, Role::Responder, false, &mut out)
+        c.begin_request(rid(1), Role::Responder, false, &mut out)
             .unwrap();
         let mut w = Vec::new();
         Encoder::default()
@@ -547,7 +551,7 @@ mod tests {
         Encoder::default()
             .record(RecordType::GetValuesResult, 0, &block, &mut w)
             .unwrap();
-        let mut c = Connection::default();
+        let mut c = WebServer::default();
         let r = handle_all(&mut c, &w);
         assert!(r[0].as_ref().unwrap().starts_with("GetValuesResult"));
     }
@@ -555,11 +559,11 @@ mod tests {
     /// R-3.5-1: after a request without FCGI_KEEP_CONN the connection is done.
     #[test]
     fn no_new_request_after_a_closing_one() {
-        let mut c = Connection::default();
+        let mut c = WebServer::default();
         let mut out = Vec::new();
-        c.begin_request(1, Role::Responder, false, &mut out)
+        c.begin_request(rid(1), Role::Responder, false, &mut out)
             .unwrap();
-        c.end_params(1, &mut out).unwrap();
+        c.end_params(rid(1), &mut out).unwrap();
         let mut w = Vec::new();
         Encoder::default()
             .end_request(
@@ -571,7 +575,7 @@ mod tests {
             .unwrap();
         assert!(handle_all(&mut c, &w)[0].is_ok());
         let e = c
-            .begin_request(2, Role::Responder, true, &mut out)
+            .begin_request(rid(2), Role::Responder, true, &mut out)
             .unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::ConnectionClosed);
         assert_eq!(e.requirement(), Some("R-3.5-1"));
@@ -579,15 +583,17 @@ mod tests {
 
     #[test]
     fn request_id_rules_when_writing() {
-        let mut c = Connection::default();
+        let mut c = WebServer::default();
         let mut out = Vec::new();
+        // Id 0 cannot be asked for: it is not a RequestId (R-3.3-5).
+        assert_eq!(RequestId::new(0), None);
+        c.begin_request(rid(2), Role::Filter, false, &mut out)
+            .unwrap();
         assert!(c
-            .begin_request(0, Role::Responder, false, &mut out)
+            .begin_request(rid(2), Role::Filter, false, &mut out)
             .is_err());
-        c.begin_request(2, Role::Filter, false, &mut out).unwrap();
-        assert!(c.begin_request(2, Role::Filter, false, &mut out).is_err());
-        assert_eq!(c.free_id(), Some(1));
-        c.end_params(2, &mut out).unwrap();
-        assert!(c.end_params(2, &mut out).is_err());
+        assert_eq!(c.free_id(), Some(rid(1)));
+        c.end_params(rid(2), &mut out).unwrap();
+        assert!(c.end_params(rid(2), &mut out).is_err());
     }
 }

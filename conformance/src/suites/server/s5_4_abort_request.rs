@@ -4,6 +4,7 @@ use crate::case::Outcome;
 use crate::server::harness::Ev;
 use crate::server::http::{self, HttpRequest};
 use fcgi_proto::application::ProtocolStatus;
+use fcgi_proto::connection::ApplicationEvent;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
@@ -59,7 +60,9 @@ async fn client_disconnect(ctx: &mut Ctx) -> Outcome {
         let until = (tick + Duration::from_millis(100)).min(deadline);
         match ctx.app.next(until).await {
             Some(e) if e.conn == s.conn => match e.ev {
-                Ev::Abort { id } if id == s.id => {
+                Ev::Fcgi(ApplicationEvent::AbortRequest { request_id })
+                    if request_id.get() == s.id =>
+                {
                     ctx.app
                         .end_request(s.conn, s.id, 0, ProtocolStatus::RequestComplete);
                     return Outcome::info(format!(
