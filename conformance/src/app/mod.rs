@@ -5,12 +5,13 @@
 //! ones run alone afterwards, each followed by a health check on a fresh
 //! connection. A case that leaves the application unable to serve fails.
 
+pub mod capacity;
 pub mod conn;
 pub mod ctx;
 pub mod opening;
 pub mod reference;
 pub mod request;
-pub mod schedule;
+pub mod runner;
 pub mod spawned;
 
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ use crate::output::{emit, usage_error, RunArgs};
 use crate::preflight;
 use crate::progress::{Observer, Progress};
 use crate::report::Report;
+use crate::schedule;
 use crate::suites::app::Case;
 use crate::target::Addr;
 
@@ -323,19 +325,21 @@ pub async fn run(opts: Options) -> Result<Report, RunError> {
         .into_iter()
         .filter(|c| selected(c.info.id, &opts.only, &opts.skip))
         .collect();
-    let make_ctx = || Ctx {
-        probed: probed.clone(),
-        bounds: opts.bounds.clone(),
-        ..Ctx::new(addr.clone(), opts.timeout, opts.params.clone(), is_spawn)
+    let runner = runner::AppRunner {
+        template: Ctx {
+            probed: probed.clone(),
+            bounds: opts.bounds.clone(),
+            ..Ctx::new(addr.clone(), opts.timeout, opts.params.clone(), is_spawn)
+        },
     };
     // A spawned application runs one case at a time, so a death is pinned
     // on its case; otherwise as many as the target takes, up to --jobs.
-    let capacity = schedule::learn_capacity(&make_ctx(), opts.jobs).await;
+    let capacity = capacity::learn_capacity(&runner.template, opts.jobs).await;
     let jobs = if is_spawn { 1 } else { capacity.jobs };
     let scheduled = match spawned.as_mut() {
-        Some(s) => schedule::run_all(all, make_ctx, jobs, s, &opts.observer).await,
+        Some(s) => schedule::run_all(all, &runner, jobs, s, &opts.observer).await,
         None => {
-            schedule::run_all(all, make_ctx, jobs, &mut schedule::NoKeeper, &opts.observer).await
+            schedule::run_all(all, &runner, jobs, &mut schedule::NoKeeper, &opts.observer).await
         }
     };
     let results = scheduled.results;
