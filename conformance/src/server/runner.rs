@@ -81,8 +81,9 @@ async fn run_case(case: &Case, ctx: &mut Ctx, timeout: Duration) -> CaseResult {
     };
     ctx.app.case_deadline = None;
     ctx.app.end_case(Duration::from_millis(500)).await;
-    // Let late records of this case land in its transcript.
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    // What the connections read before the case ended lands in its
+    // transcript: each one's task logs a read before it answers.
+    ctx.app.sync(Duration::from_millis(500)).await;
     let rendered = transcript.render();
     CaseResult {
         info,
