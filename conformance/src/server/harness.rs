@@ -1186,6 +1186,64 @@ mod tests {
         Instant::now() + Duration::from_secs(5)
     }
 
+    /// The id of the connection whose BEGIN_REQUEST is collected first.
+    async fn first_conn(app: &mut AppSide, c: &mut TcpStream) -> ConnId {
+        let mut w = Vec::new();
+        begin(1, &mut w);
+        let _ = enc().end_stream(RecordType::Params, 1, &mut w);
+        let _ = enc().end_stream(RecordType::Stdin, 1, &mut w);
+        c.write_all(&w).await.unwrap();
+        let r = app.collect(soon()).await.unwrap();
+        app.end_request(r.conn, 1, 0, ProtocolStatus::RequestComplete);
+        let mut buf = [0u8; 64];
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(n > 0, "END_REQUEST expected");
+        r.conn
+    }
+
+    #[tokio::test]
+    async fn shut_and_wait_sees_the_peer_close_its_end() {
+        let (mut app, mut c) = side(&Bounds::default()).await;
+        let conn = first_conn(&mut app, &mut c).await;
+        let peer = tokio::spawn(async move {
+            // The web server's side: end of file, then its own close.
+            let mut buf = [0u8; 64];
+            let n = c.read(&mut buf).await.unwrap();
+            assert_eq!(n, 0);
+            drop(c);
+        });
+        assert!(app.shut_and_wait(conn, soon()).await);
+        peer.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn shut_and_wait_ends_at_the_deadline_when_the_peer_stays() {
+        let (mut app, mut c) = side(&Bounds::default()).await;
+        let conn = first_conn(&mut app, &mut c).await;
+        let until = Instant::now() + Duration::from_millis(300);
+        assert!(!app.shut_and_wait(conn, until).await);
+        assert!(Instant::now() >= until);
+        // Closed afterwards, as `close` does.
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf)).await;
+        assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "{n:?}");
+    }
+
+    #[tokio::test]
+    async fn sync_takes_in_what_came_with_the_awaited_records() {
+        let (mut app, mut c) = side(&Bounds::default()).await;
+        let mut w = Vec::new();
+        let _ = enc().begin_request(1, Role::Authorizer, true, &mut w);
+        let _ = enc().end_stream(RecordType::Params, 1, &mut w);
+        let _ = enc().stream(RecordType::Stdin, 1, b"not for an authorizer", &mut w);
+        let _ = enc().end_stream(RecordType::Stdin, 1, &mut w);
+        c.write_all(&w).await.unwrap();
+        // Complete at its PARAMS' end; the STDIN of the same write is in.
+        let r = app.collect(soon()).await.unwrap();
+        assert_eq!(r.stdin, b"not for an authorizer");
+        assert!(r.stdin_ended, "{}", r.describe());
+    }
+
     #[tokio::test]
     async fn stdin_is_kept_up_to_the_bound_and_counted_past_it() {
         let bounds = Bounds {
