@@ -19,6 +19,7 @@ pub mod preflight;
 pub mod progress;
 pub mod report;
 pub mod requirements;
+pub mod schedule;
 pub mod server;
 pub mod spawn;
 pub mod stdio;

@@ -200,6 +200,16 @@ impl Response {
     }
 }
 
+/// The barrier a case sends after the END_REQUESTs it waited for: a
+/// GET_VALUES for FCGI_MPXS_CONNS (§4.1), which an application answers
+/// after the records it read before it.
+pub fn barrier_bytes() -> Vec<u8> {
+    let mut b = Vec::new();
+    let _ = fcgi_proto::encoder::Encoder::default()
+        .get_values([fcgi_proto::management::MPXS_CONNS.as_bytes()], &mut b);
+    b
+}
+
 /// A connection to the application.
 pub struct Conn {
     stream: Stream,

@@ -21,6 +21,13 @@ pub struct Probed {
     pub baseline_status: Option<u16>,
     /// What the target said for FCGI_MPXS_CONNS, if it answered GET_VALUES.
     pub mpxs_conns: Option<bool>,
+    /// The target answers a GET_VALUES sent on a kept connection after a
+    /// request's END_REQUEST: cases that ask "does anything more arrive"
+    /// use it as a barrier instead of a quiet period
+    /// (`suites::app::helpers::read_past`).
+    pub barrier: bool,
+    /// Connections the capacity probe saw served at once (0 before it ran).
+    pub at_once: usize,
 }
 
 /// A case's context.

@@ -5,12 +5,13 @@
 //! ones run alone afterwards, each followed by a health check on a fresh
 //! connection. A case that leaves the application unable to serve fails.
 
+pub mod capacity;
 pub mod conn;
 pub mod ctx;
 pub mod opening;
 pub mod reference;
 pub mod request;
-pub mod schedule;
+pub mod runner;
 pub mod spawned;
 
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ use crate::output::{emit, usage_error, RunArgs};
 use crate::preflight;
 use crate::progress::{Observer, Progress};
 use crate::report::Report;
+use crate::schedule;
 use crate::suites::app::Case;
 use crate::target::Addr;
 
@@ -276,7 +278,41 @@ async fn probe(
             }
         }
     }
+    // A target that answers GET_VALUES at all is asked once whether it
+    // does so after a request on a kept connection too.
+    if probed.mpxs_conns.is_some() {
+        probed.barrier = answers_barrier(&ctx).await;
+    }
     Ok(probed)
+}
+
+/// Whether the target answers a GET_VALUES sent after a request's
+/// END_REQUEST on the same kept connection (§4.1, §3.5), within the timeout.
+async fn answers_barrier(ctx: &Ctx) -> bool {
+    let req = ctx.req(1, b"barrier probe").keep(true);
+    let Ok(mut c) = ctx.conn("barrier probe").await else {
+        return false;
+    };
+    if c.send(&req.bytes()).await.is_err() || c.response(1).await.is_err() {
+        return false;
+    }
+    if c.send(&conn::barrier_bytes()).await.is_err() {
+        return false;
+    }
+    let until = tokio::time::Instant::now() + ctx.timeout;
+    // Bounded: each turn takes one record or ends the wait.
+    for _ in 0..64 {
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        match c.next_record_within(left).await {
+            Ok(r) if r.record_type == fcgi_proto::RecordType::GetValuesResult => {
+                c.shutdown().await;
+                return true;
+            }
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
 }
 
 /// Runs the suite against a target and returns the report.
@@ -323,19 +359,30 @@ pub async fn run(opts: Options) -> Result<Report, RunError> {
         .into_iter()
         .filter(|c| selected(c.info.id, &opts.only, &opts.skip))
         .collect();
-    let make_ctx = || Ctx {
-        probed: probed.clone(),
-        bounds: opts.bounds.clone(),
-        ..Ctx::new(addr.clone(), opts.timeout, opts.params.clone(), is_spawn)
+    let runner = runner::AppRunner {
+        template: Ctx {
+            probed: probed.clone(),
+            bounds: opts.bounds.clone(),
+            ..Ctx::new(addr.clone(), opts.timeout, opts.params.clone(), is_spawn)
+        },
     };
     // A spawned application runs one case at a time, so a death is pinned
     // on its case; otherwise as many as the target takes, up to --jobs.
-    let capacity = schedule::learn_capacity(&make_ctx(), opts.jobs).await;
+    let capacity = capacity::learn_capacity(&runner.template, opts.jobs).await;
+    let runner = runner::AppRunner {
+        template: Ctx {
+            probed: Probed {
+                at_once: capacity.connections,
+                ..probed.clone()
+            },
+            ..runner.template
+        },
+    };
     let jobs = if is_spawn { 1 } else { capacity.jobs };
     let scheduled = match spawned.as_mut() {
-        Some(s) => schedule::run_all(all, make_ctx, jobs, s, &opts.observer).await,
+        Some(s) => schedule::run_all(all, &runner, jobs, s, &opts.observer).await,
         None => {
-            schedule::run_all(all, make_ctx, jobs, &mut schedule::NoKeeper, &opts.observer).await
+            schedule::run_all(all, &runner, jobs, &mut schedule::NoKeeper, &opts.observer).await
         }
     };
     let results = scheduled.results;
@@ -346,12 +393,20 @@ pub async fn run(opts: Options) -> Result<Report, RunError> {
     let mut report = Report::new(Suite::App, label, started.elapsed(), results);
     // Note what the probes learned, for readers of the report.
     report.target.push_str(&format!(
-        " (echo contract: {}, FCGI_MPXS_CONNS: {}; capacity: {}{})",
+        " (echo contract: {}, FCGI_MPXS_CONNS: {}; capacity: {}; {}{})",
         if probed.echo { "yes" } else { "no" },
         probed
             .mpxs_conns
             .map_or("no answer".to_string(), |v| (v as u8).to_string()),
         capacity.reason,
+        if probed.barrier {
+            "after END_REQUEST: a GET_VALUES barrier on the same connection".to_string()
+        } else {
+            format!(
+                "after END_REQUEST: quiet periods of {:.2}s (GET_VALUES is not answered on a kept connection)",
+                crate::suites::app::quiet(opts.timeout).as_secs_f64()
+            )
+        },
         if is_spawn {
             "; spawned: one case at a time"
         } else {

@@ -165,7 +165,8 @@ enum Out {
 
 struct Shared {
     conn: Mutex<Application>,
-    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Responses under way, by request id.
+    tasks: Mutex<Vec<(RequestId, tokio::task::JoinHandle<()>)>>,
     faults: Arc<BTreeSet<Fault>>,
     tx: mpsc::Sender<Out>,
 }
@@ -288,7 +289,7 @@ async fn serve(stream: Stream, faults: Arc<BTreeSet<Fault>>, stop: Arc<AtomicBoo
     // Responses already under way are finished before the connection
     // closes, even when it closes on a protocol error (bounded by a minute).
     let pending: Vec<_> = std::mem::take(&mut *responders(&shared));
-    for task in pending {
+    for (_, task) in pending {
         let _ = tokio::time::timeout(Duration::from_secs(60), task).await;
     }
     shared.close().await;
@@ -296,7 +297,9 @@ async fn serve(stream: Stream, faults: Arc<BTreeSet<Fault>>, stop: Arc<AtomicBoo
     let _ = writer.await;
 }
 
-fn responders(sh: &Shared) -> std::sync::MutexGuard<'_, Vec<tokio::task::JoinHandle<()>>> {
+fn responders(
+    sh: &Shared,
+) -> std::sync::MutexGuard<'_, Vec<(RequestId, tokio::task::JoinHandle<()>)>> {
     sh.tasks.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -439,8 +442,24 @@ async fn on_event(
                 let _ = enc.end_request(id.get(), 1, ProtocolStatus::RequestComplete, &mut ack);
                 sh.send(ack).await;
             }
-            let responding = reqs.get(&id).is_some_and(|r| r.responding);
-            if !responding && reqs.remove(&id).is_some() {
+            let responding = reqs.get(&id).is_some_and(|r| r.responding)
+                || responders(sh)
+                    .iter()
+                    .any(|(i, t)| *i == id && !t.is_finished());
+            if responding {
+                // The response under way stops at its next piece and ends
+                // the request; it is let finish before the next record is
+                // read, so that this connection's records are answered in
+                // the order they came (a barrier after the abort sees all).
+                let task = {
+                    let mut tasks = responders(sh);
+                    let at = tasks.iter().position(|(i, _)| *i == id);
+                    at.map(|at| tasks.swap_remove(at).1)
+                };
+                if let Some(task) = task {
+                    let _ = tokio::time::timeout(Duration::from_secs(60), task).await;
+                }
+            } else if reqs.remove(&id).is_some() {
                 // §5.4: the aborted request still ends with END_REQUEST.
                 let close = sh
                     .lock()
@@ -476,11 +495,17 @@ async fn maybe_respond(
     reqs.remove(&id);
     let sh = sh.clone();
     let wrong_id = other.filter(|_| sh.has(Fault::WrongIdWhenInterleaved));
+    if role.reads_data() && ignore_data {
+        // A Filter that never looks for FCGI_DATA answers before it reads
+        // the next record, as a single-threaded application does.
+        respond(sh, id, wrong_id, head, body, stderr).await;
+        return true;
+    }
     let sh2 = sh.clone();
     let task = tokio::spawn(async move { respond(sh2, id, wrong_id, head, body, stderr).await });
     let mut tasks = responders(&sh);
-    tasks.retain(|t| !t.is_finished());
-    tasks.push(task);
+    tasks.retain(|(_, t)| !t.is_finished());
+    tasks.push((id, task));
     true
 }
 

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::ctx::Ctx;
-use super::schedule::{self, Keeper};
+use crate::schedule::Keeper;
 use crate::spawn::{Child, Spec};
 use crate::target::Addr;
 
@@ -30,7 +30,7 @@ pub fn start(cmd: &str) -> Result<(Child, Addr), String> {
     Ok((child, addr))
 }
 
-impl Keeper for Child {
+impl Keeper<Ctx> for Child {
     async fn revive(&mut self, ctx: &Ctx) -> (String, bool) {
         // The exit status may take a moment after the last answer failed.
         let grace = ctx.timeout.min(Duration::from_secs(2));
@@ -48,7 +48,7 @@ impl Keeper for Child {
                 false,
             );
         }
-        let back = schedule::healthy(ctx).await.is_ok();
+        let back = super::runner::healthy(ctx).await.is_ok();
         let what = if back {
             format!("it {exit} ({out}) and was started again")
         } else {

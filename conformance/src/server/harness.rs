@@ -94,6 +94,12 @@ enum Ctl {
     EndRequestAck(u16, u32, ProtocolStatus, oneshot::Sender<bool>),
     Close,
     Active(oneshot::Sender<usize>),
+    /// Half-close: no more bytes to the web server; reading goes on, so
+    /// that the server's own close is seen ([`Ev::Closed`]).
+    Shutdown,
+    /// Answered once every record read before it has been queued as an
+    /// event: never answered out of turn (unlike `Active`).
+    Sync(oneshot::Sender<()>),
 }
 
 type Current = Arc<Mutex<(u64, Transcript)>>;
@@ -472,6 +478,61 @@ impl AppSide {
         }
     }
 
+    /// Half-closes `conn` (the web server reads its end of file) and waits
+    /// until the server closes its end too, or the deadline; then closes
+    /// it as [`AppSide::close`] does. True when the server's close came.
+    /// Other events seen meanwhile are kept for the next reads.
+    pub async fn shut_and_wait(&mut self, conn: ConnId, deadline: Instant) -> bool {
+        let Some(c) = self.conns.get(&conn) else {
+            return false;
+        };
+        if c.send(Ctl::Shutdown).is_err() {
+            self.conns.remove(&conn);
+            return false;
+        }
+        let mut others = Vec::new();
+        let mut closed = false;
+        // Bounded: each turn takes one event, and the queue is bounded.
+        for _ in 0..bounds::EVENT_QUEUE {
+            let Some(e) = self.next(deadline).await else {
+                break;
+            };
+            if e.conn == conn && matches!(e.ev, Ev::Closed) {
+                closed = true;
+                break;
+            }
+            others.push(e);
+        }
+        for e in others.into_iter().rev() {
+            self.unread(e);
+        }
+        self.close(conn);
+        closed
+    }
+
+    /// Waits (bounded by `wait`) until every open connection's task has
+    /// queued the events of all it has read so far, then takes them in:
+    /// a barrier inside the runner, so that what a web server sent in the
+    /// same writes as what a case waited for is not left unread.
+    pub async fn sync(&mut self, wait: Duration) {
+        let mut replies = Vec::new();
+        for c in self.conns.values() {
+            let (tx, rx) = oneshot::channel();
+            if c.send(Ctl::Sync(tx)).is_ok() {
+                replies.push(rx);
+            }
+        }
+        for rx in replies {
+            let _ = tokio::time::timeout(wait, rx).await;
+        }
+        for _ in 0..bounds::EVENT_QUEUE {
+            let Ok(m) = self.rx.try_recv() else { break };
+            if let Some(e) = self.absorb(m) {
+                self.pending.push_back(e);
+            }
+        }
+    }
+
     /// STDOUT records for `data` (split at 65535 bytes), then the empty one.
     pub fn stdout_bytes(&self, id: u16, data: &[u8], end: bool) -> Vec<u8> {
         let mut out = Vec::new();
@@ -529,10 +590,13 @@ impl AppSide {
         let cap = self.bounds.stdin_kept;
         loop {
             if reqs.len() >= n && reqs.iter().all(SeenRequest::complete) {
-                // An Authorizer may still get STDIN: give it a moment.
+                // An Authorizer gets no STDIN (§6.3), yet a server may
+                // send some with its PARAMS: whatever the connections have
+                // read so far is taken in first (a barrier, not a pause).
                 if reqs.iter().any(|r| r.role == Some(Role::Authorizer)) {
-                    let until = (Instant::now() + Duration::from_millis(50)).min(deadline);
-                    while let Some(e) = self.next(until).await {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    self.sync(left.min(Duration::from_secs(1))).await;
+                    while let Some(e) = self.pending.pop_front() {
                         if !absorb_into(&mut reqs, &e, &mut last_meta, usize::MAX, cap) {
                             self.unread(e);
                             break;
@@ -823,6 +887,14 @@ impl ConnState {
                 ack = Some(tx);
             }
             Ctl::Close => return Flow::Stop,
+            Ctl::Shutdown => {
+                let _ = tokio::time::timeout(Duration::from_secs(1), wr.shutdown()).await;
+                return Flow::Go;
+            }
+            Ctl::Sync(reply) => {
+                let _ = reply.send(());
+                return Flow::Go;
+            }
             Ctl::Active(reply) => {
                 // A connection that misbehaved counts as busy: its state
                 // is unknown to the next case, so it is closed.
@@ -1068,6 +1140,64 @@ mod tests {
 
     fn soon() -> Instant {
         Instant::now() + Duration::from_secs(5)
+    }
+
+    /// The id of the connection whose BEGIN_REQUEST is collected first.
+    async fn first_conn(app: &mut AppSide, c: &mut TcpStream) -> ConnId {
+        let mut w = Vec::new();
+        begin(1, &mut w);
+        let _ = enc().end_stream(RecordType::Params, 1, &mut w);
+        let _ = enc().end_stream(RecordType::Stdin, 1, &mut w);
+        c.write_all(&w).await.unwrap();
+        let r = app.collect(soon()).await.unwrap();
+        app.end_request(r.conn, 1, 0, ProtocolStatus::RequestComplete);
+        let mut buf = [0u8; 64];
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(n > 0, "END_REQUEST expected");
+        r.conn
+    }
+
+    #[tokio::test]
+    async fn shut_and_wait_sees_the_peer_close_its_end() {
+        let (mut app, mut c) = side(&Bounds::default()).await;
+        let conn = first_conn(&mut app, &mut c).await;
+        let peer = tokio::spawn(async move {
+            // The web server's side: end of file, then its own close.
+            let mut buf = [0u8; 64];
+            let n = c.read(&mut buf).await.unwrap();
+            assert_eq!(n, 0);
+            drop(c);
+        });
+        assert!(app.shut_and_wait(conn, soon()).await);
+        peer.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn shut_and_wait_ends_at_the_deadline_when_the_peer_stays() {
+        let (mut app, mut c) = side(&Bounds::default()).await;
+        let conn = first_conn(&mut app, &mut c).await;
+        let until = Instant::now() + Duration::from_millis(300);
+        assert!(!app.shut_and_wait(conn, until).await);
+        assert!(Instant::now() >= until);
+        // Closed afterwards, as `close` does.
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf)).await;
+        assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "{n:?}");
+    }
+
+    #[tokio::test]
+    async fn sync_takes_in_what_came_with_the_awaited_records() {
+        let (mut app, mut c) = side(&Bounds::default()).await;
+        let mut w = Vec::new();
+        let _ = enc().begin_request(1, Role::Authorizer, true, &mut w);
+        let _ = enc().end_stream(RecordType::Params, 1, &mut w);
+        let _ = enc().stream(RecordType::Stdin, 1, b"not for an authorizer", &mut w);
+        let _ = enc().end_stream(RecordType::Stdin, 1, &mut w);
+        c.write_all(&w).await.unwrap();
+        // Complete at its PARAMS' end; the STDIN of the same write is in.
+        let r = app.collect(soon()).await.unwrap();
+        assert_eq!(r.stdin, b"not for an authorizer");
+        assert!(r.stdin_ended, "{}", r.describe());
     }
 
     #[tokio::test]

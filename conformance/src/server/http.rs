@@ -300,12 +300,25 @@ pub async fn start(url: &Url, req: &HttpRequest, timeout: Duration) -> Result<St
 /// Sends one request and reads the whole response, judging whether its
 /// body is complete by its framing.
 pub async fn send(url: &Url, req: &HttpRequest, timeout: Duration) -> Result<HttpResponse, String> {
+    send_telling(url, req, timeout, None).await
+}
+
+/// [`send`], telling `head_seen` when the response head has arrived.
+pub async fn send_telling(
+    url: &Url,
+    req: &HttpRequest,
+    timeout: Duration,
+    head_seen: Option<tokio::sync::oneshot::Sender<()>>,
+) -> Result<HttpResponse, String> {
     let deadline = Instant::now() + timeout;
     let Started {
         mut stream,
         mut head,
         rest,
     } = start(url, req, timeout).await?;
+    if let Some(tx) = head_seen {
+        let _ = tx.send(());
+    }
     let mut buf = rest;
     match head.framing {
         Framing::Length(n) => {

@@ -12,13 +12,14 @@
 pub mod harness;
 pub mod http;
 pub mod reference;
+pub mod runner;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use crate::case::{selected, CaseInfo, CaseResult, Outcome, Suite, Verdict};
+use crate::case::{selected, CaseInfo, CaseResult, Suite};
 use crate::client::Faults;
 use crate::output::{emit, usage_error, RunArgs};
 use crate::preflight;
@@ -27,7 +28,6 @@ use crate::report::Report;
 use crate::spawn;
 use crate::suites::server::Ctx;
 use crate::target::{Addr, Listener};
-use crate::transcript::Transcript;
 use harness::AppSide;
 use http::Url;
 
@@ -124,86 +124,38 @@ pub async fn run_planned(
     authorizer: Option<Url>,
     plan: &Plan,
 ) -> Vec<Vec<CaseResult>> {
-    let mut ctx = Ctx {
-        app: AppSide::start(listener),
-        http,
-        authorizer,
-        timeout: plan.timeout,
-    };
+    let runner = runner::ServerRunner::new(
+        Ctx {
+            app: AppSide::start(listener),
+            http,
+            authorizer,
+            timeout: plan.timeout,
+        },
+        plan.timeout,
+    );
     let mut runs = Vec::new();
     for _ in 0..plan.repeat.max(1) {
-        runs.push(run_selection(&mut ctx, plan).await);
+        runs.push(run_selection(&runner, plan).await);
     }
     runs
 }
 
-async fn run_selection(ctx: &mut Ctx, plan: &Plan) -> Vec<CaseResult> {
-    let (timeout, only, skip) = (plan.timeout, &plan.only, &plan.skip);
-    let mut results = Vec::new();
-    let mut stopped_after: Option<&'static str> = None;
-    for case in crate::suites::server::all() {
-        let info = case.info;
-        if !selected(info.id, only, skip) {
-            continue;
-        }
-        if let Some(killer) = stopped_after {
-            results.push(CaseResult {
-                info,
-                outcome: Outcome::skip(crate::case::stopped_detail(killer)),
-                duration: Duration::ZERO,
-                transcript: None,
-            });
-            crate::progress::notify_last(&plan.observer, &results);
-            continue;
-        }
-        let transcript = Transcript::new();
-        ctx.app.begin_case(transcript.clone());
-        let t0 = Instant::now();
-        // The shared rule (crate::bounds): every wait on the application
-        // side stops at the read deadline; the budget is the safety net.
-        let started = tokio::time::Instant::now();
-        let budget = crate::bounds::case_budget(timeout);
-        ctx.app.case_deadline = Some(crate::bounds::read_deadline(started, timeout));
-        let outcome = match tokio::time::timeout_at(started + budget, (case.run)(ctx)).await {
-            Ok(o) => o,
-            Err(_) => Outcome::fail(
-                format!("the case to finish within {:.1} s", budget.as_secs_f64()),
-                "it did not (every wait is bounded; this is a runner bug or a very slow server)",
-            ),
-        };
-        ctx.app.case_deadline = None;
-        ctx.app.end_case(Duration::from_millis(500)).await;
-        // Let late records of this case land in its transcript.
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        let rendered = transcript.render();
-        let mut outcome = outcome;
-        let suspicious = case.kind == crate::suites::Kind::Hostile
-            || matches!(outcome.verdict, Verdict::Fail | Verdict::Warn);
-        if suspicious {
-            // Checked on a transcript of its own, after this case's.
-            ctx.app.begin_case(Transcript::new());
-            let alive = crate::suites::server::still_serves(ctx).await;
-            ctx.app.end_case(Duration::from_millis(500)).await;
-            if let Err(why) = alive {
-                outcome = Outcome::fail(
-                    "the web server to go on serving after this case",
-                    format!(
-                        "it stopped serving after this case: {why} (before that: {})",
-                        outcome.detail
-                    ),
-                );
-                stopped_after = Some(info.id);
-            }
-        }
-        results.push(CaseResult {
-            info,
-            outcome,
-            duration: t0.elapsed(),
-            transcript: (!rendered.is_empty()).then_some(rendered),
-        });
-        crate::progress::notify_last(&plan.observer, &results);
-    }
-    results
+/// One run of the selection through the shared scheduler, one case at a
+/// time: connections a server keeps open carry requests of later cases.
+async fn run_selection(runner: &runner::ServerRunner, plan: &Plan) -> Vec<CaseResult> {
+    let cases: Vec<_> = crate::suites::server::all()
+        .into_iter()
+        .filter(|c| selected(c.info.id, &plan.only, &plan.skip))
+        .collect();
+    crate::schedule::run_all(
+        cases,
+        runner,
+        1,
+        &mut crate::schedule::NoKeeper,
+        &plan.observer,
+    )
+    .await
+    .results
 }
 
 /// Runs the suite against the bundled reference web server with the given

@@ -24,8 +24,22 @@ pub(crate) async fn served_alike(ctx: Ctx, req: Req, chop: Option<usize>) -> Out
     }
 }
 
+/// Bytes `i * 7 + i / 251` (mod 256): no short repeat, so that a byte out
+/// of place is seen.
 pub(crate) fn varied(n: usize) -> Vec<u8> {
-    (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+    // The sequence repeats every 251 * 128 bytes (each block of 251 adds
+    // 222 mod 256, whose order is 128): one period is computed, the rest
+    // copied, which keeps a 4 MiB body cheap in a debug build.
+    const PERIOD: usize = 251 * 128;
+    let period: Vec<u8> = (0..PERIOD.min(n))
+        .map(|i| (i * 7 + i / 251) as u8)
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let take = (n - out.len()).min(period.len());
+        out.extend_from_slice(period.get(..take).unwrap_or_default());
+    }
+    out
 }
 
 pub(crate) async fn send_or_fail(c: &mut Conn, bytes: &[u8]) -> Result<(), Outcome> {
@@ -62,6 +76,75 @@ pub(crate) async fn read_on(c: &mut Conn, quiet: Duration, limit: Duration) -> b
     false
 }
 
+/// What ended [`read_past`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Past {
+    /// The application closed the connection.
+    Closed,
+    /// The barrier's GET_VALUES_RESULT arrived: everything the application
+    /// sent before it has been read.
+    Barrier,
+    /// Nothing arrived for a quiet period (or the limit passed).
+    Quiet,
+}
+
+impl Past {
+    /// How the reading ended, in words, for a case's detail.
+    pub(crate) fn words(self, ctx: &Ctx) -> String {
+        match self {
+            Past::Closed => "before the application closed".into(),
+            Past::Barrier => {
+                "before the answer to a GET_VALUES sent after END_REQUEST on the same connection"
+                    .into()
+            }
+            Past::Quiet => format!("within a quiet {:.2}s", short(ctx.timeout).as_secs_f64()),
+        }
+    }
+}
+
+/// Reads on after the END_REQUESTs a case waited for, so that whatever
+/// follows them (a second END_REQUEST, output for an ended id) is seen and
+/// judged. On a kept connection (`kept`) of a target that answers
+/// GET_VALUES there ([`crate::app::ctx::Probed::barrier`]), a GET_VALUES is
+/// sent and the reading stops at its GET_VALUES_RESULT: an application
+/// answers the records of one connection in the order it reads them, so
+/// what it sent for the requests it had ended came before. A multiplexing
+/// application whose workers write after the reader has moved on is not
+/// covered by this: what such a worker sends after the barrier is not seen.
+/// Otherwise, or if the barrier goes unanswered, the reading stops at the
+/// close or a quiet period ([`read_on`]). Bounded by the timeout in all.
+pub(crate) async fn read_past(ctx: &Ctx, c: &mut Conn, kept: bool) -> Past {
+    let quiet = short(ctx.timeout);
+    if !(kept && ctx.probed.barrier) {
+        return if read_on(c, quiet, ctx.timeout).await {
+            Past::Closed
+        } else {
+            Past::Quiet
+        };
+    }
+    if c.send(&crate::app::conn::barrier_bytes()).await.is_err() {
+        return if read_on(c, quiet, ctx.timeout).await {
+            Past::Closed
+        } else {
+            Past::Quiet
+        };
+    }
+    let end = tokio::time::Instant::now() + ctx.timeout;
+    for _ in 0..READ_ON_RECORDS {
+        let left = end.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return Past::Quiet;
+        }
+        match c.next_record_within(quiet.min(left)).await {
+            Ok(r) if r.record_type == RecordType::GetValuesResult => return Past::Barrier,
+            Ok(_) => {}
+            Err(ConnError::Closed) | Err(ConnError::Io(_)) => return Past::Closed,
+            Err(_) => return Past::Quiet,
+        }
+    }
+    Past::Quiet
+}
+
 /// END_REQUEST records received for `id` over the life of the connection.
 pub(crate) fn end_count(c: &Conn, id: u16) -> usize {
     c.received
@@ -85,10 +168,11 @@ pub(crate) fn response_from(c: &Conn, id: u16) -> crate::app::conn::Response {
 }
 
 /// Exactly one END_REQUEST for each of `ids` (R-5.5-5), judged only after
-/// reading on to the close or a quiet period ([`read_on`]), never at the
-/// first END_REQUEST. Each id must have been begun once on `c`.
+/// reading on past them ([`read_past`]: a barrier, the close or a quiet
+/// period), never at the first END_REQUEST. Each id must have been begun
+/// once on `c`, with FCGI_KEEP_CONN.
 pub(crate) async fn one_end_each(ctx: &Ctx, c: &mut Conn, ids: &[u16]) -> Result<(), Outcome> {
-    read_on(c, short(ctx.timeout), ctx.timeout).await;
+    read_past(ctx, c, true).await;
     for &id in ids {
         let n = end_count(c, id);
         if n != 1 {
@@ -343,5 +427,18 @@ pub(crate) fn soften(o: Outcome) -> Outcome {
         Outcome::warn(o.expected.unwrap_or_default(), o.actual.unwrap_or(o.detail))
     } else {
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::varied;
+
+    #[test]
+    fn varied_is_its_formula() {
+        for n in [0, 1, 250, 251, 32127, 32128, 32129, 100_000, 4 << 20] {
+            let want: Vec<u8> = (0..n).map(|i| (i * 7 + i / 251) as u8).collect();
+            assert_eq!(varied(n), want, "n = {n}");
+        }
     }
 }

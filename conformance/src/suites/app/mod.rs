@@ -23,6 +23,7 @@ mod s6_4_filter;
 mod s8_types_and_constants;
 
 use crate::app::ctx::Ctx;
+pub(crate) use helpers::short as quiet;
 
 /// A case of the application suite.
 pub type Case = super::Case<fn(Ctx) -> super::CaseFuture<'static>>;

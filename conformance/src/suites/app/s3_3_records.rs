@@ -55,7 +55,7 @@ super::cases! {
         => garbage_after_record;
     "half-record" ["R-3.3-2", "R-3.5-3"] Hostile
         "a half-sent record then silence does not stop the application"
-        "A header declaring 65535 content bytes, 10 of them, then silence until the timeout and a close; the application then serves a fresh connection."
+        "A header declaring 65535 content bytes, 10 of them, then silence; while that connection is held open, a fresh one is served (a target that serves one connection at a time is left the timeout to react first); then a close, and the application serves again."
         => half_record;
     "cut-mid-request" ["R-3.5-3"] Hostile
         "a connection cut mid-request does not stop the application"
@@ -148,11 +148,49 @@ async fn half_record(ctx: Ctx) -> Outcome {
     let mut b = req.begin_bytes();
     b.extend_from_slice(&Header::new(RecordType::Params, 1, 65535, 0).to_bytes());
     b.extend_from_slice(&[0x41; 10]);
-    match hostile(&ctx, &b, true).await {
-        Ok(what) => Outcome::info(format!(
-            "while waiting for the rest of a record the application {what}"
+    if ctx.probed.at_once < 2 {
+        // One connection at a time: the stalled one must end first.
+        return match hostile(&ctx, &b, true).await {
+            Ok(what) => Outcome::info(format!(
+                "while waiting for the rest of a record the application {what}"
+            )),
+            Err(o) => o,
+        };
+    }
+    let mut c = match ctx.conn("hostile").await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    if let Err(e) = c.send(&b).await {
+        return Outcome::info(format!(
+            "while waiting for the rest of a record the application refused the bytes ({e})"
+        ));
+    }
+    // The stalled connection stays open while a fresh one is served; what
+    // the stalled one sees meanwhile is recorded, not waited for.
+    let req = echo_req(&ctx, b"beside a half record");
+    let fresh = ctx.serve(&req, None);
+    tokio::pin!(fresh);
+    let mut what = None;
+    let served = loop {
+        tokio::select! {
+            r = &mut fresh => break r,
+            w = reaction(&mut c, ctx.timeout), if what.is_none() => what = Some(w),
+        }
+    };
+    c.shutdown().await;
+    let what = what.unwrap_or_else(|| "kept the connection open and silent".into());
+    match served {
+        Ok((_, resp)) if resp.end.is_some() => Outcome::info(format!(
+            "while waiting for the rest of a record the application {what}, and served a fresh connection beside it"
         )),
-        Err(o) => o,
+        Ok(_) => Outcome::info(format!(
+            "while waiting for the rest of a record the application {what}; a fresh connection beside it got no END_REQUEST"
+        )),
+        Err(o) => Outcome::info(format!(
+            "while waiting for the rest of a record the application {what}; a fresh connection beside it was not served: {}",
+            o.actual.unwrap_or(o.detail)
+        )),
     }
 }
 

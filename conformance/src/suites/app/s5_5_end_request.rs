@@ -71,7 +71,7 @@ async fn nothing_after_end(ctx: Ctx) -> Outcome {
     };
     // Everything up to the first END_REQUEST was read by `serve`.
     let before = conn.received.len();
-    let closed = read_on(&mut conn, short(ctx.timeout), ctx.timeout).await;
+    let past = read_past(&ctx, &mut conn, true).await;
     if let Some(r) = conn
         .received
         .get(before..)
@@ -89,11 +89,7 @@ async fn nothing_after_end(ctx: Ctx) -> Outcome {
     }
     match conn.violations.first() {
         Some(v) => Outcome::fail("well-formed records", v.to_string()),
-        None if closed => Outcome::pass("nothing more before the application closed"),
-        None => Outcome::pass(format!(
-            "nothing more within a quiet {:.2}s",
-            short(ctx.timeout).as_secs_f64()
-        )),
+        None => Outcome::pass(format!("nothing more {}", past.words(&ctx))),
     }
 }
 

@@ -15,7 +15,7 @@ super::cases! {
     section "6.4";
     "filter" ["R-6.4-1", "R-6.4-2", "R-6.4-5", "R-6.4-7", "R-5.1-3"] Alone
         "a Filter request with DATA is served, or refused with UNKNOWN_ROLE"
-        "Role Filter with STDIN and FCGI_DATA_LENGTH and FCGI_DATA_LAST_MOD; FCGI_DATA follows only after a pause (a quarter of the timeout) after STDIN ended. A well-formed CGI response ended after the DATA was sent (with the echo contract, the data comes back), or FCGI_UNKNOWN_ROLE. A request ended before any DATA was sent fails with the echo contract (the answer cannot carry the data; a Filter that does not read it refuses the role, R-5.1-3) and is info without it (answered from a cache, R-6.4-5)."
+        "Role Filter with STDIN and FCGI_DATA_LENGTH and FCGI_DATA_LAST_MOD; FCGI_DATA follows only once the application has read the end of STDIN without ending the request: after its answer to a GET_VALUES sent behind STDIN (a pause of a quarter of the timeout for a target that does not answer GET_VALUES there). A well-formed CGI response ended after the DATA was sent (with the echo contract, the data comes back), or FCGI_UNKNOWN_ROLE. A request ended before any DATA was sent fails with the echo contract (the answer cannot carry the data; a Filter that does not read it refuses the role, R-5.1-3) and is info without it (answered from a cache, R-6.4-5)."
         => filter;
 }
 
@@ -38,11 +38,15 @@ async fn filter(ctx: Ctx) -> Outcome {
     if let Err(o) = send_or_fail(&mut c, &head).await {
         return o;
     }
-    // The Filter reads FCGI_DATA after STDIN (R-6.4-1): hold it back a
-    // while to see whether the request is ended without it. Output before
-    // the data is allowed (R-6.4-4); only the end is judged.
+    // The Filter reads FCGI_DATA after STDIN (R-6.4-1): hold it back to
+    // see whether the request is ended without it. Where the target
+    // answers GET_VALUES after request records, one sent behind STDIN is
+    // the barrier: an answer to it before any END_REQUEST means the end of
+    // STDIN was read and the request left open. Otherwise, a pause.
+    // Output before the data is allowed (R-6.4-4); only the end is judged.
     let pause = short(ctx.timeout).min(ctx.timeout);
-    let until = Instant::now() + pause;
+    let barrier = ctx.probed.barrier && c.send(&crate::app::conn::barrier_bytes()).await.is_ok();
+    let until = Instant::now() + if barrier { ctx.timeout } else { pause };
     let early: Option<EndRequestBody> = loop {
         let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -52,13 +56,19 @@ async fn filter(ctx: Ctx) -> Outcome {
             Ok(r) if r.record_type == RecordType::EndRequest && r.request_id == 1 => {
                 break response_from(&c, 1).end;
             }
+            Ok(r) if barrier && r.record_type == RecordType::GetValuesResult => break None,
             Ok(_) => {}
             Err(ConnError::Timeout) => break None,
             Err(e) => return no_end(1, &e, &response_from(&c, 1)),
         }
     };
     if let Some(e) = early {
-        return ended_before_data(&ctx, e, pause);
+        let when = if barrier {
+            "before its answer to a GET_VALUES sent behind STDIN".to_string()
+        } else {
+            format!("within {:.2}s of the end of STDIN", pause.as_secs_f64())
+        };
+        return ended_before_data(&ctx, e, &when);
     }
     if let Err(o) = send_or_fail(&mut c, &req.data_bytes()).await {
         return o;
@@ -97,12 +107,11 @@ async fn filter(ctx: Ctx) -> Outcome {
 }
 
 /// The request ended while FCGI_DATA was still held back.
-fn ended_before_data(ctx: &Ctx, e: EndRequestBody, pause: std::time::Duration) -> Outcome {
+fn ended_before_data(ctx: &Ctx, e: EndRequestBody, when: &str) -> Outcome {
     let what = format!(
-        "END_REQUEST {}({}) within {:.2}s of the end of STDIN, before any FCGI_DATA was sent",
+        "END_REQUEST {}({}) {when}, before any FCGI_DATA was sent",
         e.protocol_status.name(),
         e.protocol_status.code(),
-        pause.as_secs_f64()
     );
     match e.protocol_status {
         ProtocolStatus::UnknownRole => {

@@ -36,6 +36,16 @@ impl Ctx {
         tokio::spawn(async move { http::send(&url, &req, t).await })
     }
 
+    /// [`Ctx::spawn`], telling `head_seen` when the client has the response head.
+    pub(crate) fn spawn_telling(
+        &self,
+        req: HttpRequest,
+        head_seen: tokio::sync::oneshot::Sender<()>,
+    ) -> HttpTask {
+        let (url, t) = (self.http.clone(), self.timeout + Duration::from_millis(500));
+        tokio::spawn(async move { http::send_telling(&url, &req, t, Some(head_seen)).await })
+    }
+
     pub(crate) async fn finish(&self, task: HttpTask) -> Result<HttpResponse, String> {
         match tokio::time::timeout(self.timeout + Duration::from_secs(1), task).await {
             Ok(Ok(r)) => r,

@@ -2,7 +2,6 @@
 
 use crate::case::Outcome;
 use crate::server::http::HttpRequest;
-use std::time::Duration;
 
 use super::helpers::*;
 
@@ -55,13 +54,20 @@ async fn idle_close(ctx: &mut Ctx) -> Outcome {
             "the server does not set FCGI_KEEP_CONN: no idle connection to close",
         );
     }
-    ctx.app.close(first.conn);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The application ends its side; a server that watches its idle
+    // connections closes its own end, and that close is awaited (bounded
+    // by the timeout) before the next request, instead of a pause.
+    let noticed = ctx.app.shut_and_wait(first.conn, ctx.deadline()).await;
     let (seen, resp, body) = simple_get(ctx, "idle-close/2").await;
     match &resp {
         Ok(r) if r.status == 200 && r.complete && r.body == body => Outcome::pass(format!(
-            "next request went over {}",
-            seen.map_or("?".into(), |s| format!("connection {}", s.conn))
+            "next request went over {}{}",
+            seen.map_or("?".into(), |s| format!("connection {}", s.conn)),
+            if noticed {
+                " (the server had closed the idle connection in turn)"
+            } else {
+                " (the server had not closed the idle connection within the timeout)"
+            }
         )),
         _ => Outcome::warn(
             "the next request served on a fresh connection",

@@ -82,7 +82,8 @@ async fn close_before_output(ctx: &mut Ctx) -> Outcome {
 }
 
 async fn close_mid_body(ctx: &mut Ctx) -> Outcome {
-    let task = ctx.spawn(HttpRequest::get(path("close-mid-body")));
+    let (head_seen, head_arrived) = tokio::sync::oneshot::channel();
+    let task = ctx.spawn_telling(HttpRequest::get(path("close-mid-body")), head_seen);
     let seen = ctx.app.collect(ctx.deadline()).await;
     let Some(s) = seen else {
         let resp = ctx.finish(task).await;
@@ -92,7 +93,10 @@ async fn close_mid_body(ctx: &mut Ctx) -> Outcome {
     head.extend(std::iter::repeat_n(b'z', 5000));
     ctx.app
         .write(s.conn, ctx.app.stdout_bytes(s.id, &head, false));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The cut comes once the client has the response head (the body is
+    // under way), or after the timeout for a server that holds the head
+    // back until the response ends: an event, not a pause.
+    let _ = tokio::time::timeout(ctx.timeout, head_arrived).await;
     ctx.app.close(s.conn);
     let resp = ctx.finish(task).await;
     cut_verdict(&resp, "closed mid-body")
