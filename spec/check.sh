@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Checks the annotated specification in spec/:
+# Checks the annotated specification in spec/ (the book's sources are in
+# spec/src/; requirements.toml, this script and tools/ stay outside it):
 #   1. every requirement ID in requirements.toml is unique and well formed,
-#      and is defined by exactly one inline tag in fastcgi-1.0.md whose
+#      and is defined by exactly one inline tag in src/fastcgi-1.0.md whose
 #      level and party agree with the TOML;
 #   2. every R-… ID mentioned in any markdown file under spec/ exists;
 #   3. every OQ-n linked from the markdown exists in open-questions.md;
 #   4. every `fcgi-bytes` example is numbered in sequence, has a kind, and
 #      frames exactly (records) or decodes without leftovers (pairs);
-#   5. requirements.md is up to date with requirements.toml
+#   5. src/requirements.md is up to date with requirements.toml
 #      (`spec/check.sh --write` regenerates it);
 #   6. `mdbook build spec` succeeds without warnings (skipped with
 #      --no-build, e.g. where mdbook is not installed);
@@ -89,7 +90,8 @@ for r in reqs:
     if sec is not None and r.get("section") != sec:
         err(f"requirements.toml: {rid} has section {r.get('section')!r}, id says {sec!r}")
 
-main_md = (spec / "fastcgi-1.0.md").read_text()
+src = spec / "src"
+main_md = (src / "fastcgi-1.0.md").read_text()
 TAG_RE = re.compile(r"(?<!`)\*\*\[(" + ID_RE + r")\]\*\* \((MUST|SHOULD|MAY), (application|web-server|both)\)")
 tags = {}
 for m in TAG_RE.finditer(main_md):
@@ -124,7 +126,7 @@ for p in md_files:
                 err(f"{p.name}:{n}: unknown requirement ID {m.group(1)}")
 
 # --- 3. open questions ---------------------------------------------------------
-oq_text = (spec / "open-questions.md").read_text()
+oq_text = (src / "open-questions.md").read_text()
 oq_defined = set(re.findall(r"^## (OQ-\d+):", oq_text, re.M))
 oq_anchors = set(re.findall(r'^<a id="(oq-\d+)"></a>$', oq_text, re.M))
 for oq in sorted(oq_defined):
@@ -287,7 +289,7 @@ for r in live:
     summ = r["summary"].replace("|", "\\|")
     lines.append(f"| [{r['id']}](fastcgi-1.0.md#{r['id']}) | {r['level']} | {r['party']} | {summ}{d} |")
 generated = "\n".join(lines) + "\n"
-target = spec / "requirements.md"
+target = src / "requirements.md"
 if write:
     target.write_text(generated)
 elif not target.exists() or target.read_text() != generated:
