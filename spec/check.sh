@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Checks the annotated specification in spec/:
+# Checks the annotated specification in spec/ (the book's sources are in
+# spec/src/; requirements.toml, this script and tools/ stay outside it):
 #   1. every requirement ID in requirements.toml is unique and well formed,
-#      and is defined by exactly one inline tag in fastcgi-1.0.md whose
-#      level and party agree with the TOML;
+#      and is defined by exactly one inline tag in src/fastcgi-1.0.md whose
+#      level and party agree with the TOML; every requirement that is not
+#      retired says how it is checked (`check`: cases, tests, cases and
+#      tests, or none) and, with check = "none", why (`reason`);
 #   2. every R-… ID mentioned in any markdown file under spec/ exists;
 #   3. every OQ-n linked from the markdown exists in open-questions.md;
 #   4. every `fcgi-bytes` example is numbered in sequence, has a kind, and
 #      frames exactly (records) or decodes without leftovers (pairs);
-#   5. requirements.md is up to date with requirements.toml
+#   5. src/requirements.md is up to date with requirements.toml
 #      (`spec/check.sh --write` regenerates it);
 #   6. `mdbook build spec` succeeds without warnings (skipped with
 #      --no-build, e.g. where mdbook is not installed);
@@ -28,7 +31,7 @@ for arg in "$@"; do
   case "$arg" in
     --write) write=1 ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "check.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -68,6 +71,7 @@ def err(msg):
 
 # --- 1. requirements.toml ----------------------------------------------------
 ID_RE = r"R-(?:\d+(?:\.\d+)?|[A-Z])-\d+"
+CHECKS = ("cases", "tests", "cases and tests", "none")
 with open(spec / "requirements.toml", "rb") as f:
     reqs = tomllib.load(f).get("requirement", [])
 by_id = {}
@@ -85,11 +89,21 @@ for r in reqs:
         err(f"requirements.toml: {rid} has level {r.get('level')!r}")
     if r.get("party") not in ("application", "web-server", "both"):
         err(f"requirements.toml: {rid} has party {r.get('party')!r}")
+    if not r.get("retired"):
+        chk = r.get("check")
+        if chk not in CHECKS:
+            err(f"requirements.toml: {rid} has check {chk!r}; expected one of "
+                + ", ".join(repr(c) for c in CHECKS))
+        elif chk == "none" and not str(r.get("reason", "")).strip():
+            err(f"requirements.toml: {rid} has check = \"none\" without a reason")
+        elif chk != "none" and "reason" in r:
+            err(f"requirements.toml: {rid} gives a reason, but only check = \"none\" takes one")
     sec = rid.split("-")[1] if rid.count("-") == 2 else None
     if sec is not None and r.get("section") != sec:
         err(f"requirements.toml: {rid} has section {r.get('section')!r}, id says {sec!r}")
 
-main_md = (spec / "fastcgi-1.0.md").read_text()
+src = spec / "src"
+main_md = (src / "fastcgi-1.0.md").read_text()
 TAG_RE = re.compile(r"(?<!`)\*\*\[(" + ID_RE + r")\]\*\* \((MUST|SHOULD|MAY), (application|web-server|both)\)")
 tags = {}
 for m in TAG_RE.finditer(main_md):
@@ -108,6 +122,8 @@ for rid, found in tags.items():
 anchors = set(re.findall(r'<a id="(' + ID_RE + r')"></a>\*\*\[', main_md))
 for rid, r in by_id.items():
     if r.get("retired"):
+        if rid in tags:
+            err(f"fastcgi-1.0.md: {rid} is retired but still tagged; remove its tag")
         continue
     if rid in tags and rid not in anchors:
         err(f"fastcgi-1.0.md: the tag of {rid} lacks its anchor <a id=\"{rid}\"></a>")
@@ -124,7 +140,7 @@ for p in md_files:
                 err(f"{p.name}:{n}: unknown requirement ID {m.group(1)}")
 
 # --- 3. open questions ---------------------------------------------------------
-oq_text = (spec / "open-questions.md").read_text()
+oq_text = (src / "open-questions.md").read_text()
 oq_defined = set(re.findall(r"^## (OQ-\d+):", oq_text, re.M))
 oq_anchors = set(re.findall(r'^<a id="(oq-\d+)"></a>$', oq_text, re.M))
 for oq in sorted(oq_defined):
@@ -267,7 +283,8 @@ lines = [
     "Every requirement of the [annotated specification](fastcgi-1.0.md), as listed",
     "in `spec/requirements.toml`. *Derived* requirements are not stated in the",
     "original but follow from it; see \"How levels were assigned\" in the",
-    "specification.",
+    "specification. *Checked by* says whether a conformance case, a codec test,",
+    "both or nothing checks the requirement today, and for nothing, why.",
     "",
 ]
 from collections import Counter
@@ -282,12 +299,15 @@ for r in live:
     if r["section"] != cur:
         cur = r["section"]
         lines += ["", f"## Section {cur}" if cur not in ("A", "B") else f"## Appendix {cur}", "",
-                  "| ID | level | party | summary |", "|---|---|---|---|"]
+                  "| ID | level | party | summary | checked by |", "|---|---|---|---|---|"]
     d = " *(derived)*" if r.get("derived") else ""
     summ = r["summary"].replace("|", "\\|")
-    lines.append(f"| [{r['id']}](fastcgi-1.0.md#{r['id']}) | {r['level']} | {r['party']} | {summ}{d} |")
+    chk = r.get("check", "")
+    if chk == "none":
+        chk = "none: " + str(r.get("reason", "")).replace("|", "\\|")
+    lines.append(f"| [{r['id']}](fastcgi-1.0.md#{r['id']}) | {r['level']} | {r['party']} | {summ}{d} | {chk} |")
 generated = "\n".join(lines) + "\n"
-target = spec / "requirements.md"
+target = src / "requirements.md"
 if write:
     target.write_text(generated)
 elif not target.exists() or target.read_text() != generated:

@@ -242,7 +242,7 @@ impl ErrorKind {
                 RecordType::EndRequest => "R-5.5-1",
                 _ => "R-4.2-2",
             },
-            ErrorKind::ManagementRequestId { .. } => "R-4-1",
+            ErrorKind::ManagementRequestId { .. } => "R-A-3",
             ErrorKind::DuplicateBeginRequest(_) => "R-5.1-6",
             ErrorKind::WrongDirection { .. } => "R-A-1",
             ErrorKind::StreamAfterEnd { record_type, .. } => match record_type {

@@ -483,7 +483,7 @@ fn server_management_records_with_a_request_id() {
             0,
         );
         let e = r[0].as_ref().unwrap_err();
-        assert_eq!((e.section(), e.requirement()), ("§4", Some("R-4-1")));
+        assert_eq!((e.section(), e.requirement()), ("§4", Some("R-A-3")));
     }
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Probes behind the "probe 2" observations in spec/open-questions.md.
+"""Probes behind the "probe 2" observations in spec/src/open-questions.md.
 
   probe-open-questions.py ADDR [NAME=VALUE ...]
 

@@ -10,7 +10,7 @@ use super::helpers::*;
 
 super::cases! {
     section "4.1";
-    "get-values" ["R-4.1-1", "R-4.1-3", "R-4-1"] Alone
+    "get-values" ["R-4.1-1", "R-4.1-3", "R-A-3"] Alone
         "GET_VALUES for the three variables is answered"
         "GET_VALUES for FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS: one GET_VALUES_RESULT, request id 0, well-formed pairs, decimal values, MPXS 0 or 1."
         => get_values;
@@ -35,7 +35,7 @@ async fn get_values(ctx: Ctx) -> Outcome {
         Err(o) => return o,
     };
     if id != NULL_REQUEST_ID {
-        return Outcome::fail("request id 0 (R-4-1)", format!("request id {id}"));
+        return Outcome::fail("request id 0 (R-A-3)", format!("request id {id}"));
     }
     let mut seen = Vec::new();
     for p in name_value::pairs(&block) {

@@ -11,9 +11,9 @@ use super::helpers::*;
 
 super::cases! {
     section "8";
-    "unknown-application-type" ["R-8-3", "R-4-1"] Alone
+    "unknown-application-type" ["R-8-3", "R-A-3"] Alone
         "a record of undefined type 20 for an active request"
-        "A record of type 20 with the request's id between PARAMS and STDIN: answered with UNKNOWN_TYPE, ignored, or refused (info); the request must still be served or refused, not hang. An UNKNOWN_TYPE answer, being a management record, carries request id 0: any other id fails (R-4-1)."
+        "A record of type 20 with the request's id between PARAMS and STDIN: answered with UNKNOWN_TYPE, ignored, or refused (info); the request must still be served or refused, not hang. An UNKNOWN_TYPE answer, being a management record, carries request id 0: any other id fails (R-A-3)."
         => unknown_application_type;
 }
 
@@ -38,7 +38,7 @@ async fn unknown_application_type(ctx: Ctx) -> Outcome {
             .any(|r| r.record_type == RecordType::UnknownType)
     };
     let response = c.response(1).await;
-    // A management record under a request's id breaks R-4-1, a MUST,
+    // A management record under a request's id breaks R-A-3, a MUST,
     // whatever else the application did with the type.
     if let Some(r) = c
         .received
@@ -46,7 +46,7 @@ async fn unknown_application_type(ctx: Ctx) -> Outcome {
         .find(|r| r.record_type == RecordType::UnknownType && r.request_id != NULL_REQUEST_ID)
     {
         return Outcome::fail(
-            "UNKNOWN_TYPE, a management record, with request id 0 (R-4-1)",
+            "UNKNOWN_TYPE, a management record, with request id 0 (R-A-3)",
             format!("UNKNOWN_TYPE with request id {}", r.request_id),
         );
     }

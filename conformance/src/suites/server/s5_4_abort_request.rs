@@ -13,7 +13,7 @@ use super::helpers::*;
 
 super::cases! {
     section "5.4";
-    "client-disconnect" ["R-5.4-3", "R-5.4-4", "R-5.4-1"] Plain
+    "client-disconnect" ["R-5.4-5", "R-5.4-3", "R-5.4-4", "R-5.4-1"] Plain
         "The HTTP client disconnects mid-response"
         "The client reads the head and closes while the application still writes: reports FCGI_ABORT_REQUEST or a closed connection (info); neither within the timeout is a warning (the application works on for nobody)."
         => client_disconnect;
@@ -78,7 +78,7 @@ async fn client_disconnect(ctx: &mut Ctx) -> Outcome {
             None => {
                 if Instant::now() >= deadline {
                     return Outcome::warn(
-                        "FCGI_ABORT_REQUEST (R-5.4-3) or a closed connection (R-5.4-4) once the client is gone",
+                        "an abort once the client is gone (R-5.4-5): FCGI_ABORT_REQUEST (R-5.4-3) or a closed connection (R-5.4-4)",
                         format!("{client_note}; neither within {:?}: the application would keep working for nobody", ctx.timeout),
                     );
                 }
