@@ -3,7 +3,7 @@
 //! to write the application's answers. The core it shares with the web
 //! server's side, and what happens after an error, are in [`super`].
 //!
-//! Choices where the specification is vague (see spec/open-questions.md):
+//! Choices where the specification is vague (see spec/src/open-questions.md):
 //! - Records for an inactive request id are ignored, as §3.3 says, and
 //!   reported as [`ApplicationEvent::Ignored`]; [`InactivePolicy::Error`] makes them errors.
 //! - STDIN and DATA may arrive before PARAMS ends; the order of the three

@@ -3,7 +3,7 @@
 //! application sent back. The core it shares with the application's side,
 //! and what happens after an error, are in [`super`].
 //!
-//! Choices where the specification is vague (see spec/open-questions.md):
+//! Choices where the specification is vague (see spec/src/open-questions.md):
 //! - Any record for an id that is not active is an error: the web server
 //!   chose every id, so nothing legitimate can arrive for one it did not start
 //!   or that already ended (R-5.5-4).
