@@ -1,6 +1,9 @@
 //! The requirement IDs of `spec/requirements.toml` and which cases cover
 //! them: the data behind `fcgi-conformance list --requirements` and the
-//! traceability test.
+//! traceability test. `generate` writes the codec's typed form of them
+//! (`fcgi_proto::requirement`).
+
+pub mod generate;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +27,22 @@ pub struct Requirement {
     /// True when the original implies the statement without saying it.
     #[serde(default)]
     pub derived: bool,
+    /// True when the ID is retired: kept so it is never reused, but no
+    /// longer a requirement (no constant, no coverage, not listed).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub retired: bool,
+    /// What checks it, as the spec claims: `cases`, `tests`,
+    /// `cases and tests` or `none` (the traceability test holds the claim
+    /// against the code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    /// Why nothing checks it, with `check = "none"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Deserialize)]
