@@ -81,7 +81,7 @@ pub fn coverage<'r>(
         .map(|r| {
             let by: Vec<&'static str> = cases
                 .iter()
-                .filter(|c| c.requirements.contains(&r.id.as_str()))
+                .filter(|c| c.requirements.iter().any(|q| q.id() == r.id))
                 .map(|c| c.id)
                 .collect();
             (r, by)
@@ -94,8 +94,8 @@ pub fn unknown_ids(reqs: &[Requirement], cases: &[CaseInfo]) -> Vec<String> {
     let mut out: Vec<String> = cases
         .iter()
         .flat_map(|c| c.requirements.iter())
-        .filter(|id| !reqs.iter().any(|r| r.id == **id))
-        .map(|id| id.to_string())
+        .filter(|q| !reqs.iter().any(|r| r.id == q.id()))
+        .map(|q| q.id().to_string())
         .collect();
     out.sort();
     out.dedup();
