@@ -72,12 +72,13 @@ pub fn load(path: &Path) -> Result<Vec<Requirement>, String> {
     Ok(f.requirement)
 }
 
-/// Each requirement with the ids of the cases that name it.
+/// Each live (not retired) requirement with the ids of the cases that name it.
 pub fn coverage<'r>(
     reqs: &'r [Requirement],
     cases: &[CaseInfo],
 ) -> Vec<(&'r Requirement, Vec<&'static str>)> {
     reqs.iter()
+        .filter(|r| !r.retired)
         .map(|r| {
             let by: Vec<&'static str> = cases
                 .iter()

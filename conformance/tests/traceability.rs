@@ -1,14 +1,30 @@
-//! Traceability (spec/README.md, duvet-style): every requirement ID the
-//! code names exists in spec/requirements.toml, and every MUST requirement
-//! is checked by a conformance case or a codec test, or is listed below as
-//! not testable here, with the reason.
+//! Traceability (spec/README.md, duvet-style): which requirements the code
+//! checks, found by reference to their constants, never by text.
+//!
+//! - A **case** checks the requirements it lists (`[R_3_3_1, …]` in its
+//!   `cases!` entry, `CaseInfo::requirements`).
+//! - A **codec test** checks the requirements whose constants
+//!   (`fcgi_proto::requirement::R_3_3_1`) appear in the body of a `#[test]`
+//!   function of fcgi-proto, in `fcgi-proto/tests` or in a test module under
+//!   `fcgi-proto/src` (proptest blocks included, `#[ignore]`d tests not).
+//!   The source is read as Rust tokens, so comments and doc text, where an
+//!   ID is only mentioned, count for nothing.
+//!
+//! Every live MUST requirement is checked by one or the other, or is listed
+//! in NOT_TESTED with the reason. Where spec/requirements.toml says what
+//! checks a requirement (`check = "cases" | "tests" | "cases and tests" |
+//! "none"`), that claim must be what is found here, at every level.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-use fcgi_conformance::requirements::{self, Requirement};
+use fcgi_conformance::requirements::{self, generate, Requirement};
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
 
-/// MUST requirements no case or test checks, and why. Reviewed like code.
+/// MUST requirements no case or test checks, and why, for requirements
+/// whose entry in requirements.toml has no `check` (with one, the reason is
+/// the entry's `reason`). Reviewed like code.
 const NOT_TESTED: &[(&str, &str)] = &[
     (
         "R-2.2-2",
@@ -32,52 +48,150 @@ const NOT_TESTED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Where fcgi-proto's tests are: integration tests, and test modules in the
+/// sources.
+const CODEC_TEST_DIRS: &[&str] = &["fcgi-proto/tests", "fcgi-proto/src"];
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Requirement IDs named anywhere in the Rust sources and tests under `dir`.
-fn ids_in(dir: &Path, out: &mut BTreeMap<String, BTreeSet<String>>) {
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    for e in entries.flatten() {
-        let p = e.path();
+    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
         if p.is_dir() {
-            // requirement/ holds the generated constants: every ID, naming
-            // none of them as a check.
-            if p.file_name()
-                .is_some_and(|n| n == "target" || n == "corpus" || n == "requirement")
+            if !p
+                .file_name()
+                .is_some_and(|n| n == "target" || n == "corpus")
             {
-                continue;
+                rust_files(&p, out);
             }
-            ids_in(&p, out);
         } else if p.extension().is_some_and(|x| x == "rs") {
-            let text = std::fs::read_to_string(&p).unwrap_or_default();
-            let b = text.as_bytes();
-            let mut i = 0;
-            while let Some(off) = text.get(i..).and_then(|t| t.find("R-")) {
-                let start = i + off;
-                let mut end = start + 2;
-                while end < b.len()
-                    && (b[end].is_ascii_alphanumeric() || b[end] == b'.' || b[end] == b'-')
-                {
-                    end += 1;
+            out.push(p);
+        }
+    }
+}
+
+/// What a `#[...]` attribute says about the item after it.
+enum Attr {
+    Test,
+    Ignore,
+    Other,
+}
+
+fn attr_kind(body: &TokenStream) -> Attr {
+    let idents: Vec<String> = body
+        .clone()
+        .into_iter()
+        .take_while(|t| !matches!(t, TokenTree::Group(_)))
+        .filter_map(|t| match t {
+            TokenTree::Ident(i) => Some(i.to_string()),
+            _ => None,
+        })
+        .collect();
+    match idents.last().map(String::as_str) {
+        // `#[test]`, `#[tokio::test]`, `#[tokio::test(flavor = …)]`.
+        Some("test") => Attr::Test,
+        Some("ignore") if idents.len() == 1 => Attr::Ignore,
+        _ => Attr::Other,
+    }
+}
+
+fn idents_in(ts: TokenStream, out: &mut BTreeSet<String>) {
+    for t in ts {
+        match t {
+            TokenTree::Ident(i) => {
+                out.insert(i.to_string());
+            }
+            TokenTree::Group(g) => idents_in(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+/// Each `#[test]` function in `ts` (at any depth: modules, macro bodies)
+/// with the identifiers its body uses.
+fn test_fns(ts: TokenStream, out: &mut Vec<(String, BTreeSet<String>)>) {
+    let tokens: Vec<TokenTree> = ts.into_iter().collect();
+    let (mut test, mut ignored) = (false, false);
+    let mut i = 0;
+    while let Some(t) = tokens.get(i) {
+        match t {
+            TokenTree::Punct(p) if p.as_char() == '#' => {
+                if let Some(TokenTree::Group(g)) = tokens.get(i + 1) {
+                    if g.delimiter() == Delimiter::Bracket {
+                        match attr_kind(&g.stream()) {
+                            Attr::Test => test = true,
+                            Attr::Ignore => ignored = true,
+                            Attr::Other => {}
+                        }
+                        i += 2;
+                        continue;
+                    }
                 }
-                let id = text[start..end].trim_end_matches(['.', '-']).to_string();
-                // Shape: R-<section>-<n>, section digits/dots or a letter.
-                let parts: Vec<&str> = id.splitn(3, '-').collect();
-                if parts.len() == 3
-                    && parts[2].chars().all(|c| c.is_ascii_digit())
-                    && !parts[2].is_empty()
-                {
-                    let rel = p.strip_prefix(root()).unwrap_or(&p).display().to_string();
-                    out.entry(id).or_default().insert(rel);
+            }
+            TokenTree::Ident(id) if id == "fn" && test => {
+                let name = match tokens.get(i + 1) {
+                    Some(TokenTree::Ident(n)) => n.to_string(),
+                    _ => String::from("?"),
+                };
+                let body = tokens.iter().skip(i + 2).find_map(|t| match t {
+                    TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => Some(g.stream()),
+                    _ => None,
+                });
+                if let Some(body) = body {
+                    if !ignored {
+                        let mut ids = BTreeSet::new();
+                        idents_in(body, &mut ids);
+                        out.push((name, ids));
+                    }
                 }
-                i = end.max(start + 2);
+                (test, ignored) = (false, false);
+            }
+            TokenTree::Group(g) => {
+                test_fns(g.stream(), out);
+                (test, ignored) = (false, false);
+            }
+            TokenTree::Punct(p) if p.as_char() == ';' => (test, ignored) = (false, false),
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// For each requirement ID, the codec tests (`file::test_name`) whose
+/// bodies name its constant.
+fn codec_tests() -> BTreeMap<&'static str, BTreeSet<String>> {
+    let constants: BTreeMap<String, &'static str> = fcgi_proto::requirement::Requirement::ALL
+        .iter()
+        .map(|r| (generate::constant(r.id()), r.id()))
+        .collect();
+    let mut files = Vec::new();
+    for d in CODEC_TEST_DIRS {
+        rust_files(&root().join(d), &mut files);
+    }
+    let mut out: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", f.display()));
+        let ts = TokenStream::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} does not lex as Rust: {e}", f.display()));
+        let mut tests = Vec::new();
+        test_fns(ts, &mut tests);
+        let rel = f.strip_prefix(root()).unwrap_or(&f).display().to_string();
+        for (name, idents) in tests {
+            for ident in idents {
+                if let Some(id) = constants.get(&ident) {
+                    out.entry(*id).or_default().insert(format!("{rel}::{name}"));
+                }
             }
         }
     }
+    out
 }
 
 fn load() -> Vec<Requirement> {
@@ -85,11 +199,70 @@ fn load() -> Vec<Requirement> {
         .expect("spec/requirements.toml loads")
 }
 
+/// The scanner finds test functions, their constants, and nothing in
+/// comments, doc text, strings, non-test functions or ignored tests.
 #[test]
-fn every_named_requirement_exists() {
+fn the_scanner_counts_code_not_text() {
+    let src = r#"
+        //! R_3_3_1 in a module doc
+        /// R_3_3_2 in a doc comment
+        #[test]
+        fn plain() { assert_eq!(x(), Some(R_3_3_3.id())); /* R_3_3_4 */ let s = "R_3_3_5"; }
+        fn helper() { R_3_3_6; }
+        #[cfg(test)]
+        mod tests {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn nested() -> Result<(), E> { requirement::R_3_4_1 }
+            #[test]
+            #[ignore]
+            fn ignored() { R_3_4_2 }
+        }
+        proptest! {
+            #[test]
+            fn prop(x in 0..3u8) { prop_assert!(f(x, R_3_4_3)); }
+        }
+    "#;
+    let mut found = Vec::new();
+    test_fns(TokenStream::from_str(src).unwrap(), &mut found);
+    let names: Vec<(&str, Vec<&str>)> = found
+        .iter()
+        .map(|(n, ids)| {
+            (
+                n.as_str(),
+                ids.iter()
+                    .map(String::as_str)
+                    .filter(|i| i.starts_with("R_"))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("plain", vec!["R_3_3_3"]),
+            ("nested", vec!["R_3_4_1"]),
+            ("prop", vec!["R_3_4_3"]),
+        ]
+    );
+}
+
+/// Every R-… ID mentioned in the text of the code (comments, messages)
+/// names a live requirement: the text may explain, it must not mislead.
+/// (Code that names a requirement by constant is checked by the compiler.)
+#[test]
+fn every_mentioned_requirement_exists() {
     let reqs = load();
-    let known: BTreeSet<&str> = reqs.iter().map(|r| r.id.as_str()).collect();
-    let mut named = BTreeMap::new();
+    let live: BTreeSet<&str> = reqs
+        .iter()
+        .filter(|r| !r.retired)
+        .map(|r| r.id.as_str())
+        .collect();
+    let retired: BTreeSet<&str> = reqs
+        .iter()
+        .filter(|r| r.retired)
+        .map(|r| r.id.as_str())
+        .collect();
+    let mut files = Vec::new();
     for d in [
         "fcgi-proto/src",
         "fcgi-proto/tests",
@@ -98,28 +271,64 @@ fn every_named_requirement_exists() {
         "fuzz/fuzz_targets",
         "benches/src",
     ] {
-        ids_in(&root().join(d), &mut named);
+        rust_files(&root().join(d), &mut files);
     }
-    let mut cases = fcgi_conformance::app::cases();
-    cases.extend(fcgi_conformance::server::cases());
-    let unknown_in_cases = requirements::unknown_ids(&reqs, &cases);
-    assert!(
-        unknown_in_cases.is_empty(),
-        "cases name unknown IDs: {unknown_in_cases:?}"
-    );
-    let unknown: Vec<String> = named
-        .iter()
-        .filter(|(id, _)| !known.contains(id.as_str()))
-        .map(|(id, files)| format!("{id} in {files:?}"))
-        .collect();
-    assert!(
-        unknown.is_empty(),
-        "unknown requirement IDs named in code:\n{}",
-        unknown.join("\n")
-    );
-    for (id, _) in NOT_TESTED {
-        assert!(known.contains(id), "NOT_TESTED names unknown {id}");
+    let generated = root().join(generate::GENERATED);
+    let mut bad = Vec::new();
+    for f in files.iter().filter(|f| **f != generated) {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        let rel = f.strip_prefix(root()).unwrap_or(f).display();
+        for (n, line) in text.lines().enumerate() {
+            for id in mentioned_ids(line) {
+                if retired.contains(id.as_str()) {
+                    bad.push(format!("{rel}:{}: {id} is retired", n + 1));
+                } else if !live.contains(id.as_str()) {
+                    bad.push(format!("{rel}:{}: {id} is not in the spec", n + 1));
+                }
+            }
+        }
     }
+    assert!(
+        bad.is_empty(),
+        "unknown requirement IDs:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// `R-<section>-<n>` IDs in a line of text.
+fn mentioned_ids(line: &str) -> Vec<String> {
+    let b = line.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(off) = line.get(i..).and_then(|t| t.find("R-")) {
+        let start = i + off;
+        let preceded = start
+            .checked_sub(1)
+            .and_then(|k| b.get(k))
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_');
+        let mut end = start + 2;
+        while b
+            .get(end)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'-')
+        {
+            end += 1;
+        }
+        let id = line
+            .get(start..end)
+            .unwrap_or("")
+            .trim_end_matches(['.', '-']);
+        let parts: Vec<&str> = id.splitn(3, '-').collect();
+        if !preceded
+            && parts.len() == 3
+            && parts
+                .get(2)
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+        {
+            out.push(id.to_string());
+        }
+        i = end.max(start + 2);
+    }
+    out
 }
 
 #[test]
@@ -128,41 +337,85 @@ fn every_must_is_checked_or_explained() {
     let mut cases = fcgi_conformance::app::cases();
     cases.extend(fcgi_conformance::server::cases());
     let cov = requirements::coverage(&reqs, &cases);
-    let mut in_tests = BTreeMap::new();
-    for d in ["fcgi-proto/src", "fcgi-proto/tests"] {
-        ids_in(&root().join(d), &mut in_tests);
-    }
+    let tests = codec_tests();
     let exempt: BTreeMap<&str, &str> = NOT_TESTED.iter().copied().collect();
+    for id in exempt.keys() {
+        assert!(
+            reqs.iter().any(|r| r.id == *id && !r.retired),
+            "NOT_TESTED names {id}, which is not a live requirement"
+        );
+    }
     let mut report = String::new();
-    let mut missing = Vec::new();
+    let mut problems = Vec::new();
     for (r, by) in &cov {
-        let tests = in_tests.get(&r.id).map(|s| s.len()).unwrap_or(0);
-        let line = format!(
-            "{:<9} {:<6} {:<11} cases: {:<2} codec files: {}",
+        let by_tests = tests.get(r.id.as_str()).map_or(0, BTreeSet::len);
+        report.push_str(&format!(
+            "{:<9} {:<6} {:<11} cases: {:<2} codec tests: {by_tests}\n",
             r.id,
             r.level,
             r.party,
-            by.len(),
-            tests
-        );
-        report.push_str(&line);
-        report.push('\n');
-        if r.level == "MUST" && by.is_empty() && tests == 0 {
-            match exempt.get(r.id.as_str()) {
-                Some(why) => report.push_str(&format!("          not tested: {why}\n")),
-                None => missing.push(r.id.clone()),
+            by.len()
+        ));
+        let found = match (by.is_empty(), by_tests == 0) {
+            (false, false) => "cases and tests",
+            (false, true) => "cases",
+            (true, false) => "tests",
+            (true, true) => "none",
+        };
+        match r.check.as_deref() {
+            Some(claim) => {
+                if !["cases", "tests", "cases and tests", "none"].contains(&claim) {
+                    problems.push(format!("{}: check = {claim:?} is not a known value", r.id));
+                } else if claim != found {
+                    problems.push(format!(
+                        "{}: requirements.toml says check = {claim:?}, the code has {found} \
+                         ({} cases, {by_tests} codec tests naming it)",
+                        r.id,
+                        by.len()
+                    ));
+                }
+                if claim == "none" && r.reason.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                    problems.push(format!("{}: check = \"none\" without a reason", r.id));
+                }
+                if exempt.contains_key(r.id.as_str()) {
+                    problems.push(format!(
+                        "{}: in NOT_TESTED but requirements.toml has its check; \
+                         keep the reason there and drop the entry here",
+                        r.id
+                    ));
+                }
+                if let Some(why) = r.reason.as_deref().filter(|_| claim == "none") {
+                    report.push_str(&format!("          not checked: {why}\n"));
+                }
             }
-        }
-        if exempt.contains_key(r.id.as_str()) && (!by.is_empty() || tests > 0) {
-            missing.push(format!(
-                "{} is listed as not tested but is covered: remove it from NOT_TESTED",
-                r.id
-            ));
+            None if r.level == "MUST" && found == "none" => match exempt.get(r.id.as_str()) {
+                Some(why) => report.push_str(&format!("          not checked: {why}\n")),
+                None => problems.push(format!(
+                    "{}: a MUST with no case, no codec test and no reason",
+                    r.id
+                )),
+            },
+            None => {
+                if exempt.contains_key(r.id.as_str()) {
+                    problems.push(format!(
+                        "{} is listed as not tested but is checked ({found}): remove it from \
+                         NOT_TESTED",
+                        r.id
+                    ));
+                }
+            }
         }
     }
     println!("{report}");
+    for (id, by) in &tests {
+        println!(
+            "{id}: {}",
+            by.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
     assert!(
-        missing.is_empty(),
-        "MUST requirements with no case, no codec test and no reason: {missing:?}"
+        problems.is_empty(),
+        "traceability:\n{}",
+        problems.join("\n")
     );
 }
