@@ -17,6 +17,22 @@
 //! assert_eq!(Requirement::by_id("R-3.3-1"), Some(R_3_3_1));
 //! assert_eq!(Section::from_short("A").map(|s| s.to_string()).as_deref(), Some("appendix A"));
 //! ```
+//!
+//! An ID the spec does not have is no constant:
+//!
+//! ```compile_fail
+//! let _ = fcgi_proto::requirement::R_3_3_99;
+//! ```
+//!
+//! and a section looked up in a constant fails the build when it is not one:
+//!
+//! ```compile_fail
+//! use fcgi_proto::requirement::Section;
+//! const S: Section = match Section::from_short("3.9") {
+//!     Some(s) => s,
+//!     None => panic!("no such section"),
+//! };
+//! ```
 
 use std::fmt;
 
