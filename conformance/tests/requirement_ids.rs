@@ -70,7 +70,11 @@ fn compiled_ids_match_the_toml() {
             )
         })
         .collect();
-    assert_eq!(compiled, live, "rebuild after regenerating the IDs");
+    assert_eq!(
+        compiled, live,
+        "the compiled constants are not the toml's: after FCGI_WRITE_IDS=1 rewrote \
+         ids.rs, run the test again so that fcgi-proto is rebuilt"
+    );
     let retired: Vec<&str> = reqs
         .iter()
         .filter(|r| r.retired)

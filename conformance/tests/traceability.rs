@@ -336,76 +336,13 @@ fn every_must_is_checked_or_explained() {
     let reqs = load();
     let mut cases = fcgi_conformance::app::cases();
     cases.extend(fcgi_conformance::server::cases());
-    let cov = requirements::coverage(&reqs, &cases);
+    let by_cases: BTreeMap<&str, usize> = requirements::coverage(&reqs, &cases)
+        .into_iter()
+        .map(|(r, by)| (r.id.as_str(), by.len()))
+        .collect();
     let tests = codec_tests();
-    let exempt: BTreeMap<&str, &str> = NOT_TESTED.iter().copied().collect();
-    for id in exempt.keys() {
-        assert!(
-            reqs.iter().any(|r| r.id == *id && !r.retired),
-            "NOT_TESTED names {id}, which is not a live requirement"
-        );
-    }
-    let mut report = String::new();
-    let mut problems = Vec::new();
-    for (r, by) in &cov {
-        let by_tests = tests.get(r.id.as_str()).map_or(0, BTreeSet::len);
-        report.push_str(&format!(
-            "{:<9} {:<6} {:<11} cases: {:<2} codec tests: {by_tests}\n",
-            r.id,
-            r.level,
-            r.party,
-            by.len()
-        ));
-        let found = match (by.is_empty(), by_tests == 0) {
-            (false, false) => "cases and tests",
-            (false, true) => "cases",
-            (true, false) => "tests",
-            (true, true) => "none",
-        };
-        match r.check.as_deref() {
-            Some(claim) => {
-                if !["cases", "tests", "cases and tests", "none"].contains(&claim) {
-                    problems.push(format!("{}: check = {claim:?} is not a known value", r.id));
-                } else if claim != found {
-                    problems.push(format!(
-                        "{}: requirements.toml says check = {claim:?}, the code has {found} \
-                         ({} cases, {by_tests} codec tests naming it)",
-                        r.id,
-                        by.len()
-                    ));
-                }
-                if claim == "none" && r.reason.as_deref().is_none_or(|s| s.trim().is_empty()) {
-                    problems.push(format!("{}: check = \"none\" without a reason", r.id));
-                }
-                if exempt.contains_key(r.id.as_str()) {
-                    problems.push(format!(
-                        "{}: in NOT_TESTED but requirements.toml has its check; \
-                         keep the reason there and drop the entry here",
-                        r.id
-                    ));
-                }
-                if let Some(why) = r.reason.as_deref().filter(|_| claim == "none") {
-                    report.push_str(&format!("          not checked: {why}\n"));
-                }
-            }
-            None if r.level == "MUST" && found == "none" => match exempt.get(r.id.as_str()) {
-                Some(why) => report.push_str(&format!("          not checked: {why}\n")),
-                None => problems.push(format!(
-                    "{}: a MUST with no case, no codec test and no reason",
-                    r.id
-                )),
-            },
-            None => {
-                if exempt.contains_key(r.id.as_str()) {
-                    problems.push(format!(
-                        "{} is listed as not tested but is checked ({found}): remove it from \
-                         NOT_TESTED",
-                        r.id
-                    ));
-                }
-            }
-        }
-    }
+    let by_tests: BTreeMap<&str, usize> = tests.iter().map(|(id, t)| (*id, t.len())).collect();
+    let (report, problems) = judge(&reqs, &by_cases, &by_tests, NOT_TESTED);
     println!("{report}");
     for (id, by) in &tests {
         println!(
@@ -418,4 +355,190 @@ fn every_must_is_checked_or_explained() {
         "traceability:\n{}",
         problems.join("\n")
     );
+}
+
+/// Holds each live requirement's `check` claim (or, without one, the MUST
+/// rule and `not_tested`) against the number of cases and codec tests that
+/// name it. Returns the report and the problems found.
+fn judge(
+    reqs: &[Requirement],
+    by_cases: &BTreeMap<&str, usize>,
+    by_tests: &BTreeMap<&str, usize>,
+    not_tested: &[(&str, &str)],
+) -> (String, Vec<String>) {
+    let exempt: BTreeMap<&str, &str> = not_tested.iter().copied().collect();
+    let mut report = String::new();
+    let mut problems = Vec::new();
+    for id in exempt.keys() {
+        if !reqs.iter().any(|r| r.id == *id && !r.retired) {
+            problems.push(format!(
+                "NOT_TESTED names {id}, which is not a live requirement"
+            ));
+        }
+    }
+    for r in reqs.iter().filter(|r| !r.retired) {
+        let cases = by_cases.get(r.id.as_str()).copied().unwrap_or(0);
+        let tests = by_tests.get(r.id.as_str()).copied().unwrap_or(0);
+        report.push_str(&format!(
+            "{:<9} {:<6} {:<11} cases: {cases:<2} codec tests: {tests}\n",
+            r.id, r.level, r.party
+        ));
+        let found = match (cases > 0, tests > 0) {
+            (true, true) => "cases and tests",
+            (true, false) => "cases",
+            (false, true) => "tests",
+            (false, false) => "none",
+        };
+        match r.check.as_deref() {
+            Some(claim) => {
+                if !["cases", "tests", "cases and tests", "none"].contains(&claim) {
+                    problems.push(format!("{}: check = {claim:?} is not a known value", r.id));
+                } else if claim != found {
+                    problems.push(format!(
+                        "{}: requirements.toml says check = {claim:?}, the code has {found} \
+                         ({cases} cases, {tests} codec tests naming it)",
+                        r.id
+                    ));
+                }
+                let reason = r.reason.as_deref().filter(|s| !s.trim().is_empty());
+                match (claim == "none", reason) {
+                    (true, None) => {
+                        problems.push(format!("{}: check = \"none\" without a reason", r.id))
+                    }
+                    (true, Some(why)) => {
+                        report.push_str(&format!("          not checked: {why}\n"))
+                    }
+                    (false, _) => {}
+                }
+                if exempt.contains_key(r.id.as_str()) {
+                    problems.push(format!(
+                        "{}: in NOT_TESTED but requirements.toml has its check; \
+                         keep the reason there and drop the entry here",
+                        r.id
+                    ));
+                }
+            }
+            None => match (found, exempt.get(r.id.as_str())) {
+                ("none", Some(why)) if r.level == "MUST" => {
+                    report.push_str(&format!("          not checked: {why}\n"))
+                }
+                ("none", None) if r.level == "MUST" => problems.push(format!(
+                    "{}: a MUST with no case, no codec test and no reason",
+                    r.id
+                )),
+                (_, Some(_)) => problems.push(format!(
+                    "{}: in NOT_TESTED, but it is {} ({found}): remove it from NOT_TESTED",
+                    r.id,
+                    if found == "none" {
+                        "not a MUST"
+                    } else {
+                        "checked"
+                    }
+                )),
+                _ => {}
+            },
+        }
+    }
+    (report, problems)
+}
+
+#[test]
+fn judge_holds_claims_against_the_code() {
+    let entry = |id: &str, level: &str, check: Option<&str>, reason: Option<&str>| Requirement {
+        id: id.into(),
+        section: "3.3".into(),
+        level: level.into(),
+        party: "both".into(),
+        summary: String::new(),
+        derived: false,
+        retired: false,
+        check: check.map(Into::into),
+        reason: reason.map(Into::into),
+    };
+    let count = |v: &[(&'static str, usize)]| v.iter().copied().collect::<BTreeMap<_, _>>();
+    let cases = count(&[("R-3.3-1", 2), ("R-3.3-3", 1), ("R-3.3-6", 1)]);
+    let tests = count(&[("R-3.3-2", 1), ("R-3.3-3", 4)]);
+    let problems = |reqs: &[Requirement], not_tested: &[(&str, &str)]| {
+        judge(reqs, &cases, &tests, not_tested).1
+    };
+    // Claims that agree, at any level; a retired entry counts for nothing.
+    let mut retired = entry("R-3.3-9", "MUST", None, None);
+    retired.retired = true;
+    let agree = [
+        entry("R-3.3-1", "MUST", Some("cases"), None),
+        entry("R-3.3-2", "MAY", Some("tests"), None),
+        entry("R-3.3-3", "SHOULD", Some("cases and tests"), None),
+        entry(
+            "R-3.3-4",
+            "MUST",
+            Some("none"),
+            Some("cannot be seen on the wire"),
+        ),
+        entry("R-3.3-5", "MUST", None, None),
+        entry("R-3.3-7", "SHOULD", None, None),
+        retired,
+    ];
+    assert_eq!(
+        problems(&agree, &[("R-3.3-5", "why")]),
+        Vec::<String>::new()
+    );
+    // Without its NOT_TESTED entry the unchecked MUST is reported.
+    let p = problems(&agree, &[]);
+    assert!(p.len() == 1 && p[0].starts_with("R-3.3-5: a MUST"), "{p:?}");
+    // Each kind of disagreement is reported.
+    for (bad, want) in [
+        (
+            entry("R-3.3-1", "MAY", Some("cases and tests"), None),
+            "the code has cases",
+        ),
+        (
+            entry("R-3.3-3", "MUST", Some("tests"), None),
+            "the code has cases and tests",
+        ),
+        (
+            entry("R-3.3-6", "MUST", Some("none"), Some("x")),
+            "the code has cases",
+        ),
+        (
+            entry("R-3.3-4", "MUST", Some("none"), None),
+            "without a reason",
+        ),
+        (
+            entry("R-3.3-4", "MUST", Some("none"), Some(" ")),
+            "without a reason",
+        ),
+        (
+            entry("R-3.3-1", "MUST", Some("case"), None),
+            "not a known value",
+        ),
+    ] {
+        let p = problems(&[bad], &[]);
+        assert!(p.len() == 1 && p[0].contains(want), "{want}: {p:?}");
+    }
+    // NOT_TESTED entries that no longer belong there.
+    for (reqs, not_tested, want) in [
+        (
+            vec![entry("R-3.3-1", "MUST", None, None)],
+            "R-3.3-1",
+            "checked (cases)",
+        ),
+        (
+            vec![entry("R-3.3-8", "SHOULD", None, None)],
+            "R-3.3-8",
+            "not a MUST",
+        ),
+        (
+            vec![entry("R-3.3-4", "MUST", Some("none"), Some("x"))],
+            "R-3.3-4",
+            "keep the reason there",
+        ),
+        (
+            vec![entry("R-3.3-1", "MUST", Some("cases"), None)],
+            "R-3.3-12",
+            "not a live",
+        ),
+    ] {
+        let p = problems(&reqs, &[(not_tested, "why")]);
+        assert!(p.len() == 1 && p[0].contains(want), "{want}: {p:?}");
+    }
 }
