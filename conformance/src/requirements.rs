@@ -102,3 +102,50 @@ pub fn unknown_ids(reqs: &[Requirement], cases: &[CaseInfo]) -> Vec<String> {
     out.dedup();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retired_entries_are_read_and_left_out_of_coverage() {
+        let dir = std::env::temp_dir().join(format!("fcgi-reqs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("requirements.toml");
+        std::fs::write(
+            &path,
+            r#"
+[[requirement]]
+id = "R-3.3-1"
+section = "3.3"
+level = "MUST"
+party = "both"
+summary = "a"
+check = "cases"
+future_field = 1
+
+[[requirement]]
+id = "R-3.3-2"
+section = "3.3"
+level = "MUST"
+party = "both"
+summary = "b"
+retired = true
+check = "none"
+reason = "gone"
+"#,
+        )
+        .unwrap();
+        let reqs = load(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(reqs.len(), 2);
+        assert_eq!(reqs[0].check.as_deref(), Some("cases"));
+        assert!(!reqs[0].retired && reqs[1].retired);
+        assert_eq!(reqs[1].reason.as_deref(), Some("gone"));
+        let cases = crate::app::cases();
+        let cov = coverage(&reqs, &cases);
+        let ids: Vec<&str> = cov.iter().map(|(r, _)| r.id.as_str()).collect();
+        assert_eq!(ids, ["R-3.3-1"]);
+        assert!(cov[0].1.contains(&"app/3.3/version"));
+    }
+}
