@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use fcgi_proto::requirement::{Requirement, Section};
+use serde::{Serialize, Serializer};
 
 /// Which party a suite tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -32,12 +33,31 @@ pub struct CaseInfo {
     pub id: &'static str,
     /// One-line title.
     pub title: &'static str,
-    /// Spec section, e.g. `4.1` (appendices as `A`, `B`).
-    pub section: &'static str,
-    /// Requirement IDs from spec/requirements.toml.
-    pub requirements: &'static [&'static str],
+    /// Spec section; written in its short form, e.g. `4.1` (appendices as
+    /// `A`, `B`).
+    #[serde(serialize_with = "short_section")]
+    pub section: Section,
+    /// The requirements it checks; written as their IDs.
+    #[serde(serialize_with = "requirement_ids")]
+    pub requirements: &'static [Requirement],
     /// What the case does and what it expects, in a sentence or two.
     pub expects: &'static str,
+}
+
+impl CaseInfo {
+    /// The requirement IDs, joined by `sep`: `R-3.3-1, R-3.5-3`.
+    pub fn requirement_ids(&self, sep: &str) -> String {
+        let ids: Vec<&str> = self.requirements.iter().map(|r| r.id()).collect();
+        ids.join(sep)
+    }
+}
+
+fn short_section<S: Serializer>(s: &Section, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s.short())
+}
+
+fn requirement_ids<S: Serializer>(r: &[Requirement], ser: S) -> Result<S::Ok, S::Error> {
+    ser.collect_seq(r.iter().map(|r| r.id()))
 }
 
 /// The verdict of one case (the Autobahn and h2spec vocabulary).
@@ -158,17 +178,6 @@ pub fn stopped_detail(killer: &str) -> String {
     format!("{STOPPED_PREFIX}{killer}")
 }
 
-/// Orders sections as the spec does: 2.2 < 3.3 < 3.4 < 4 < 4.1 < 5.1 < 6.4 < A < B.
-pub fn section_key(section: &str) -> Vec<u32> {
-    section
-        .split('.')
-        .map(|p| {
-            p.parse::<u32>()
-                .unwrap_or_else(|_| 1000 + p.bytes().next().map_or(0, u32::from))
-        })
-        .collect()
-}
-
 /// Whether `id` is selected by `--only` and `--skip` patterns. A pattern
 /// matches when it is a substring of the id, or a glob with `*`.
 pub fn selected(id: &str, only: &[String], skip: &[String]) -> bool {
@@ -206,13 +215,6 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sections_sort_like_the_spec() {
-        let mut s = vec!["B", "5.1", "4", "3.4", "10.1", "4.1", "A", "3.3"];
-        s.sort_by_key(|x| section_key(x));
-        assert_eq!(s, vec!["3.3", "3.4", "4", "4.1", "5.1", "10.1", "A", "B"]);
-    }
 
     #[test]
     fn selection_patterns() {

@@ -144,7 +144,7 @@ mod tests {
             .map(|id| CaseInfo {
                 id,
                 title: "",
-                section: "4.1",
+                section: fcgi_proto::requirement::Section::S4_1,
                 requirements: &[],
                 expects: "",
             })

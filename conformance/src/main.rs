@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use fcgi_conformance::case::{section_key, CaseInfo};
+use fcgi_conformance::case::CaseInfo;
 use fcgi_conformance::output::usage_error;
 use fcgi_conformance::{app, dump_cmd, server, stdio};
 
@@ -141,7 +141,7 @@ fn run_list(suite: Option<SuiteChoice>, format: DumpFormat) -> ExitCode {
         a.id.split('/')
             .next()
             .cmp(&b.id.split('/').next())
-            .then(section_key(a.section).cmp(&section_key(b.section)))
+            .then(a.section.cmp(&b.section))
             .then(a.id.cmp(b.id))
     });
     let mut text = String::new();
@@ -159,8 +159,8 @@ fn run_list(suite: Option<SuiteChoice>, format: DumpFormat) -> ExitCode {
                     text,
                     "{:<44} §{:<5} {:<28} {}",
                     c.id,
-                    c.section,
-                    c.requirements.join(","),
+                    c.section.short(),
+                    c.requirement_ids(","),
                     c.title
                 );
             }

@@ -168,8 +168,8 @@ fn write_transcripts(report: &Report, dir: &std::path::Path) -> std::io::Result<
             "# {} — {}\n# §{} {}\n# verdict: {} — {}\n\n",
             c.info.id,
             c.info.title,
-            c.info.section,
-            c.info.requirements.join(" "),
+            c.info.section.short(),
+            c.info.requirement_ids(" "),
             c.outcome.verdict.name(),
             c.outcome.detail
         );

@@ -7,10 +7,11 @@
 use std::fs::OpenOptions;
 use std::path::Path;
 
-use crate::case::{section_key, selected, CaseInfo, Suite};
+use crate::case::{selected, CaseInfo, Suite};
 use crate::expectations::{self, Expectations};
 use crate::output::RunArgs;
 use crate::suggest::nearest_pattern;
+use fcgi_proto::requirement::Section;
 
 /// What the checks found good to use.
 #[derive(Debug, Clone, Default)]
@@ -133,9 +134,10 @@ pub fn check_selection(
             .join(" ")
     };
     if by_only == 0 {
-        let mut sections: Vec<&str> = cases.iter().map(|c| c.section).collect();
-        sections.sort_by_key(|s| section_key(s));
+        let mut sections: Vec<Section> = cases.iter().map(|c| c.section).collect();
+        sections.sort();
         sections.dedup();
+        let sections: Vec<&str> = sections.iter().map(|s| s.short()).collect();
         let hints: Vec<String> = only
             .iter()
             .filter_map(|p| nearest_pattern(p, &ids))
@@ -163,16 +165,19 @@ mod tests {
     use super::*;
 
     fn table() -> Vec<CaseInfo> {
-        [("app/4.1/get-values", "4.1"), ("app/5.4/abort", "5.4")]
-            .into_iter()
-            .map(|(id, section)| CaseInfo {
-                id,
-                title: "",
-                section,
-                requirements: &[],
-                expects: "",
-            })
-            .collect()
+        [
+            ("app/4.1/get-values", Section::S4_1),
+            ("app/5.4/abort", Section::S5_4),
+        ]
+        .into_iter()
+        .map(|(id, section)| CaseInfo {
+            id,
+            title: "",
+            section,
+            requirements: &[],
+            expects: "",
+        })
+        .collect()
     }
 
     fn s(v: &[&str]) -> Vec<String> {

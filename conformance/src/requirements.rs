@@ -1,6 +1,9 @@
 //! The requirement IDs of `spec/requirements.toml` and which cases cover
 //! them: the data behind `fcgi-conformance list --requirements` and the
-//! traceability test.
+//! traceability test. `generate` writes the codec's typed form of them
+//! (`fcgi_proto::requirement`).
+
+pub mod generate;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +27,22 @@ pub struct Requirement {
     /// True when the original implies the statement without saying it.
     #[serde(default)]
     pub derived: bool,
+    /// True when the ID is retired: kept so it is never reused, but no
+    /// longer a requirement (no constant, no coverage, not listed).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub retired: bool,
+    /// What checks it, as the spec claims: `cases`, `tests`,
+    /// `cases and tests` or `none` (the traceability test holds the claim
+    /// against the code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    /// Why nothing checks it, with `check = "none"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Deserialize)]
@@ -53,16 +72,17 @@ pub fn load(path: &Path) -> Result<Vec<Requirement>, String> {
     Ok(f.requirement)
 }
 
-/// Each requirement with the ids of the cases that name it.
+/// Each live (not retired) requirement with the ids of the cases that name it.
 pub fn coverage<'r>(
     reqs: &'r [Requirement],
     cases: &[CaseInfo],
 ) -> Vec<(&'r Requirement, Vec<&'static str>)> {
     reqs.iter()
+        .filter(|r| !r.retired)
         .map(|r| {
             let by: Vec<&'static str> = cases
                 .iter()
-                .filter(|c| c.requirements.contains(&r.id.as_str()))
+                .filter(|c| c.requirements.iter().any(|q| q.id() == r.id))
                 .map(|c| c.id)
                 .collect();
             (r, by)
@@ -75,10 +95,57 @@ pub fn unknown_ids(reqs: &[Requirement], cases: &[CaseInfo]) -> Vec<String> {
     let mut out: Vec<String> = cases
         .iter()
         .flat_map(|c| c.requirements.iter())
-        .filter(|id| !reqs.iter().any(|r| r.id == **id))
-        .map(|id| id.to_string())
+        .filter(|q| !reqs.iter().any(|r| r.id == q.id()))
+        .map(|q| q.id().to_string())
         .collect();
     out.sort();
     out.dedup();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retired_entries_are_read_and_left_out_of_coverage() {
+        let dir = std::env::temp_dir().join(format!("fcgi-reqs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("requirements.toml");
+        std::fs::write(
+            &path,
+            r#"
+[[requirement]]
+id = "R-3.3-1"
+section = "3.3"
+level = "MUST"
+party = "both"
+summary = "a"
+check = "cases"
+future_field = 1
+
+[[requirement]]
+id = "R-3.3-2"
+section = "3.3"
+level = "MUST"
+party = "both"
+summary = "b"
+retired = true
+check = "none"
+reason = "gone"
+"#,
+        )
+        .unwrap();
+        let reqs = load(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(reqs.len(), 2);
+        assert_eq!(reqs[0].check.as_deref(), Some("cases"));
+        assert!(!reqs[0].retired && reqs[1].retired);
+        assert_eq!(reqs[1].reason.as_deref(), Some("gone"));
+        let cases = crate::app::cases();
+        let cov = coverage(&reqs, &cases);
+        let ids: Vec<&str> = cov.iter().map(|(r, _)| r.id.as_str()).collect();
+        assert_eq!(ids, ["R-3.3-1"]);
+        assert!(cov[0].1.contains(&"app/3.3/version"));
+    }
 }

@@ -163,7 +163,7 @@ mod tests {
         let e = BeginRequestBody::parse(&[0, 1, 1], 8).unwrap_err();
         assert_eq!(e.offset(), 8);
         assert_eq!(e.section(), "§5.1");
-        assert_eq!(e.requirement(), Some("R-5.1-1"));
+        assert_eq!(e.requirement(), Some(crate::requirement::R_5_1_1.id()));
     }
 
     #[test]

@@ -15,8 +15,11 @@
 //! | Application side of a connection | [`connection::application`] |
 //! | Web-server side of a connection | [`connection::web_server`] |
 //! | Readable rendering of wire bytes | [`dump`] |
+//! | The spec's sections and requirement IDs as types | [`requirement`] |
 //!
-//! Requirement IDs such as `R-3.4-2` refer to `spec/requirements.toml`.
+//! Requirement IDs such as `R-3.4-2` refer to `spec/requirements.toml`;
+//! [`requirement`] has each as a constant (`R_3_4_2`) with its section,
+//! level and party.
 //!
 //! ```
 //! use fcgi_proto::{encoder::Encoder, record::RecordType, role::Role, dump};
@@ -42,9 +45,11 @@ pub mod limits;
 pub mod management;
 pub mod name_value;
 pub mod record;
+pub mod requirement;
 pub mod role;
 pub mod stream;
 
 pub use error::{Error, ErrorKind};
 pub use limits::Limits;
 pub use record::{OwnedRecord, Record, RecordType, Status};
+pub use requirement::{Requirement, Section};

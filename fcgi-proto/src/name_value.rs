@@ -303,6 +303,7 @@ pub fn find<'a>(block: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::requirement::{checks, R_3_4_5};
 
     #[test]
     fn short_and_long_forms() {
@@ -322,9 +323,10 @@ mod tests {
         assert_eq!(got, vec![(&b"AB"[..], &b"c"[..])]);
     }
 
-    /// R-3.4-5: names and values are uninterpreted bytes, nothing escaped.
+    /// Names and values are uninterpreted bytes, nothing escaped.
     #[test]
     fn any_byte_round_trips() {
+        checks(&[R_3_4_5]);
         let name: Vec<u8> = (0..=255u8).collect();
         let value = b"=\0\n\xff;\"".to_vec();
         let mut out = Vec::new();

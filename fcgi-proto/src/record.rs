@@ -438,6 +438,7 @@ impl<'a> arbitrary::Arbitrary<'a> for OwnedRecord {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::requirement::{checks, R_3_1_1, R_8_1, R_8_2, R_A_2};
 
     #[test]
     fn header_round_trips() {
@@ -446,18 +447,20 @@ mod tests {
         assert_eq!(Header::from_bytes(h.to_bytes()), h);
     }
 
-    /// R-3.1-1: multi-byte fields are big-endian, in declaration order, no gaps.
-    /// R-8-2: the header is exactly `FCGI_HEADER_LEN` = 8 bytes.
+    /// Multi-byte fields are big-endian, in declaration order, no gaps; the
+    /// header is exactly `FCGI_HEADER_LEN` = 8 bytes.
     #[test]
     fn header_layout_is_big_endian_and_8_bytes() {
+        checks(&[R_3_1_1, R_8_2]);
         assert_eq!(HEADER_LEN, 8);
         let h = Header::new(RecordType::Params, 0xABCD, 0x1234, 0xEF);
         assert_eq!(h.to_bytes(), [1, 4, 0xAB, 0xCD, 0x12, 0x34, 0xEF, 0]);
     }
 
-    /// R-8-1: the type values of §8. R-A-2: which of them are streams.
+    /// The type values of §8, and which of them are streams (appendix A).
     #[test]
     fn type_values_and_stream_types() {
+        checks(&[R_8_1, R_A_2]);
         let named = [
             (1, RecordType::BeginRequest, false),
             (2, RecordType::AbortRequest, false),

@@ -13,8 +13,13 @@ use fcgi_proto::name_value::{
     self, encode_pair, encode_pair_with, encode_pairs, encoded_len, pairs, LengthForm,
     MAX_SHORT_LEN,
 };
+use fcgi_proto::requirement::{R_3_4_1, R_3_4_2, R_3_4_3};
 use fcgi_proto::ErrorKind;
 use proptest::prelude::*;
+
+#[path = "common/traceability.rs"]
+mod traceability;
+use traceability::checks;
 
 /// The lengths where the forms change or a length field widens.
 const EDGE_LENGTHS: [usize; 6] = [0, 127, 128, 255, 65535, 65536];
@@ -134,7 +139,7 @@ fn check_prefix(
     // The offset points into the cut pair: never before it, never past the prefix.
     assert!(err.offset() >= start as u64 && err.offset() <= k as u64);
     assert_eq!(err.section(), "§3.4");
-    assert_eq!(err.requirement(), Some("R-3.4-3"));
+    assert_eq!(err.requirement(), Some(R_3_4_3.id()));
 }
 
 fn write_all(written: &[(Owned, LengthForm, LengthForm)]) -> (Vec<u8>, Vec<usize>) {
@@ -180,6 +185,8 @@ proptest! {
         value_len in prop::sample::select(&EDGE_LENGTHS[..]),
         seed in prop::collection::vec(any::<u8>(), 0..16),
     ) {
+        // 0..=127 in one byte, high bit clear; longer in four.
+        checks(&[R_3_4_1, R_3_4_2]);
         let name = filled(name_len, &seed);
         let value = filled(value_len, &seed);
         let mut block = Vec::new();

@@ -19,9 +19,16 @@ use fcgi_proto::encoder::Encoder;
 use fcgi_proto::error::{Direction, Limit, PairPart};
 use fcgi_proto::management::Values;
 use fcgi_proto::record::records;
+use fcgi_proto::requirement::{
+    R_3_3_5, R_4_1_7, R_4_2_2, R_5_2_1, R_5_3_1, R_5_5_4, R_6_2_4, R_A_1, R_A_3,
+};
 use fcgi_proto::role::Role;
 use fcgi_proto::{Error, ErrorKind, Limits, RecordType};
 use proptest::prelude::*;
+
+#[path = "common/traceability.rs"]
+mod traceability;
+use traceability::checks;
 
 // ------------------------------------------------------------------ helpers
 
@@ -107,7 +114,7 @@ fn app_params_after_params_ended() {
     assert_err(&r[0], &kind, 0);
     assert_err(&r[1], &kind, 16);
     let e = r[0].as_ref().unwrap_err();
-    assert_eq!((e.section(), e.requirement()), ("§5.2", Some("R-5.2-1")));
+    assert_eq!((e.section(), e.requirement()), ("§5.2", Some(R_5_2_1.id())));
 }
 
 #[test]
@@ -126,7 +133,7 @@ fn app_data_and_stdin_after_their_end() {
         request_id: 1,
     };
     assert_err(&r[1], &data, 8);
-    assert_eq!(r[1].as_ref().unwrap_err().requirement(), Some("R-5.3-1"));
+    assert_eq!(r[1].as_ref().unwrap_err().requirement(), Some(R_5_3_1.id()));
     assert!(r[2].is_ok());
     let stdin = ErrorKind::StreamAfterEnd {
         record_type: RecordType::Stdin,
@@ -169,7 +176,7 @@ fn app_begin_request_with_null_id() {
         &ErrorKind::NullRequestId(RecordType::BeginRequest),
         0,
     );
-    assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some("R-3.3-5"));
+    assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some(R_3_3_5.id()));
 }
 
 #[test]
@@ -194,6 +201,7 @@ fn app_refuses_every_type_that_travels_to_the_web_server() {
             0,
         );
         assert_eq!(r[0].as_ref().unwrap_err().section(), "appendix A");
+        assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some(R_A_1.id()));
     }
 }
 
@@ -411,7 +419,7 @@ fn app_writing_rules() {
         c.end_request(rid(1), 0, ProtocolStatus::RequestComplete, &mut out)
             .unwrap_err()
             .requirement(),
-        Some("R-5.5-4")
+        Some(R_5_5_4.id())
     );
     assert_eq!(out.len(), before, "refused writes leave nothing behind");
     // Request 2 is untouched.
@@ -457,13 +465,43 @@ fn server_refuses_every_type_that_travels_to_the_application() {
         let id = u16::from(!t.is_management());
         let mut c = server_with(&[1], WebServerConfig::default());
         let w = wire(|e, w| e.record(t, id, &content, w).unwrap());
+        let r = to_server(&mut c, &w);
         assert_err(
-            &to_server(&mut c, &w)[0],
+            &r[0],
             &ErrorKind::WrongDirection {
                 record_type: t,
                 expected: Direction::ToApplication,
             },
             0,
+        );
+        assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some(R_A_1.id()));
+    }
+}
+
+/// A GET_VALUES_RESULT that leaves out some of the names asked for, and
+/// names one never asked for, is an answer, not an error: the web server
+/// takes missing names as unknown to the application.
+#[test]
+fn server_get_values_result_may_omit_or_add_names() {
+    checks(&[R_4_1_7]);
+    for answered in [
+        &[][..],
+        &[(&b"FCGI_MPXS_CONNS"[..], &b"0"[..])][..],
+        &[
+            (&b"FCGI_MAX_REQS"[..], &b"1"[..]),
+            (&b"X_NOT_ASKED"[..], &b"7"[..]),
+        ][..],
+    ] {
+        let mut c = server_with(&[1], WebServerConfig::default());
+        let block = fcgi_proto::name_value::encode_pairs(answered.iter().copied()).unwrap();
+        let w = wire(|e, w| e.record(RecordType::GetValuesResult, 0, &block, w).unwrap());
+        let r = to_server(&mut c, &w);
+        assert_eq!(r.len(), 1);
+        assert!(
+            r[0].as_ref()
+                .is_ok_and(|ev| ev.starts_with("GetValuesResult")),
+            "{answered:?}: {:?}",
+            r[0]
         );
     }
 }
@@ -483,7 +521,7 @@ fn server_management_records_with_a_request_id() {
             0,
         );
         let e = r[0].as_ref().unwrap_err();
-        assert_eq!((e.section(), e.requirement()), ("§4", Some("R-A-3")));
+        assert_eq!((e.section(), e.requirement()), ("§4", Some(R_A_3.id())));
     }
 }
 
@@ -504,7 +542,7 @@ fn server_unknown_type_body_of_wrong_size() {
         },
         8,
     );
-    assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some("R-4.2-2"));
+    assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some(R_4_2_2.id()));
     assert_eq!(
         r[1].as_ref().unwrap(),
         "UnknownType(UnknownTypeBody { record_type: 12 })"
@@ -547,7 +585,7 @@ fn server_null_id_and_output_before_params_on_stderr() {
     let w = wire(|e, w| e.stream(RecordType::Stderr, 3, b"early", w).unwrap());
     let r = to_server(&mut c, &w);
     assert_err(&r[0], &ErrorKind::OutputBeforeParams(3), 0);
-    assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some("R-6.2-4"));
+    assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some(R_6_2_4.id()));
 }
 
 #[test]
@@ -665,7 +703,7 @@ fn server_end_request_with_stdout_open() {
         },
         16,
     );
-    assert_eq!(r[1].as_ref().unwrap_err().requirement(), Some("R-5.3-1"));
+    assert_eq!(r[1].as_ref().unwrap_err().requirement(), Some(R_5_3_1.id()));
     assert!(c.is_active(rid(1)));
 }
 

@@ -77,7 +77,7 @@ mod tests {
                 info: CaseInfo {
                     id,
                     title: "",
-                    section: "4.1",
+                    section: fcgi_proto::requirement::Section::S4_1,
                     requirements: &[],
                     expects: "",
                 },

@@ -62,11 +62,11 @@ pub fn to_junit(report: &Report) -> String {
             x,
             "    <testcase classname=\"{}.§{}\" name=\"{}\" time=\"{:.3}\">",
             report.suite.name(),
-            xml_escape(c.info.section),
+            xml_escape(c.info.section.short()),
             xml_escape(c.info.id),
             c.duration.as_secs_f64()
         );
-        let reqs = c.info.requirements.join(" ");
+        let reqs = c.info.requirement_ids(" ");
         if let Some(f) = flaky(c.info.id).filter(|_| c.outcome.verdict != Verdict::Fail) {
             let runs: Vec<&str> = f
                 .verdicts

@@ -80,8 +80,8 @@ impl Report {
         mut cases: Vec<CaseResult>,
     ) -> Self {
         cases.sort_by(|a, b| {
-            crate::case::section_key(a.info.section)
-                .cmp(&crate::case::section_key(b.info.section))
+            (a.info.section)
+                .cmp(&b.info.section)
                 .then(a.info.id.cmp(b.info.id))
         });
         // A case skipped because the target stopped serving names the case

@@ -44,8 +44,8 @@ pub fn to_text(report: &Report, color: Color) -> String {
     );
     let mut section = "";
     for c in &report.cases {
-        if c.info.section != section {
-            section = c.info.section;
+        if c.info.section.short() != section {
+            section = c.info.section.short();
             let _ = writeln!(out, "{}", paint(color, "1", &format!("§{section}")));
         }
         let _ = writeln!(
@@ -57,11 +57,7 @@ pub fn to_text(report: &Report, color: Color) -> String {
         );
         match c.outcome.verdict {
             Verdict::Fail | Verdict::Warn => {
-                let _ = writeln!(
-                    out,
-                    "       requirement: {}",
-                    c.info.requirements.join(", ")
-                );
+                let _ = writeln!(out, "       requirement: {}", c.info.requirement_ids(", "));
                 let _ = writeln!(
                     out,
                     "       Expected: {}",

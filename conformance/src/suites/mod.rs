@@ -9,21 +9,31 @@ pub mod app;
 pub mod server;
 
 /// Declares a section file's cases for a suite: `section "3.3";` then, per
-/// case, its slug, requirement IDs, kind, title, expectation and body. The
-/// id is `suite/section/slug`; the file's parent module names the `Case`
-/// type, so both suites share this one declaration.
+/// case, its slug, requirements (constants of `fcgi_proto::requirement`,
+/// e.g. `R_3_3_1`), kind, title, expectation and body. The id is
+/// `suite/section/slug`, and the case's `Section` is looked up from the
+/// same literal at compile time, so id and section cannot disagree and a
+/// section or requirement the spec does not have (or has retired) does not
+/// compile. The file's parent module names the `Case` type, so both suites
+/// share this one declaration.
 macro_rules! declare_cases {
     ($suite:literal; section $section:literal; $(
-        $slug:literal [$($req:literal),*] $kind:ident $title:literal $expects:literal => $f:ident;
+        $slug:literal [$($req:ident),*] $kind:ident $title:literal $expects:literal => $f:ident;
     )*) => {
+        const SECTION: fcgi_proto::requirement::Section =
+            match fcgi_proto::requirement::Section::from_short($section) {
+                Some(s) => s,
+                None => panic!(concat!("the spec has no section ", $section)),
+            };
+
         /// This section's cases, in the order written.
         pub(super) fn cases() -> Vec<super::Case> {
             vec![$(super::Case {
                 info: crate::case::CaseInfo {
                     id: concat!($suite, "/", $section, "/", $slug),
                     title: $title,
-                    section: $section,
-                    requirements: &[$($req),*],
+                    section: SECTION,
+                    requirements: &[$(fcgi_proto::requirement::$req),*],
                     expects: $expects,
                 },
                 kind: crate::suites::Kind::$kind,

@@ -7,7 +7,7 @@ use super::helpers::*;
 
 super::cases! {
     section "B";
-    "flows" ["R-6.2-1", "R-5.3-1", "R-5.5-1"] Alone
+    "flows" [R_6_2_1, R_5_3_1, R_5_5_1] Alone
         "appendix B's message flows, record for record"
         "The spec's typical flows: a GET with no body, a POST whose body spans two STDIN records, and two requests multiplexed if FCGI_MPXS_CONNS says so; each answered in full."
         => appendix_b_flows;

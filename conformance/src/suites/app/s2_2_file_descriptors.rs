@@ -5,7 +5,7 @@ use crate::case::Outcome;
 
 super::cases! {
     section "2.2";
-    "listen-socket" ["R-2.2-1", "R-2.2-4", "R-3.2-1"] Plain
+    "listen-socket" [R_2_2_1, R_2_2_4, R_3_2_1] Plain
         "accepts on the listening socket given as descriptor 0"
         "Only with --spawn: the runner hands the application a listening socket on descriptor 0 and expects requests on it to be served."
         => listen_socket;

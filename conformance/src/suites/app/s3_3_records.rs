@@ -9,59 +9,59 @@ use super::helpers::*;
 
 super::cases! {
     section "3.3";
-    "version" ["R-3.3-1"] Plain
+    "version" [R_3_3_1] Plain
         "every record sent carries version 1"
         "A plain request; every record of the answer has version FCGI_VERSION_1."
         => version;
-    "aligned-output" ["R-3.3-4"] Plain
+    "aligned-output" [R_3_3_4] Plain
         "records sent are padded to multiples of 8 bytes"
         "A plain request; each answer record (header, content, padding) is a multiple of 8 bytes long. A SHOULD: a miss is a warning."
         => aligned_output;
-    "padding-255" ["R-3.3-3"] Plain
+    "padding-255" [R_3_3_3] Plain
         "requests with 255 padding bytes per record are served alike"
         "Every record of the request carries 255 padding bytes; the answer equals what was sent (echo) or the baseline status."
         => padding_255;
-    "padding-none" ["R-3.3-3"] Plain
+    "padding-none" [R_3_3_3] Plain
         "requests without padding are served alike"
         "No record of the request is padded; the answer equals what was sent (echo) or the baseline status."
         => padding_none;
-    "chopped-writes" ["R-3.3-12", "R-3.3-6"] Plain
+    "chopped-writes" [R_3_3_12, R_3_3_6] Plain
         "a request written one byte per write is served alike"
         "The whole request is written one byte at a time (Autobahn's chopsize); the answer is the same."
         => chopped_writes;
-    "padding-garbage" ["R-3.3-3"] Alone
+    "padding-garbage" [R_3_3_3] Alone
         "nonzero padding bytes are ignored"
         "Every record carries 7 padding bytes of 0xff; the receiver must discard padding whatever it holds, so the answer is the same."
         => padding_garbage;
-    "reserved-nonzero" ["R-3.3-7"] Alone
+    "reserved-nonzero" [R_3_3_7] Alone
         "a nonzero reserved header byte is ignored"
         "Every record's reserved header byte is 0x5a; receivers should ignore it (a SHOULD: a difference is a warning)."
         => reserved_nonzero;
-    "concurrent-connections" ["R-3.2-3"] Alone
+    "concurrent-connections" [R_3_2_3] Alone
         "two connections open at once"
         "A request on a second connection while a first connection holds a half-sent request; whether it is served is recorded (applications may serve one connection at a time)."
         => concurrent_connections;
-    "abort-inactive-id" ["R-3.3-9"] Alone
+    "abort-inactive-id" [R_3_3_9] Alone
         "ABORT_REQUEST for an id never begun is ignored"
         "ABORT_REQUEST for id 9, then a normal request on the same connection: served, nothing sent for id 9."
         => abort_inactive_id;
-    "wrong-version" ["R-3.3-1", "R-3.5-3"] Hostile
+    "wrong-version" [R_3_3_1, R_3_5_3] Hostile
         "a record with version 2 does not stop the application"
         "BEGIN_REQUEST with version 2. Whatever the application does with that connection (info), it must still serve a fresh one."
         => wrong_version;
-    "garbage-after-record" ["R-3.3-6", "R-3.5-3"] Hostile
+    "garbage-after-record" [R_3_3_6, R_3_5_3] Hostile
         "garbage after a valid record does not stop the application"
         "A valid BEGIN_REQUEST then 64 random bytes. The application may drop that connection; it must still serve a fresh one."
         => garbage_after_record;
-    "half-record" ["R-3.3-2", "R-3.5-3"] Hostile
+    "half-record" [R_3_3_2, R_3_5_3] Hostile
         "a half-sent record then silence does not stop the application"
         "A header declaring 65535 content bytes, 10 of them, then silence; while that connection is held open, a fresh one is served (a target that serves one connection at a time is left the timeout to react first); then a close, and the application serves again."
         => half_record;
-    "cut-mid-request" ["R-3.5-3"] Hostile
+    "cut-mid-request" [R_3_5_3] Hostile
         "a connection cut mid-request does not stop the application"
         "BEGIN_REQUEST and half the PARAMS, then the connection is closed; the application then serves a fresh connection."
         => cut_mid_request;
-    "inactive-id-ignored" ["R-3.3-9"] Alone
+    "inactive-id-ignored" [R_3_3_9] Alone
         "records for an inactive request id are ignored"
         "STDIN and PARAMS records for an id never begun, then a normal request on the same connection: served, nothing answered for the stray id."
         => inactive_id_ignored;

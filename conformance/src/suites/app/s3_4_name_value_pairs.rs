@@ -9,19 +9,19 @@ use super::helpers::*;
 
 super::cases! {
     section "3.4";
-    "long-form-short-lengths" ["R-3.4-3"] Alone
+    "long-form-short-lengths" [R_3_4_3] Alone
         "the 4-byte length form for short names and values is accepted"
         "Every name and value length is sent in the 4-byte form; the answer is the same."
         => long_form_short_lengths;
-    "long-values" ["R-3.4-2", "R-3.4-6"] Plain
+    "long-values" [R_3_4_2, R_3_4_6] Plain
         "values of 127, 128 and 64 KiB+1 bytes cross record boundaries intact"
         "Params with values of 127, 128 and 65537 bytes (the last spans two PARAMS records); with the echo contract each comes back unchanged."
         => long_values;
-    "params-one-byte-records" ["R-3.4-6", "R-5.2-1"] Plain
+    "params-one-byte-records" [R_3_4_6, R_5_2_1] Plain
         "PARAMS split into one-byte records is served alike"
         "The PARAMS stream is sent one content byte per record, so lengths straddle records; the answer is the same."
         => params_one_byte_records;
-    "truncated-params" ["R-3.4-4", "R-3.5-3"] Hostile
+    "truncated-params" [R_3_4_4, R_3_5_3] Hostile
         "a PARAMS block whose last pair overruns its stream does not stop the application"
         "PARAMS whose last value length exceeds the bytes sent, then the empty PARAMS; the application may refuse or drop the request (info), then must serve a fresh connection."
         => truncated_params;

@@ -6,7 +6,7 @@ use crate::case::Outcome;
 
 super::cases! {
     section "3.5";
-    "close-without-keep-conn" ["R-3.5-1", "R-5.1-2"] Plain
+    "close-without-keep-conn" [R_3_5_1, R_5_1_2] Plain
         "without FCGI_KEEP_CONN the application closes after END_REQUEST"
         "A request without FCGI_KEEP_CONN; after END_REQUEST the application closes the connection."
         => close_without_keep_conn;

@@ -10,15 +10,15 @@ use super::helpers::*;
 
 super::cases! {
     section "4.1";
-    "get-values" ["R-4.1-1", "R-4.1-3", "R-A-3"] Alone
+    "get-values" [R_4_1_1, R_4_1_3, R_A_3] Alone
         "GET_VALUES for the three variables is answered"
         "GET_VALUES for FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS: one GET_VALUES_RESULT, request id 0, well-formed pairs, decimal values, MPXS 0 or 1."
         => get_values;
-    "get-values-unknown-name" ["R-4.1-2"] Alone
+    "get-values-unknown-name" [R_4_1_2] Alone
         "unknown names are left out of GET_VALUES_RESULT"
         "GET_VALUES for an unknown name and FCGI_MPXS_CONNS; the result holds no unknown name."
         => get_values_unknown_name;
-    "get-values-mid-request" ["R-4.1-5"] Alone
+    "get-values-mid-request" [R_4_1_5] Alone
         "management records between a request's records change nothing"
         "A GET_VALUES after each record of a request: each answered or ignored, the request served alike."
         => get_values_mid_request;

@@ -10,7 +10,7 @@ use super::helpers::*;
 
 super::cases! {
     section "4.2";
-    "unknown-type" ["R-4.2-1", "R-4.2-2"] Alone
+    "unknown-type" [R_4_2_1, R_4_2_2] Alone
         "an unknown management record type is answered with UNKNOWN_TYPE"
         "A record of type 99 with request id 0; the answer is UNKNOWN_TYPE, request id 0, naming 99."
         => unknown_type;

@@ -10,7 +10,7 @@ use super::helpers::*;
 
 super::cases! {
     section "4";
-    "management-nonzero-id" ["R-A-3"] Alone
+    "management-nonzero-id" [R_A_3] Alone
         "what the application does with GET_VALUES carrying request id 1"
         "A web server must send management records with id 0; this one does not. Recorded: answered, ignored or closed (info)."
         => management_nonzero_id;

@@ -10,19 +10,19 @@ use super::helpers::*;
 
 super::cases! {
     section "5.1";
-    "unknown-role" ["R-5.1-3", "R-3.5-1", "R-5.1-2"] Alone
+    "unknown-role" [R_5_1_3, R_3_5_1, R_5_1_2] Alone
         "an unknown role is refused with FCGI_UNKNOWN_ROLE"
         "BEGIN_REQUEST with role 99 and FCGI_KEEP_CONN clear; the answer is END_REQUEST with FCGI_UNKNOWN_ROLE and no STDOUT, not a dropped connection, and then the application closes the connection (R-3.5-1), within the timeout."
         => unknown_role;
-    "keep-conn" ["R-5.1-2", "R-3.3-8"] Plain
+    "keep-conn" [R_5_1_2, R_3_3_8] Plain
         "with FCGI_KEEP_CONN a second request is served on the same connection"
         "Two requests one after the other on one connection, both with FCGI_KEEP_CONN and the same id; both served, the connection stays open."
         => keep_conn;
-    "reserved-flags" ["R-5.1-7"] Alone
+    "reserved-flags" [R_5_1_7] Alone
         "unknown flag bits and reserved BEGIN_REQUEST bytes are ignored"
         "BEGIN_REQUEST with flags 0xfe (KEEP_CONN clear) and nonzero reserved bytes; the request is served alike (a SHOULD: a difference is a warning)."
         => reserved_flags;
-    "begin-active-id" ["R-5.1-6"] Hostile
+    "begin-active-id" [R_5_1_6] Hostile
         "what the application does with a second BEGIN_REQUEST for an active id"
         "The web server breaks R-5.1-6; the application's reaction is recorded (info), and it must still serve a fresh connection."
         => begin_active_id;

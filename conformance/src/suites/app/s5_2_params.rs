@@ -8,11 +8,11 @@ use super::helpers::*;
 
 super::cases! {
     section "5.2";
-    "params-empty" ["R-5.2-1", "R-5.5-5"] Plain
+    "params-empty" [R_5_2_1, R_5_5_5] Plain
         "a request with an empty PARAMS stream still ends with END_REQUEST"
         "PARAMS is only its empty record; the application may answer an error status, but the request must end with END_REQUEST."
         => params_empty;
-    "params-duplicates" ["R-5.2-2"] Plain
+    "params-duplicates" [R_5_2_2] Plain
         "which of two params with the same name the application sees"
         "ECHO_DUP is sent twice with different values; the echo shows which one wins (info)."
         => params_duplicates;

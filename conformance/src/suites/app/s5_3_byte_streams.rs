@@ -10,27 +10,27 @@ use super::helpers::*;
 
 super::cases! {
     section "5.3";
-    "extra-empty-record" ["R-5.3-1"] Alone
+    "extra-empty-record" [R_5_3_1] Alone
         "a second empty STDIN record after the stream ended"
         "The web server sends one empty STDIN record too many; the application's reaction is recorded (info)."
         => extra_empty_record;
-    "stdout-ended" ["R-5.3-1", "R-6.2-1"] Plain
+    "stdout-ended" [R_5_3_1, R_6_2_1] Plain
         "STDOUT is ended by an empty record before END_REQUEST"
         "A plain request; STDOUT ends with an empty record before END_REQUEST."
         => stdout_ended;
-    "empty-stdin" ["R-5.3-1", "R-6.1-5"] Plain
+    "empty-stdin" [R_5_3_1, R_6_1_5] Plain
         "a request with an empty STDIN stream is served"
         "STDIN is only its empty record and CONTENT_LENGTH is 0; the answer shows an empty body."
         => empty_stdin;
-    "large-stdin" ["R-3.3-12", "R-5.3-3"] Plain
+    "large-stdin" [R_3_3_12, R_5_3_3] Plain
         "a 4 MiB body arrives intact"
         "STDIN of 4 MiB of varied bytes in 65535-byte records; with the echo contract it comes back byte for byte."
         => large_stdin;
-    "large-response" ["R-3.3-2", "R-5.3-1"] Plain
+    "large-response" [R_3_3_2, R_5_3_1] Plain
         "a 1 MiB response spans records correctly"
         "With the echo contract, ECHO_BIG asks for 1 MiB more body; it arrives whole, in records of at most 65535 bytes, STDOUT ended."
         => large_response;
-    "stderr" ["R-5.3-1", "R-6.1-4"] Plain
+    "stderr" [R_5_3_1, R_6_1_4] Plain
         "STDERR, once begun, is ended by an empty record"
         "With the echo contract, ECHO_STDERR asks for a STDERR line; once STDERR carries data it must end with an empty record (a warning, not a failure: OQ-26). No STDERR at all is recorded as info."
         => stderr;

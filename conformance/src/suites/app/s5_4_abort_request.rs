@@ -10,23 +10,23 @@ use super::helpers::*;
 
 super::cases! {
     section "5.4";
-    "abort-after-begin" ["R-5.4-1", "R-5.5-5"] Alone
+    "abort-after-begin" [R_5_4_1, R_5_5_5] Alone
         "ABORT_REQUEST right after BEGIN_REQUEST ends the request"
         "BEGIN_REQUEST then ABORT_REQUEST; the request ends with exactly one END_REQUEST (counted after reading on to the close or a quiet period), the connection is not dropped without it."
         => abort_after_begin;
-    "abort-after-params" ["R-5.4-1", "R-5.5-5"] Alone
+    "abort-after-params" [R_5_4_1, R_5_5_5] Alone
         "ABORT_REQUEST after PARAMS ends the request"
         "BEGIN_REQUEST, PARAMS, then ABORT_REQUEST; the request ends with exactly one END_REQUEST (counted after reading on to the close or a quiet period)."
         => abort_after_params;
-    "abort-during-stdin" ["R-5.4-1", "R-5.5-5"] Alone
+    "abort-during-stdin" [R_5_4_1, R_5_5_5] Alone
         "ABORT_REQUEST while STDIN is open ends the request"
         "A POST whose body is half sent, then ABORT_REQUEST; the request ends with exactly one END_REQUEST (counted after reading on to the close or a quiet period)."
         => abort_during_stdin;
-    "abort-during-response" ["R-5.4-1", "R-5.5-5"] Alone
+    "abort-during-response" [R_5_4_1, R_5_5_5] Alone
         "ABORT_REQUEST while the response streams ends the request"
         "With the echo contract, a 4 MiB response is asked for and aborted after its first STDOUT record; the request ends with exactly one END_REQUEST, counted after reading on to the close or a quiet period (a second one fails)."
         => abort_during_response;
-    "abort-spares-others" ["R-5.4-1", "R-5.5-5", "R-B-1"] Alone
+    "abort-spares-others" [R_5_4_1, R_5_5_5, R_B_1] Alone
         "aborting one request leaves another on the connection unharmed"
         "Two requests on one connection (multiplexing applications only), the first aborted; the second is served in full, and each ends with exactly one END_REQUEST."
         => abort_spares_others;

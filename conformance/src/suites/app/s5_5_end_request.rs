@@ -9,23 +9,23 @@ use super::helpers::*;
 
 super::cases! {
     section "5.5";
-    "end-request-body" ["R-5.5-1", "R-6.2-5", "R-3.3-13"] Plain
+    "end-request-body" [R_5_5_1, R_6_2_5, R_3_3_13] Plain
         "END_REQUEST has an 8-byte body with FCGI_REQUEST_COMPLETE"
         "A plain request; END_REQUEST content is exactly 8 bytes, protocolStatus 0 (appStatus recorded)."
         => end_request_body;
-    "nothing-after-end" ["R-5.5-4", "R-5.5-5"] Plain
+    "nothing-after-end" [R_5_5_4, R_5_5_5] Plain
         "no record for a request id after its END_REQUEST"
         "A request with FCGI_KEEP_CONN; after END_REQUEST the runner reads on to the close or a quiet period (bounded by the timeout): nothing more arrives for that id, a second END_REQUEST included."
         => nothing_after_end;
-    "interleaved-two" ["R-5.5-2", "R-5.5-5", "R-3.3-8", "R-B-1"] Alone
+    "interleaved-two" [R_5_5_2, R_5_5_5, R_3_3_8, R_B_1] Alone
         "two interleaved requests are each served or the second refused with CANT_MPX_CONN"
         "Two requests on one connection with their records interleaved: each served under its own id, or the second refused with FCGI_CANT_MPX_CONN; never dropped, never under the wrong id; exactly one END_REQUEST per id, counted after reading on to the close or a quiet period."
         => interleaved_two;
-    "interleaved-many" ["R-5.5-2", "R-5.5-5", "R-B-1"] Alone
+    "interleaved-many" [R_5_5_2, R_5_5_5, R_B_1] Alone
         "eight interleaved requests are each served or refused, under their own ids"
         "Eight requests, ids 1..8, records interleaved round-robin; each ends under its own id with exactly one END_REQUEST, with a full answer or FCGI_CANT_MPX_CONN."
         => interleaved_many;
-    "mpxs-consistent" ["R-4.1-3", "R-5.5-2"] Alone
+    "mpxs-consistent" [R_4_1_3, R_5_5_2] Alone
         "behaviour matches what FCGI_MPXS_CONNS says"
         "Compares the FCGI_MPXS_CONNS answer with the interleaving behaviour: says 1 and serves both, or says 0 and refuses (or serves); saying 1 and refusing is a warning."
         => mpxs_consistent;

@@ -7,7 +7,7 @@ use super::helpers::*;
 
 super::cases! {
     section "6.2";
-    "responder" ["R-6.2-1", "R-6.2-2", "R-6.2-4", "R-6.2-5", "R-6.1-1"] Plain
+    "responder" [R_6_2_1, R_6_2_2, R_6_2_4, R_6_2_5, R_6_1_1] Plain
         "a Responder request is served with a CGI/1.1 response"
         "A POST with params and a body; the answer is a well-formed CGI response, STDOUT ended, END_REQUEST complete; with the echo contract, params and body come back."
         => responder;

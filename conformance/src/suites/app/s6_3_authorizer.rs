@@ -9,7 +9,7 @@ use super::helpers::*;
 
 super::cases! {
     section "6.3";
-    "authorizer" ["R-6.3-6", "R-6.3-1", "R-5.1-3"] Alone
+    "authorizer" [R_6_3_6, R_6_3_1, R_5_1_3] Alone
         "an Authorizer request is served with a CGI response, or refused with UNKNOWN_ROLE"
         "Role Authorizer with empty STDIN, twice: a grant, then a denial asked for (ECHO_STATUS=403, QUERY_STRING=deny); each a well-formed CGI response with a status (Variable- headers recorded), or FCGI_UNKNOWN_ROLE. Variable- headers in a response whose status is not 200 are a warning: they mean something only in a 200 (R-6.3-1), otherwise they reach the HTTP client."
         => authorizer;

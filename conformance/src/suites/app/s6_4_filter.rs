@@ -13,7 +13,7 @@ use super::helpers::*;
 
 super::cases! {
     section "6.4";
-    "filter" ["R-6.4-1", "R-6.4-2", "R-6.4-5", "R-6.4-7", "R-5.1-3"] Alone
+    "filter" [R_6_4_1, R_6_4_2, R_6_4_5, R_6_4_7, R_5_1_3] Alone
         "a Filter request with DATA is served, or refused with UNKNOWN_ROLE"
         "Role Filter with STDIN and FCGI_DATA_LENGTH and FCGI_DATA_LAST_MOD; FCGI_DATA follows only once the application has read the end of STDIN without ending the request: after its answer to a GET_VALUES sent behind STDIN (a pause of a quarter of the timeout for a target that does not answer GET_VALUES there). A well-formed CGI response ended after the DATA was sent (with the echo contract, the data comes back), or FCGI_UNKNOWN_ROLE. A request ended before any DATA was sent fails with the echo contract (the answer cannot carry the data; a Filter that does not read it refuses the role, R-5.1-3) and is info without it (answered from a cache, R-6.4-5)."
         => filter;

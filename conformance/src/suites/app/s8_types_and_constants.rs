@@ -11,7 +11,7 @@ use super::helpers::*;
 
 super::cases! {
     section "8";
-    "unknown-application-type" ["R-8-3", "R-A-3"] Alone
+    "unknown-application-type" [R_8_3, R_A_3] Alone
         "a record of undefined type 20 for an active request"
         "A record of type 20 with the request's id between PARAMS and STDIN: answered with UNKNOWN_TYPE, ignored, or refused (info); the request must still be served or refused, not hang. An UNKNOWN_TYPE answer, being a management record, carries request id 0: any other id fails (R-A-3)."
         => unknown_application_type;

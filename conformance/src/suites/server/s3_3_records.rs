@@ -12,31 +12,31 @@ use super::helpers::*;
 
 super::cases! {
     section "3.3";
-    "request-ids" ["R-3.3-5", "R-5.1-6"] Plain
+    "request-ids" [R_3_3_5, R_5_1_6] Plain
         "Request ids are nonzero and never begun while active"
         "Three GETs in a row: every request id is nonzero and no BEGIN_REQUEST names an id still active on its connection."
         => request_ids;
-    "record-header" ["R-3.3-1", "R-3.3-6", "R-3.3-7"] Plain
+    "record-header" [R_3_3_1, R_3_3_6, R_3_3_7] Plain
         "Records carry version 1 and a zero reserved byte"
         "A POST: every record parses with version 1; the reserved header byte is 0 (warn otherwise)."
         => record_header;
-    "padding-alignment" ["R-3.3-4"] Plain
+    "padding-alignment" [R_3_3_4] Plain
         "Records are padded to 8-byte boundaries"
         "A POST: every record the server sends is padded so that the next starts at a multiple of 8 (SHOULD: warn otherwise)."
         => padding_alignment;
-    "stdout-one-byte-records" ["R-3.3-12"] Plain
+    "stdout-one-byte-records" [R_3_3_12] Plain
         "STDOUT split into one-byte records"
         "The response is sent one byte per STDOUT record: the HTTP body is the same bytes."
         => one_byte_records;
-    "padding-0-and-255" ["R-3.3-3"] Plain
+    "padding-0-and-255" [R_3_3_3] Plain
         "Records padded with 0 and 255 bytes"
         "STDOUT records alternate padding 0 and 255 (padding bytes 0xFF, not zero): the HTTP body is exact."
         => padding_answers;
-    "malformed-record" ["R-3.3-1", "R-3.3-6"] Hostile
+    "malformed-record" [R_3_3_1, R_3_3_6] Hostile
         "A malformed record from the application"
         "The application answers with a record of version 9: the client gets a 5xx, never a 2xx."
         => malformed_record;
-    "multiplex" ["R-5.1-6", "R-6.1-3"] Plain
+    "multiplex" [R_5_1_6, R_6_1_3] Plain
         "Multiplexing, with responses interleaved and out of order"
         "Two concurrent requests: if they share a connection, the application answers them interleaved, the second first; both HTTP bodies must be exact. One connection each is reported as info."
         => multiplex;

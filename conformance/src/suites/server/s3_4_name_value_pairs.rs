@@ -8,7 +8,7 @@ use super::helpers::*;
 
 super::cases! {
     section "3.4";
-    "long-value" ["R-3.4-2", "R-3.4-3"] Plain
+    "long-value" [R_3_4_2, R_3_4_3] Plain
         "A header value longer than 127 bytes uses the 4-byte length"
         "A GET with a 300-byte header value: HTTP_X_LONG arrives whole, its length in the 4-byte form."
         => long_value;

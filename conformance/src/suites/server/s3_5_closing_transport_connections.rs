@@ -7,15 +7,15 @@ use super::helpers::*;
 
 super::cases! {
     section "3.5";
-    "keep-conn" ["R-5.1-2", "R-3.5-2"] Plain
+    "keep-conn" [R_5_1_2, R_3_5_2] Plain
         "FCGI_KEEP_CONN and connection reuse"
         "Three GETs in a row: reports whether FCGI_KEEP_CONN is set and how many connections carried them (info)."
         => keep_conn;
-    "idle-close" ["R-3.5-2", "R-5.1-2"] Plain
+    "idle-close" [R_3_5_2, R_5_1_2] Plain
         "The application closes an idle kept connection"
         "After a request on a kept connection the application closes it; the next request must still succeed (warn if not). Skipped when connections are not kept."
         => idle_close;
-    "stale-connection" ["R-3.5-2", "R-5.5-5"] Plain
+    "stale-connection" [R_3_5_2, R_5_5_5] Plain
         "A kept connection closed as the next request arrives (the pm.max_requests race)"
         "The application closes a reused connection right after the next request's records arrive, before any output: a server that retries on a fresh connection passes; a 5xx is a warning. Skipped when connections are not reused."
         => stale_connection;

@@ -6,7 +6,7 @@ use super::helpers::*;
 
 super::cases! {
     section "4.1";
-    "get-values" ["R-4.1-8", "R-4.1-1", "R-4.1-4"] Plain
+    "get-values" [R_4_1_8, R_4_1_1, R_4_1_4] Plain
         "Does the server send FCGI_GET_VALUES"
         "Reports whether the server asked FCGI_GET_VALUES at any point of the run so far, and for which names (info)."
         => get_values;

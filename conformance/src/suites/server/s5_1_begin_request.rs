@@ -9,11 +9,11 @@ use super::helpers::*;
 
 super::cases! {
     section "5.1";
-    "begin-request" ["R-5.1-1", "R-5.1-4", "R-5.1-5", "R-5.1-7"] Plain
+    "begin-request" [R_5_1_1, R_5_1_4, R_5_1_5, R_5_1_7] Plain
         "BEGIN_REQUEST first, 8-byte body, Responder role, defined flags only"
         "A GET: the request's first record is BEGIN_REQUEST with an 8-byte body, role RESPONDER (1); flag bits other than FCGI_KEEP_CONN and the reserved bytes zero (warn otherwise)."
         => begin_request;
-    "unknown-role" ["R-5.1-3", "R-5.5-6", "R-5.1-4"] Plain
+    "unknown-role" [R_5_1_3, R_5_5_6, R_5_1_4] Plain
         "An FCGI_UNKNOWN_ROLE answer"
         "The application refuses with FCGI_UNKNOWN_ROLE: the client gets a 5xx; a 2xx is a warning. The refusal counts only if it was really sent: a request whose BEGIN_REQUEST never arrived whole, or whose connection closed before the refusal could go out, fails whatever the client got."
         => unknown_role;

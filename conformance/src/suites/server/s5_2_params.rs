@@ -6,7 +6,7 @@ use super::helpers::*;
 
 super::cases! {
     section "5.2";
-    "params-terminated" ["R-5.2-1", "R-5.2-2", "R-3.4-4"] Plain
+    "params-terminated" [R_5_2_1, R_5_2_2, R_3_4_4] Plain
         "PARAMS is well-formed and ended by an empty record"
         "A GET: the PARAMS stream decodes as name-value pairs and ends with an empty PARAMS record."
         => params_terminated;

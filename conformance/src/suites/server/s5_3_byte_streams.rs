@@ -8,11 +8,11 @@ use super::helpers::*;
 
 super::cases! {
     section "5.3";
-    "stdin-body" ["R-5.3-1", "R-3.3-12", "R-6.2-3", "R-6.1-2"] Plain
+    "stdin-body" [R_5_3_1, R_3_3_12, R_6_2_3, R_6_1_2] Plain
         "STDIN is exactly the body, ended by an empty record"
         "A POST of 100000 bytes: the STDIN stream's value equals the body and ends with an empty STDIN record."
         => stdin_body;
-    "large-response" ["R-3.3-12", "R-5.3-3"] Plain
+    "large-response" [R_3_3_12, R_5_3_3] Plain
         "A response far larger than one record"
         "A 1 MiB body holding every byte value, in maximum-size records: the HTTP body is exact."
         => large_response;

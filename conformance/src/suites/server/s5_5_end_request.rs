@@ -10,23 +10,23 @@ use super::helpers::*;
 
 super::cases! {
     section "5.5";
-    "end-without-stdout-end" ["R-5.5-7"] Hostile
+    "end-without-stdout-end" [R_5_5_7] Hostile
         "END_REQUEST without the empty STDOUT record"
         "The application ends the request with END_REQUEST but no empty STDOUT record: the client still gets the complete response."
         => end_without_stdout_end;
-    "cant-mpx-conn" ["R-5.5-2", "R-5.5-6", "R-5.1-4"] Plain
+    "cant-mpx-conn" [R_5_5_2, R_5_5_6, R_5_1_4] Plain
         "An FCGI_CANT_MPX_CONN answer"
         "The application refuses with FCGI_CANT_MPX_CONN: the server retries elsewhere or answers 5xx; a 2xx for a refused request is a warning. The refusal counts only if it was really sent: a request whose BEGIN_REQUEST never arrived whole, or whose connection closed before the refusal could go out, fails whatever the client got."
         => cant_mpx_conn;
-    "overloaded" ["R-5.5-3", "R-5.5-6", "R-5.1-4"] Plain
+    "overloaded" [R_5_5_3, R_5_5_6, R_5_1_4] Plain
         "An FCGI_OVERLOADED answer"
         "The application refuses with FCGI_OVERLOADED: the client gets a 5xx (or a retried success); a 2xx is a warning. The refusal counts only if it was really sent: a request whose BEGIN_REQUEST never arrived whole, or whose connection closed before the refusal could go out, fails whatever the client got."
         => overloaded;
-    "close-before-output" ["R-5.5-5"] Hostile
+    "close-before-output" [R_5_5_5] Hostile
         "Connection closed with no output and no END_REQUEST"
         "The application closes right after reading the request: the client gets a 5xx, never a 2xx."
         => close_before_output;
-    "close-mid-body" ["R-5.5-5"] Hostile
+    "close-mid-body" [R_5_5_5] Hostile
         "Connection closed mid-body with no END_REQUEST"
         "The application sends the head and part of the body, then closes: the client gets a 5xx or a response whose framing shows it is cut, never a complete 200."
         => close_mid_body;

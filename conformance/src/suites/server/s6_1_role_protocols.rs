@@ -8,19 +8,19 @@ use super::helpers::*;
 
 super::cases! {
     section "6.1";
-    "params-text" ["R-6.1-7"] Plain
+    "params-text" [R_6_1_7] Plain
         "Param values carry no NUL terminator"
         "A GET: no param name or value contains a NUL byte."
         => params_text;
-    "stdin-empty" ["R-6.1-5", "R-5.3-1"] Plain
+    "stdin-empty" [R_6_1_5, R_5_3_1] Plain
         "A request without body still gets the empty STDIN record"
         "A GET: STDIN is sent as one empty record."
         => stdin_empty;
-    "status-header" ["R-6.1-8", "R-6.2-2"] Plain
+    "status-header" [R_6_1_8, R_6_2_2] Plain
         "The CGI Status header sets the HTTP status"
         "The application answers \"Status: 404 Not Found\": the client gets 404 and the body."
         => status_header;
-    "stderr-interleaved" ["R-6.1-3", "R-5.3-2"] Plain
+    "stderr-interleaved" [R_6_1_3, R_5_3_2] Plain
         "STDERR interleaved with STDOUT"
         "STDOUT and STDERR records alternate: the HTTP body holds the STDOUT bytes only."
         => stderr_interleaved;

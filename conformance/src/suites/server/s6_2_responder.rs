@@ -7,11 +7,11 @@ use super::helpers::*;
 
 super::cases! {
     section "6.2";
-    "meta-variables" ["R-6.2-7"] Plain
+    "meta-variables" [R_6_2_7] Plain
         "The CGI/1.1 meta-variables a Responder needs"
         "GET with a query string and a custom header: REQUEST_METHOD, QUERY_STRING, SERVER_PROTOCOL, GATEWAY_INTERFACE, SCRIPT_NAME, SERVER_NAME, SERVER_PORT, REMOTE_ADDR and HTTP_X_CONFORMANCE present and right (warn for each missing)."
         => meta_variables;
-    "content-length" ["R-6.2-3", "R-6.2-7"] Plain
+    "content-length" [R_6_2_3, R_6_2_7] Plain
         "CONTENT_LENGTH equals the bytes sent on STDIN"
         "A POST of 1000 bytes: CONTENT_LENGTH is \"1000\" and exactly 1000 bytes arrive on STDIN."
         => content_length;
