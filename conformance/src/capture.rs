@@ -340,11 +340,6 @@ impl<W: Write> Dumper<W> {
                 i
             }
         };
-        if let Some(State::Undecided(_)) = self.slots.get(slot).map(|c| &c.state) {
-            if !self.options.ports.is_empty() {
-                self.decide_by_port(slot, time);
-            }
-        }
         let Some(conn) = self.slots.get_mut(slot) else {
             return;
         };
@@ -354,6 +349,13 @@ impl<W: Write> Dumper<W> {
             None => return,
         };
         self.handle(slot, d, time, outs);
+        // By port, a connection is decided on its first segment, once that
+        // segment (a SYN, usually) has been taken in.
+        if let Some(State::Undecided(_)) = self.slots.get(slot).map(|c| &c.state) {
+            if !self.options.ports.is_empty() {
+                self.decide_by_port(slot, time);
+            }
+        }
     }
 
     /// Ends the streams of a connection whose ports are used again.
@@ -416,7 +418,7 @@ impl<W: Write> Dumper<W> {
                     }
                     held.push((time, d, o));
                 }
-                if conn.held.get(d).copied().unwrap_or(0) >= 8 {
+                if self.options.ports.is_empty() && conn.held.get(d).copied().unwrap_or(0) >= 8 {
                     let mut first = Vec::with_capacity(8);
                     for (_, from, o) in held.iter() {
                         if let (true, Out::Bytes(b)) = (*from == d, o) {
@@ -436,7 +438,7 @@ impl<W: Write> Dumper<W> {
                 conn.state = State::Ignored;
                 self.counts.not_fastcgi += 1;
             }
-            None if conn.closed() => {
+            None if conn.closed() && self.options.ports.is_empty() => {
                 conn.state = State::Ignored;
                 self.counts.too_short += 1;
             }

@@ -383,7 +383,7 @@ mod tests {
             seg(1, b"abcd"),
             seg(1, b"abcd"),   // whole retransmission
             seg(3, b"cdefgh"), // overlaps the delivered tail
-            seg(12, b"mn"),    // ahead
+            seg(13, b"mn"),    // ahead
             seg(10, b"jklm"),  // ahead, overlapping the held piece
             seg(9, b"i"),      // fills the hole
         ]);
