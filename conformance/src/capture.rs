@@ -159,7 +159,7 @@ impl Conn {
     }
 
     fn closed(&self) -> bool {
-        self.dirs.iter().all(Direction::is_done)
+        matches!(self.state, State::Done) || self.dirs.iter().all(Direction::is_done)
     }
 }
 
@@ -320,8 +320,15 @@ impl<W: Write> Dumper<W> {
             (seg.dst, seg.src)
         };
         let slot = match self.conns.get(&key) {
-            // A SYN on a closed connection's ports opens a new connection.
-            Some(&i) if seg.syn && self.slots.get(i).is_some_and(Conn::closed) => {
+            // A SYN on the ports of a closed or ignored connection opens a
+            // new connection (ports are used again in long captures).
+            Some(&i)
+                if seg.syn
+                    && self
+                        .slots
+                        .get(i)
+                        .is_some_and(|c| c.closed() || matches!(c.state, State::Ignored)) =>
+            {
                 self.retire(i);
                 if let Some(c) = self.slots.get_mut(i) {
                     *c = Conn::new(seg);
@@ -343,6 +350,11 @@ impl<W: Write> Dumper<W> {
         let Some(conn) = self.slots.get_mut(slot) else {
             return;
         };
+        // A connection not dumped, or done with, holds nothing: its
+        // out-of-order bytes would take the allowance of the others.
+        if matches!(conn.state, State::Ignored | State::Done) {
+            return;
+        }
         let d = usize::from(conn.ends[0] != seg.src);
         let outs = match conn.dirs.get_mut(d) {
             Some(dir) => dir.segment(seg, &mut self.budget),
@@ -760,7 +772,7 @@ impl<W: Write> Dumper<W> {
         let notes = self.notes(seen);
         let mut text = String::new();
         if self.json() {
-            self.trailer(&mut text, seen, &notes, clean);
+            self.trailer(&mut text, &notes, clean);
         } else {
             let unclean = self.streams.iter().filter(|s| !s.clean()).count();
             let _ = writeln!(
@@ -885,7 +897,7 @@ impl<W: Write> Dumper<W> {
         s
     }
 
-    fn trailer(&self, text: &mut String, seen: &file::Seen, notes: &[String], clean: bool) {
+    fn trailer(&self, text: &mut String, notes: &[String], clean: bool) {
         use serde_json::{json, Value};
         let offsets = self.options.render.offsets;
         text.push_str(if self.json_records == 0 {
@@ -975,7 +987,6 @@ impl<W: Write> Dumper<W> {
             json!(self.links),
             json!(notes),
         );
-        let _ = seen;
     }
 }
 
