@@ -361,6 +361,15 @@ impl<W: Write> Dumper<W> {
             None => return,
         };
         self.handle(slot, d, time, outs);
+        // A reset ends both directions.
+        if seg.rst {
+            let other = 1 - d;
+            let outs = match self.slots.get_mut(slot).and_then(|c| c.dirs.get_mut(other)) {
+                Some(dir) => dir.reset(&mut self.budget),
+                None => Vec::new(),
+            };
+            self.handle(slot, other, time, outs);
+        }
         // By port, a connection is decided on its first segment, once that
         // segment (a SYN, usually) has been taken in.
         if let Some(State::Undecided(_)) = self.slots.get(slot).map(|c| &c.state) {

@@ -165,16 +165,24 @@ impl Direction {
             self.fin_at = Some(u64::try_from(end).unwrap_or(0));
         }
         if seg.rst {
-            self.give_up(GapCause::NotCaptured, budget, &mut out);
-            if !self.done {
-                out.push(Out::Rst);
-            }
-            self.done = true;
-            return out;
+            return self.reset(budget);
         }
         self.take(start, seg.payload, seg.missing, budget, &mut out);
         self.drain(budget, &mut out);
         self.check_fin(&mut out);
+        out
+    }
+
+    /// Ends the direction on a reset of the connection (an RST sent either
+    /// way): a hole still open is a gap, then [`Out::Rst`].
+    pub fn reset(&mut self, budget: &mut Budget) -> Vec<Out> {
+        let mut out = Vec::new();
+        if self.done {
+            return out;
+        }
+        self.give_up(GapCause::NotCaptured, budget, &mut out);
+        out.push(Out::Rst);
+        self.done = true;
         out
     }
 
