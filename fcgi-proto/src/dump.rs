@@ -724,6 +724,8 @@ pub struct Renderer {
     /// `label.text` and two spaces, or nothing: the text lines' margin.
     margin: String,
     records_only: bool,
+    /// Offset of the first byte pushed in the whole stream.
+    base: u64,
 }
 
 /// What a [`Renderer`] writes with each record when several byte streams
@@ -757,7 +759,36 @@ impl Renderer {
             label: Label::default(),
             margin: String::new(),
             records_only: false,
+            base: 0,
         }
+    }
+
+    /// Counts every offset from `offset` rather than 0: the bytes pushed are
+    /// a stream's from that offset on, as when a capture's direction is
+    /// picked up again after bytes the capture lacks.
+    ///
+    /// ```
+    /// use fcgi_proto::dump::{Renderer, RenderOptions};
+    ///
+    /// let mut out = Vec::new();
+    /// let mut r = Renderer::new(RenderOptions::default()).starting_at(4096);
+    /// r.push(&[1, 6, 0, 1, 0, 0, 0, 0, 1, 6], &mut out).unwrap();
+    /// r.finish(&mut out).unwrap();
+    /// let text = String::from_utf8(out).unwrap();
+    /// assert!(text.starts_with("  4096  STDOUT "), "{text}");
+    /// assert!(text.ends_with("at byte 4104 (§3.3, R-3.3-2)\n"), "{text}");
+    /// ```
+    pub fn starting_at(mut self, offset: u64) -> Self {
+        self.base = offset;
+        self
+    }
+
+    /// `e` with its offset counted from the stream's start.
+    fn placed(&self, e: Error) -> Error {
+        if self.base == 0 {
+            return e;
+        }
+        Error::new(e.kind().clone(), e.offset().saturating_add(self.base))
     }
 
     /// Writes `label` with every record completed from now on (and with
@@ -801,6 +832,7 @@ impl Renderer {
                 break;
             }
             if let Err(e) = self.decoder.push(piece) {
+                let e = self.placed(e);
                 self.fail(e);
                 break;
             }
@@ -815,6 +847,7 @@ impl Renderer {
         self.start(out)?;
         if self.error.is_none() {
             if let Err(e) = self.decoder.finish() {
+                let e = self.placed(e);
                 self.fail(e);
             }
         }
@@ -877,10 +910,19 @@ impl Renderer {
 
     fn drain(&mut self, out: &mut impl Write) -> std::io::Result<()> {
         loop {
+            let base = self.base;
             let record = match self.decoder.next_record() {
-                Ok(Some(r)) => r,
+                Ok(Some(mut r)) => {
+                    r.offset = r.offset.saturating_add(base);
+                    r
+                }
                 Ok(None) => return Ok(()),
                 Err(e) => {
+                    let e = if base == 0 {
+                        e
+                    } else {
+                        Error::new(e.kind().clone(), e.offset().saturating_add(base))
+                    };
                     if self.first_error.is_none() {
                         self.first_error = Some(e.clone());
                     }
