@@ -168,15 +168,63 @@ struct Stream {
     connection: usize,
     src: SocketAddr,
     dst: SocketAddr,
+    /// The renderer of the bytes since the start or the last gap; none
+    /// while waiting for a record header after a gap, and once ended.
     renderer: Option<Renderer>,
-    summary: Option<Summary>,
-    gap: Option<(u64, u64, GapCause, Timestamp)>,
+    /// Offset of the direction's next byte (gaps counted).
+    pos: u64,
+    /// After a gap: waiting for a segment that starts with a plausible
+    /// FastCGI header to decode from again.
+    resyncing: bool,
+    /// Totals over the renderers the stream had.
+    records: u64,
+    decoded: u64,
+    /// Bytes after a gap that were not decoded (no header to start from).
+    skipped: u64,
+    /// The first framing error of any of its renderers.
+    error: Option<fcgi_proto::Error>,
+    /// Whether every renderer's bytes were clean.
+    records_clean: bool,
+    /// The first [`MAX_GAPS_KEPT`] gaps, and how many there were.
+    gaps: Vec<(u64, u64, GapCause, Timestamp)>,
+    gap_count: u64,
     end: Option<(&'static str, Timestamp)>,
 }
 
+/// Gaps of one stream listed in the JSON dump (all are counted).
+const MAX_GAPS_KEPT: usize = 64;
+
 impl Stream {
+    fn new(connection: usize, src: SocketAddr, dst: SocketAddr, renderer: Renderer) -> Self {
+        Stream {
+            connection,
+            src,
+            dst,
+            renderer: Some(renderer),
+            pos: 0,
+            resyncing: false,
+            records: 0,
+            decoded: 0,
+            skipped: 0,
+            error: None,
+            records_clean: true,
+            gaps: Vec::new(),
+            gap_count: 0,
+            end: None,
+        }
+    }
+
     fn clean(&self) -> bool {
-        self.gap.is_none() && self.summary.as_ref().is_none_or(Summary::is_clean)
+        self.gap_count == 0 && self.records_clean
+    }
+
+    fn absorb(&mut self, s: Summary) {
+        self.records += s.records;
+        self.decoded += s.len;
+        self.records_clean &= s.is_clean();
+        if self.error.is_none() {
+            self.error = s.error;
+        }
     }
 }
 
@@ -504,19 +552,8 @@ impl<W: Write> Dumper<W> {
                 0 => (ends[0], ends[1]),
                 _ => (ends[1], ends[0]),
             };
-            let mut r = Renderer::new(self.options.render);
-            if self.json() {
-                r = r.records_only();
-            }
-            self.streams.push(Stream {
-                connection: number,
-                src,
-                dst,
-                renderer: Some(r),
-                summary: None,
-                gap: None,
-                end: None,
-            });
+            let r = self.renderer(0);
+            self.streams.push(Stream::new(number, src, dst, r));
         }
         self.announce(number, by, &order, ends, from_syn, time);
         if let State::Undecided(events) = held {
@@ -639,10 +676,58 @@ impl<W: Write> Dumper<W> {
         }
     }
 
+    /// A renderer for a stream's bytes from `offset` on.
+    fn renderer(&self, offset: u64) -> Renderer {
+        let r = Renderer::new(self.options.render).starting_at(offset);
+        if self.json() {
+            r.records_only()
+        } else {
+            r
+        }
+    }
+
     fn stream_event(&mut self, s: usize, time: Timestamp, o: Out) {
         match o {
             Out::Bytes(bytes) => {
                 let label = self.label(s, time);
+                let fresh = self.renderer(self.streams.get(s).map_or(0, |st| st.pos));
+                let json = self.json();
+                let offsets = self.options.render.offsets;
+                let Some(st) = self.streams.get_mut(s) else {
+                    return;
+                };
+                if st.end.is_some() {
+                    return;
+                }
+                let at = st.pos;
+                st.pos += bytes.len() as u64;
+                if st.resyncing {
+                    // Only a segment that starts with a header is a safe
+                    // place to decode from again.
+                    match plausible_header(&bytes) {
+                        Some(t) => {
+                            st.resyncing = false;
+                            st.renderer = Some(fresh);
+                            if !json {
+                                let place = if offsets {
+                                    format!(" at byte {at}")
+                                } else {
+                                    String::new()
+                                };
+                                let line = format!(
+                                    "{}  RESUMED{place}: a segment starts with a {} header\n",
+                                    label.text,
+                                    t.name()
+                                );
+                                self.write(line.as_bytes());
+                            }
+                        }
+                        None => {
+                            st.skipped += bytes.len() as u64;
+                            return;
+                        }
+                    }
+                }
                 let Some(r) = self.streams.get_mut(s).and_then(|st| st.renderer.as_mut()) else {
                     return;
                 };
@@ -654,46 +739,66 @@ impl<W: Write> Dumper<W> {
                 self.flush_rendered();
             }
             Out::Gap { at, len, cause } => {
-                if let Some(st) = self.streams.get_mut(s) {
-                    st.gap = Some((at, len, cause, time));
+                let label = self.label(s, time);
+                let Some(st) = self.streams.get_mut(s) else {
+                    return;
+                };
+                if st.end.is_some() {
+                    return;
                 }
+                st.gap_count += 1;
+                if st.gaps.len() < MAX_GAPS_KEPT {
+                    st.gaps.push((at, len, cause, time));
+                }
+                st.pos = at + len;
+                st.resyncing = true;
                 if !self.json() {
-                    let label = self.label(s, time).text;
                     let place = if self.options.render.offsets {
                         format!(" at byte {at}")
                     } else {
                         String::new()
                     };
                     let line = format!(
-                        "{label}  GAP {len} bytes missing{place} ({}); the rest of this direction is not decoded\n",
+                        "{}  GAP {len} bytes missing{place} ({}); decoding resumes at a segment that starts with a FastCGI header\n",
+                        label.text,
                         cause.words()
                     );
                     self.write(line.as_bytes());
                 }
-                self.end_stream(s, "gap", time);
+                // The bytes before the gap end here: a record they cut
+                // short is said now.
+                self.close_renderer(s, label);
             }
             Out::Fin => self.end_stream(s, "fin", time),
             Out::Rst => self.end_stream(s, "rst", time),
         }
     }
 
-    /// Finishes stream `s`: the renderer's last word (a record cut short),
+    /// Finishes the stream's current renderer (its `ERROR` line, if any)
+    /// and adds its counts to the stream's.
+    fn close_renderer(&mut self, s: usize, label: Label) {
+        let Some(mut r) = self.streams.get_mut(s).and_then(|st| st.renderer.take()) else {
+            return;
+        };
+        r.set_label(label);
+        let mut buf = std::mem::take(&mut self.buf);
+        let summary = r.finish(&mut buf).ok();
+        self.buf = buf;
+        self.flush_rendered();
+        if let (Some(st), Some(sum)) = (self.streams.get_mut(s), summary) {
+            st.absorb(sum);
+        }
+    }
+
+    /// Ends stream `s`: the renderer's last word (a record cut short),
     /// then the END line.
     fn end_stream(&mut self, s: usize, why: &'static str, time: Timestamp) {
         let label = self.label(s, time);
-        let Some(st) = self.streams.get_mut(s) else {
-            return;
-        };
-        let Some(mut r) = st.renderer.take() else {
-            return;
-        };
-        r.set_label(label.clone());
-        let mut buf = std::mem::take(&mut self.buf);
-        let summary = r.finish(&mut buf).ok();
-        st.end = Some((why, time));
-        st.summary = summary;
-        self.buf = buf;
-        self.flush_rendered();
+        match self.streams.get_mut(s) {
+            Some(st) if st.end.is_none() => st.end = Some((why, time)),
+            _ => return,
+        }
+        self.close_renderer(s, label.clone());
         if self.json() {
             return;
         }
@@ -704,19 +809,27 @@ impl<W: Write> Dumper<W> {
         line.push_str(match why {
             "fin" => "(FIN)",
             "rst" => "(RST)",
-            "gap" => "(gap)",
             _ => "(capture ends)",
         });
-        if let Some(sum) = &st.summary {
-            if self.options.render.offsets {
-                let _ = write!(line, " {} bytes,", sum.len);
-            }
+        if self.options.render.offsets {
+            let _ = write!(line, " {} bytes,", st.pos);
+        }
+        let _ = write!(
+            line,
+            " {} record{}",
+            st.records,
+            if st.records == 1 { "" } else { "s" }
+        );
+        if st.gap_count > 0 {
             let _ = write!(
                 line,
-                " {} record{}",
-                sum.records,
-                if sum.records == 1 { "" } else { "s" }
+                ", {} gap{}",
+                st.gap_count,
+                if st.gap_count == 1 { "" } else { "s" }
             );
+        }
+        if st.skipped > 0 {
+            let _ = write!(line, ", {} bytes not decoded", st.skipped);
         }
         line.push_str(if st.clean() {
             ", clean\n"
@@ -733,7 +846,7 @@ impl<W: Write> Dumper<W> {
         if let State::FastCgi(streams) = conn.state {
             if streams
                 .iter()
-                .all(|&s| self.streams.get(s).is_some_and(|st| st.renderer.is_none()))
+                .all(|&s| self.streams.get(s).is_some_and(|st| st.end.is_some()))
                 && conn.closed()
             {
                 self.open_fastcgi = self.open_fastcgi.saturating_sub(1);
@@ -946,8 +1059,7 @@ impl<W: Write> Dumper<W> {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let sum = s.summary.as_ref();
-                let error = sum.and_then(|x| x.error.as_ref()).map(|e| {
+                let error = s.error.as_ref().map(|e| {
                     json!({
                         "offset": offsets.then(|| e.offset()),
                         "section": e.section(),
@@ -955,23 +1067,29 @@ impl<W: Write> Dumper<W> {
                         "message": e.kind().to_string(),
                     })
                 });
-                let gap = s.gap.map(|(at, len, cause, t)| {
-                    json!({
-                        "offset": offsets.then_some(at),
-                        "length": len,
-                        "cause": cause.code(),
-                        "time": Value::from(self.time(t).parse::<f64>().unwrap_or(0.0)),
+                let gaps: Vec<Value> = s
+                    .gaps
+                    .iter()
+                    .map(|(at, len, cause, t)| {
+                        json!({
+                            "offset": offsets.then_some(*at),
+                            "length": len,
+                            "cause": cause.code(),
+                            "time": Value::from(self.time(*t).parse::<f64>().unwrap_or(0.0)),
+                        })
                     })
-                });
+                    .collect();
                 json!({
                     "stream": i,
                     "connection": s.connection,
                     "source": s.src.to_string(),
                     "destination": s.dst.to_string(),
-                    "length": sum.map(|x| x.len),
-                    "records": sum.map(|x| x.records),
+                    "length": s.pos,
+                    "decoded": s.decoded,
+                    "records": s.records,
                     "error": error,
-                    "gap": gap,
+                    "gaps": gaps,
+                    "gap_count": s.gap_count,
                     "end": s.end.map(|(why, _)| why),
                     "clean": s.clean(),
                 })

@@ -162,7 +162,7 @@ fn a_snaplen_capture_shows_where_the_bytes_were_cut_and_exits_1() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|s| s["gap"]["cause"] == "snaplen")
+        .filter(|s| s["gaps"][0]["cause"] == "snaplen")
         .collect();
     assert_eq!(gaps.len(), 4, "{json}");
     insta::assert_snapshot!("nginx_php_fpm_snaplen_text", text);
@@ -607,13 +607,81 @@ fn a_lost_segment_is_a_gap_and_the_dump_is_not_clean() {
     let step = request().len().div_ceil(4);
     assert!(
         text.contains(&format!(
-            "GAP {step} bytes missing at byte {step} (not in the capture); the rest of this direction is not decoded"
+            "GAP {step} bytes missing at byte {step} (not in the capture); decoding resumes at a segment that starts with a FastCGI header"
         )),
         "{text}"
     );
-    assert!(text.contains("END (gap)"), "{text}");
+    // The record the gap cut is said; no later segment starts a record.
+    assert!(text.contains("ERROR truncated record"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "END (FIN) 72 bytes, 1 record, 1 gap, {} bytes not decoded, not clean",
+            72 - 2 * step
+        )),
+        "{text}"
+    );
     // The answer is still dumped.
     assert!(text.contains("END_REQUEST"), "{text}");
+}
+
+#[test]
+fn after_a_lost_segment_decoding_resumes_at_a_segment_that_starts_a_record() {
+    // The request in segments that each start a record: BEGIN_REQUEST,
+    // PARAMS with its pair, the empty PARAMS, the two STDIN records. The
+    // PARAMS segment is lost.
+    let req = request();
+    let cuts = [0usize, 16, 40, 48, 72];
+    let mut v = vec![pkt(0, true, 999, "S", b""), pkt(10, false, 4999, "S", b"")];
+    for (i, w) in cuts.windows(2).enumerate() {
+        if i != 1 {
+            v.push(pkt(
+                20 + i as u64,
+                true,
+                1000 + w[0] as u32,
+                "P",
+                &req[w[0]..w[1]],
+            ));
+        }
+    }
+    v.push(pkt(100, false, 5000, "P", &answer()));
+    v.push(pkt(120, true, 1072, "F", b""));
+    let (text, r) = dump(&pcap(&v), false);
+    assert!(!r.unwrap().clean);
+    let lines: Vec<&str> = text.lines().collect();
+    let at = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
+    assert!(
+        at("GAP 24 bytes missing at byte 16")
+            < at("RESUMED at byte 40: a segment starts with a PARAMS header"),
+        "{text}"
+    );
+    // Offsets after the gap are the stream's own.
+    assert!(
+        text.contains("      40  PARAMS            id=1 len=0 pad=0  (end of stream)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("      64  STDIN             id=1 len=0 pad=0  (end of stream)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("END (FIN) 72 bytes, 4 records, 1 gap, not clean"),
+        "{text}"
+    );
+    let (json, _) = dump(&pcap(&v), true);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let web = &doc["streams"][0];
+    assert_eq!(web["records"], 4);
+    assert_eq!(web["decoded"], 48);
+    assert_eq!(web["gaps"][0]["offset"], 16);
+    assert_eq!(web["gaps"][0]["length"], 24);
+    let offsets: Vec<u64> = doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["stream"] == 0)
+        .map(|r| r["offset"].as_u64().unwrap())
+        .collect();
+    assert_eq!(offsets, [0, 40, 48, 64]);
 }
 
 #[test]

@@ -7,7 +7,8 @@
 //! out-of-order segments at the same sequence number the longer is kept.
 //! Memory: out-of-order bytes are held up to [`MAX_OUT_OF_ORDER`] per
 //! direction and up to a [`Budget`] shared by every connection; past either,
-//! the missing bytes are taken as lost (a gap) and the direction stops.
+//! the missing bytes are taken as lost (a gap) and the stream goes on after
+//! them. A gap never ends a direction: the bytes after it are handed on.
 
 use std::collections::BTreeMap;
 
@@ -79,7 +80,8 @@ impl GapCause {
 pub enum Out {
     /// The next bytes of the stream.
     Bytes(Vec<u8>),
-    /// `len` bytes missing at stream offset `at`; nothing follows.
+    /// `len` bytes missing at stream offset `at`; what follows goes on
+    /// from `at + len`.
     Gap {
         /// Stream offset of the first missing byte.
         at: u64,
@@ -113,7 +115,7 @@ pub struct Direction {
     fin_at: Option<u64>,
     /// A SYN was seen: the stream starts at its beginning.
     saw_syn: bool,
-    /// Nothing more is handed on (after a gap, FIN or RST).
+    /// Nothing more is handed on (after FIN or RST, or the capture's end).
     done: bool,
 }
 
@@ -129,7 +131,7 @@ impl Direction {
         self.next
     }
 
-    /// Whether the direction has ended (FIN, RST or a gap).
+    /// Whether the direction has ended (FIN, RST, or the capture's end).
     pub fn is_done(&self) -> bool {
         self.done
     }
@@ -174,26 +176,28 @@ impl Direction {
     }
 
     /// Ends the direction on a reset of the connection (an RST sent either
-    /// way): a hole still open is a gap, then [`Out::Rst`].
+    /// way): held bytes are handed on past their holes (each a gap), then
+    /// [`Out::Rst`].
     pub fn reset(&mut self, budget: &mut Budget) -> Vec<Out> {
         let mut out = Vec::new();
         if self.done {
             return out;
         }
-        self.give_up(GapCause::NotCaptured, budget, &mut out);
+        self.flush_holes(GapCause::NotCaptured, budget, &mut out);
         out.push(Out::Rst);
         self.done = true;
         out
     }
 
-    /// Ends the direction at the end of the capture: a hole still open,
-    /// or bytes before a FIN never seen, is a gap.
+    /// Ends the direction at the end of the capture: held bytes are handed
+    /// on past their holes, and bytes before a FIN never seen are a gap.
     pub fn finish(&mut self, budget: &mut Budget) -> Vec<Out> {
         let mut out = Vec::new();
         if self.done {
             return out;
         }
-        self.give_up(GapCause::NotCaptured, budget, &mut out);
+        self.flush_holes(GapCause::NotCaptured, budget, &mut out);
+        self.check_fin(&mut out);
         if !self.done {
             if let Some(fin) = self.fin_at.filter(|&f| f > self.next) {
                 out.push(Out::Gap {
@@ -201,6 +205,8 @@ impl Direction {
                     len: fin - self.next,
                     cause: GapCause::NotCaptured,
                 });
+                self.next = fin;
+                out.push(Out::Fin);
             }
         }
         self.done = true;
@@ -246,7 +252,22 @@ impl Direction {
         let old = self.pending.get(&start).map_or(0, |p| p.data.len());
         let grow = data.len().saturating_sub(old);
         if self.pending_bytes + grow > MAX_OUT_OF_ORDER || grow > budget.left {
-            self.give_up(GapCause::BufferLimit, budget, out);
+            // No room to wait for the hole to fill: take it as lost and go
+            // on from the next byte held, or from this segment.
+            match self.pending.first_key_value() {
+                Some((&first, _)) if first < start => {
+                    self.skip_to(first, GapCause::BufferLimit, out);
+                    self.drain(budget, out);
+                    // Each turn hands on at least one held piece.
+                    let rest = i64::try_from(start).unwrap_or(i64::MAX);
+                    self.take(rest, data, missing, budget, out);
+                }
+                _ => {
+                    self.skip_to(start, GapCause::BufferLimit, out);
+                    self.deliver(data, missing, out);
+                    self.drain(budget, out);
+                }
+            }
             return;
         }
         budget.left -= grow;
@@ -273,13 +294,13 @@ impl Direction {
                 len: missing as u64,
                 cause: GapCause::Snaplen,
             });
-            self.done = true;
+            self.next += missing as u64;
         }
     }
 
     /// Hands on every held piece that the stream has now reached.
     fn drain(&mut self, budget: &mut Budget, out: &mut Vec<Out>) {
-        while !self.done {
+        loop {
             let Some(entry) = self.pending.first_entry() else {
                 return;
             };
@@ -302,32 +323,32 @@ impl Direction {
     }
 
     fn check_fin(&mut self, out: &mut Vec<Out>) {
-        if !self.done && self.fin_at == Some(self.next) {
+        if !self.done && self.fin_at.is_some_and(|f| f <= self.next) {
             out.push(Out::Fin);
             self.done = true;
         }
     }
 
-    /// A hole that will not be filled: say so, release what is held.
-    fn give_up(&mut self, cause: GapCause, budget: &mut Budget, out: &mut Vec<Out>) {
-        if let Some((&first, _)) = self.pending.first_key_value() {
+    /// A hole up to `to` that will not be filled: a gap, and the stream
+    /// goes on from `to`.
+    fn skip_to(&mut self, to: u64, cause: GapCause, out: &mut Vec<Out>) {
+        if to > self.next {
             out.push(Out::Gap {
                 at: self.next,
-                len: first - self.next,
+                len: to - self.next,
                 cause,
             });
-            self.done = true;
-        } else if cause == GapCause::BufferLimit {
-            out.push(Out::Gap {
-                at: self.next,
-                len: 0,
-                cause,
-            });
-            self.done = true;
+            self.next = to;
         }
-        budget.left += self.pending_bytes;
-        self.pending_bytes = 0;
-        self.pending.clear();
+    }
+
+    /// Hands on everything held, each hole before it a gap.
+    fn flush_holes(&mut self, cause: GapCause, budget: &mut Budget, out: &mut Vec<Out>) {
+        // Each turn hands on at least the first held piece.
+        while let Some((&first, _)) = self.pending.first_key_value() {
+            self.skip_to(first, cause, out);
+            self.drain(budget, out);
+        }
     }
 }
 
@@ -371,7 +392,10 @@ mod tests {
             }
         }
         for o in d.finish(&mut b) {
-            events.push(o);
+            match o {
+                Out::Bytes(v) => bytes.extend(v),
+                other => events.push(other),
+            }
         }
         assert_eq!(d.held(), 0);
         (bytes, events)
@@ -411,20 +435,28 @@ mod tests {
     }
 
     #[test]
-    fn a_loss_is_a_gap_when_the_direction_ends_and_nothing_after_it_is_decoded() {
+    fn a_loss_is_a_gap_when_the_direction_ends_and_the_bytes_after_it_follow() {
         let fin = Segment {
             fin: true,
             ..seg(20, b"late")
         };
         let (bytes, ev) = run(&[syn(0), seg(1, b"0123"), seg(10, b"after"), fin]);
-        assert_eq!(bytes, b"0123");
+        assert_eq!(bytes, b"0123afterlate");
         assert_eq!(
             ev,
-            vec![Out::Gap {
-                at: 4,
-                len: 5,
-                cause: GapCause::NotCaptured
-            }]
+            vec![
+                Out::Gap {
+                    at: 4,
+                    len: 5,
+                    cause: GapCause::NotCaptured
+                },
+                Out::Gap {
+                    at: 14,
+                    len: 5,
+                    cause: GapCause::NotCaptured
+                },
+                Out::Fin
+            ]
         );
     }
 
@@ -446,7 +478,7 @@ mod tests {
             ..seg(1, b"head")
         };
         let (bytes, ev) = run(&[syn(0), cut, seg(105, b"more")]);
-        assert_eq!(bytes, b"head");
+        assert_eq!(bytes, b"headmore");
         assert_eq!(
             ev,
             vec![Out::Gap {
@@ -466,21 +498,45 @@ mod tests {
     }
 
     #[test]
-    fn out_of_order_bytes_past_the_bound_end_the_direction_with_a_gap() {
+    fn out_of_order_bytes_past_the_bound_take_the_hole_as_lost_and_go_on() {
         let big = vec![7u8; MAX_OUT_OF_ORDER / 2 + 1];
         let mut d = Direction::default();
         let mut b = Budget::default();
         d.segment(&syn(0), &mut b);
         assert!(d.segment(&seg(100, &big), &mut b).is_empty());
-        let far = 100 + big.len() as u32;
+        // A second piece past a second hole: no room for it.
+        let far = 100 + big.len() as u32 + 1;
         let out = d.segment(&seg(far, &big), &mut b);
+        // Bytes shown by their length.
+        let shown: Vec<String> = out
+            .iter()
+            .map(|o| match o {
+                Out::Bytes(v) => format!("{} bytes", v.len()),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        let gap = |at: usize, len: u64| {
+            format!(
+                "{:?}",
+                Out::Gap {
+                    at: at as u64,
+                    len,
+                    cause: GapCause::BufferLimit
+                }
+            )
+        };
+        // The first hole is given up; the second piece now fits and waits.
+        assert_eq!(shown, vec![gap(0, 99), format!("{} bytes", big.len())]);
+        assert_eq!(d.held(), big.len());
+        let rest = d.finish(&mut b);
+        assert_eq!(rest.len(), 2);
         assert_eq!(
-            out,
-            vec![Out::Gap {
-                at: 0,
-                len: 99,
-                cause: GapCause::BufferLimit
-            }]
+            rest.first(),
+            Some(&Out::Gap {
+                at: 99 + big.len() as u64,
+                len: 1,
+                cause: GapCause::NotCaptured
+            })
         );
         assert_eq!(d.held(), 0);
         assert_eq!(b.left, MAX_OUT_OF_ORDER_TOTAL);
@@ -489,13 +545,17 @@ mod tests {
         let mut d = Direction::default();
         d.segment(&syn(0), &mut b);
         let out = d.segment(&seg(50, &[0; 11]), &mut b);
-        assert!(matches!(
-            out.as_slice(),
-            [Out::Gap {
-                cause: GapCause::BufferLimit,
-                ..
-            }]
-        ));
+        assert_eq!(
+            out,
+            vec![
+                Out::Gap {
+                    at: 0,
+                    len: 49,
+                    cause: GapCause::BufferLimit
+                },
+                Out::Bytes(vec![0; 11])
+            ]
+        );
     }
 
     #[test]
