@@ -1,11 +1,14 @@
 //! `fcgi-conformance dump`: the annotated dump of captured bytes, as text
 //! or as JSON (schema `fcgi-dump/1`, docs/dump-format.md), streamed
 //! through the codec's [`fcgi_proto::dump::Renderer`] a chunk at a time.
+//! A pcap or pcapng file, known by its magic number, is dumped connection
+//! by connection instead ([`crate::capture`], schema `fcgi-dump-capture/1`).
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{Cursor, ErrorKind, Read, Write};
 
 use fcgi_proto::dump::{RenderOptions, Renderer, Summary};
 
+use crate::capture::{self, file, CaptureError};
 use crate::stdio::{self, Written};
 
 /// Schema name of the JSON dump.
@@ -21,6 +24,93 @@ pub enum DumpError {
     Read(std::io::Error),
     /// Standard output failed other than by its reader leaving.
     Write(std::io::Error),
+    /// The input is neither FastCGI bytes nor a capture, or a capture with
+    /// no FastCGI connection, or a capture file that is not valid: the
+    /// words say what was seen and what to do (exit 2).
+    Refused(String),
+}
+
+/// What `dump` found in its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// FastCGI records: empty, or a first byte of version 1.
+    FastCgi,
+    /// A packet capture.
+    Capture(file::Kind),
+    /// Anything else.
+    Other,
+}
+
+/// What the first bytes of an input (up to 8) say it is.
+pub fn sniff(first: &[u8]) -> Input {
+    if let Some(kind) = file::sniff(first) {
+        return Input::Capture(kind);
+    }
+    match first.first() {
+        None | Some(&fcgi_proto::record::VERSION_1) => Input::FastCgi,
+        Some(_) => Input::Other,
+    }
+}
+
+/// The first bytes in hex and as escaped text, for the refusal.
+fn shown(first: &[u8]) -> String {
+    let hex: Vec<String> = first.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{} {}",
+        hex.join(" "),
+        fcgi_proto::dump::preview(first, first.len())
+    )
+}
+
+/// Dumps `input` whatever it holds: FastCGI records as [`stream`] does, a
+/// pcap or pcapng capture as [`capture::dump`] does (its FastCGI
+/// connections, found by `ports` or by content). Says whether the dump is
+/// clean.
+pub fn run(
+    mut input: impl Read,
+    options: RenderOptions,
+    ports: &[u16],
+    out: impl Write,
+) -> Result<bool, DumpError> {
+    let mut first = Vec::with_capacity(8);
+    let mut byte = [0u8; 8];
+    // At most 8 reads that bring bytes; EOF ends it sooner.
+    while first.len() < 8 {
+        let want = 8 - first.len();
+        match input.read(byte.get_mut(..want).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(n) => first.extend_from_slice(byte.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(DumpError::Read(e)),
+        }
+    }
+    let whole = Cursor::new(first.clone()).chain(input);
+    match sniff(&first) {
+        Input::FastCgi if !ports.is_empty() => Err(DumpError::Refused(format!(
+            "holds FastCGI records, not a packet capture (it starts with {}); --port applies to pcap and pcapng captures only",
+            shown(&first)
+        ))),
+        Input::FastCgi => stream(whole, options, out).map(|s| s.is_clean()),
+        Input::Capture(kind) => {
+            let opts = capture::Options {
+                render: options,
+                ports: ports.to_vec(),
+            };
+            match capture::dump(kind, whole, &opts, out) {
+                Ok(o) => Ok(o.clean),
+                Err(CaptureError::Write(e)) => Err(DumpError::Write(e)),
+                Err(CaptureError::File(why)) => Err(DumpError::Refused(format!(
+                    "starts like a {} capture, but {why}",
+                    kind.name()
+                ))),
+                Err(CaptureError::NoFastCgi(why)) => Err(DumpError::Refused(why)),
+            }
+        }
+        Input::Other => Err(DumpError::Refused(format!(
+            "is neither FastCGI records nor a pcap/pcapng capture (it starts with {}); give the bytes of one direction of a FastCGI connection, or a capture written by tcpdump -w or Wireshark",
+            shown(&first)
+        ))),
+    }
 }
 
 /// Reads `input` to its end in chunks of [`CHUNK`] bytes and writes the

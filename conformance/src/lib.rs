@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod bounds;
+pub mod capture;
 pub mod case;
 pub mod client;
 pub mod dump_cmd;

@@ -38,6 +38,11 @@ enum Command {
         /// a record sits), for snapshots that a padding change does not rewrite.
         #[arg(long)]
         no_offsets: bool,
+        /// In a pcap/pcapng capture, dump the connections to or from this
+        /// TCP port (repeatable); without it, FastCGI connections are found
+        /// by their first bytes.
+        #[arg(long = "port", value_name = "N")]
+        ports: Vec<u16>,
     },
     /// Test a FastCGI application: the runner plays the web server.
     App(app::AppArgs),
@@ -178,7 +183,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         .map_err(|e| usage_error(&format!("cannot start the async runtime: {e}")))
 }
 
-fn run_dump(file: &str, format: DumpFormat, no_offsets: bool) -> ExitCode {
+fn run_dump(file: &str, format: DumpFormat, no_offsets: bool, ports: &[u16]) -> ExitCode {
     let options = fcgi_proto::dump::RenderOptions {
         format: match format {
             DumpFormat::Text => fcgi_proto::dump::Format::Text,
@@ -189,10 +194,10 @@ fn run_dump(file: &str, format: DumpFormat, no_offsets: bool) -> ExitCode {
     };
     let stdout = std::io::stdout();
     let result = if file == "-" {
-        dump_cmd::stream(std::io::stdin().lock(), options, stdout.lock())
+        dump_cmd::run(std::io::stdin().lock(), options, ports, stdout.lock())
     } else {
         match std::fs::File::open(PathBuf::from(file)) {
-            Ok(f) => dump_cmd::stream(f, options, stdout.lock()),
+            Ok(f) => dump_cmd::run(f, options, ports, stdout.lock()),
             Err(e) => {
                 return usage_error(&format!(
                 "cannot read {file}: {e} (give a readable capture file, or - for standard input)"
@@ -201,8 +206,12 @@ fn run_dump(file: &str, format: DumpFormat, no_offsets: bool) -> ExitCode {
         }
     };
     match result {
-        Ok(s) if s.is_clean() => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::from(1),
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(dump_cmd::DumpError::Refused(why)) => usage_error(&format!(
+            "{} {why}",
+            if file == "-" { "standard input" } else { file }
+        )),
         Err(dump_cmd::DumpError::Read(e)) if file == "-" => {
             usage_error(&format!("cannot read standard input: {e}"))
         }
@@ -251,7 +260,8 @@ fn main() -> ExitCode {
             file,
             format,
             no_offsets,
-        } => run_dump(&file, format, no_offsets),
+            ports,
+        } => run_dump(&file, format, no_offsets, &ports),
         Command::List {
             suite,
             format,

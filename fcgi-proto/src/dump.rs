@@ -465,10 +465,12 @@ fn write_error(out: &mut String, e: &Error, offsets: bool) {
     }
 }
 
-/// Appends the text lines of one entry (docs/dump-format.md, *Text format*).
-fn write_entry(out: &mut String, e: &Entry<'_>, offsets: bool) {
+/// Appends the text lines of one entry (docs/dump-format.md, *Text format*),
+/// after `margin` (a [`Label`]'s text and two spaces, or nothing).
+fn write_entry(out: &mut String, e: &Entry<'_>, offsets: bool, margin: &str) {
     let h = &e.record.header;
     let name = type_label(h.record_type);
+    out.push_str(margin);
     if offsets {
         push_number(out, e.record.offset, 6);
         out.push_str("  ");
@@ -544,6 +546,9 @@ fn write_entry(out: &mut String, e: &Entry<'_>, offsets: bool) {
             // The pair lines keep their column under the record's detail.
             let indent = if offsets { "          " } else { "  " };
             for p in pairs {
+                for _ in 0..margin.chars().count() {
+                    out.push(' ');
+                }
                 out.push_str(indent);
                 escape_into(p.name.get(..PAIR_PREVIEW_BYTES).unwrap_or(&p.name), out);
                 if p.name.len() > PAIR_PREVIEW_BYTES {
@@ -562,7 +567,8 @@ fn write_entry(out: &mut String, e: &Entry<'_>, offsets: bool) {
 }
 
 /// Appends the text line of the framing error that ended the dump.
-fn write_framing_error(out: &mut String, e: &Error, offsets: bool) {
+fn write_framing_error(out: &mut String, e: &Error, offsets: bool, margin: &str) {
+    out.push_str(margin);
     if offsets {
         let _ = write!(out, "{:>6}  ", e.offset());
     }
@@ -576,12 +582,12 @@ impl fmt::Display for Dump<'_> {
         let mut line = String::new();
         for e in &self.entries {
             line.clear();
-            write_entry(&mut line, e, true);
+            write_entry(&mut line, e, true, "");
             f.write_str(&line)?;
         }
         if let Some(e) = &self.error {
             line.clear();
-            write_framing_error(&mut line, e, true);
+            write_framing_error(&mut line, e, true, "");
             f.write_str(&line)?;
         }
         Ok(())
@@ -714,6 +720,27 @@ pub struct Renderer {
     error: Option<Error>,
     first_error: Option<Error>,
     started: bool,
+    label: Label,
+    /// `label.text` and two spaces, or nothing: the text lines' margin.
+    margin: String,
+    records_only: bool,
+    /// Offset of the first byte pushed in the whole stream.
+    base: u64,
+}
+
+/// What a [`Renderer`] writes with each record when several byte streams
+/// share one output, as the connections of a capture do
+/// (docs/dump-format.md, *Captures*). Empty by default: nothing is added.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Label {
+    /// Text form: written, then two spaces, at the start of each record
+    /// line and of the `ERROR` line; pair lines are indented as many
+    /// columns more, so that they stay under their record's detail.
+    pub text: String,
+    /// JSON form: members written first in each record object, as given
+    /// (the caller's JSON, e.g. `"stream":0,"time":"0.000120"`, without
+    /// braces or a trailing comma).
+    pub json: String,
 }
 
 impl Renderer {
@@ -729,7 +756,70 @@ impl Renderer {
             error: None,
             first_error: None,
             started: false,
+            label: Label::default(),
+            margin: String::new(),
+            records_only: false,
+            base: 0,
         }
+    }
+
+    /// Counts every offset from `offset` rather than 0: the bytes pushed are
+    /// a stream's from that offset on, as when a capture's direction is
+    /// picked up again after bytes the capture lacks.
+    ///
+    /// ```
+    /// use fcgi_proto::dump::{Renderer, RenderOptions};
+    ///
+    /// let mut out = Vec::new();
+    /// let mut r = Renderer::new(RenderOptions::default()).starting_at(4096);
+    /// r.push(&[1, 6, 0, 1, 0, 0, 0, 0, 1, 6], &mut out).unwrap();
+    /// r.finish(&mut out).unwrap();
+    /// let text = String::from_utf8(out).unwrap();
+    /// assert!(text.starts_with("  4096  STDOUT "), "{text}");
+    /// assert!(text.ends_with("at byte 4104 (§3.3, R-3.3-2)\n"), "{text}");
+    /// ```
+    pub fn starting_at(mut self, offset: u64) -> Self {
+        self.base = offset;
+        self
+    }
+
+    /// `e` with its offset counted from the stream's start.
+    fn placed(&self, e: Error) -> Error {
+        if self.base == 0 {
+            return e;
+        }
+        Error::new(e.kind().clone(), e.offset().saturating_add(self.base))
+    }
+
+    /// Writes `label` with every record completed from now on (and with
+    /// the `ERROR` line), so that the streams of a capture can share one
+    /// output and still say where each record came from.
+    ///
+    /// ```
+    /// use fcgi_proto::dump::{Label, Renderer, RenderOptions};
+    ///
+    /// let mut out = Vec::new();
+    /// let mut r = Renderer::new(RenderOptions { offsets: false, ..RenderOptions::default() });
+    /// r.set_label(Label { text: "a → b".into(), json: String::new() });
+    /// r.push(&[1, 6, 0, 1, 0, 0, 0, 0], &mut out).unwrap();
+    /// assert_eq!(String::from_utf8(out).unwrap(), "a → b  STDOUT            id=1 len=0 pad=0  (end of stream)\n");
+    /// ```
+    pub fn set_label(&mut self, label: Label) {
+        self.margin.clear();
+        if !label.text.is_empty() {
+            self.margin.push_str(&label.text);
+            self.margin.push_str("  ");
+        }
+        self.label = label;
+    }
+
+    /// JSON only: each record object is written alone on a line of its own
+    /// (`{...}` and a newline), with no document around it: no header, no
+    /// separators, no trailer. The caller builds its document from the
+    /// lines and the [`Summary`] (the capture dump does). Text is unchanged.
+    pub fn records_only(mut self) -> Self {
+        self.records_only = true;
+        self
     }
 
     /// Decodes `input` and writes every record it completes to `out`.
@@ -742,6 +832,7 @@ impl Renderer {
                 break;
             }
             if let Err(e) = self.decoder.push(piece) {
+                let e = self.placed(e);
                 self.fail(e);
                 break;
             }
@@ -756,6 +847,7 @@ impl Renderer {
         self.start(out)?;
         if self.error.is_none() {
             if let Err(e) = self.decoder.finish() {
+                let e = self.placed(e);
                 self.fail(e);
             }
         }
@@ -763,9 +855,11 @@ impl Renderer {
         match self.options.format {
             Format::Text => {
                 if let Some(e) = &self.error {
-                    write_framing_error(&mut self.line, e, self.options.offsets);
+                    write_framing_error(&mut self.line, e, self.options.offsets, &self.margin);
                 }
             }
+            #[cfg(feature = "serde")]
+            Format::Json if self.records_only => {}
             #[cfg(feature = "serde")]
             Format::Json => json::trailer(
                 &mut self.line,
@@ -801,6 +895,8 @@ impl Renderer {
         match self.options.format {
             Format::Text => Ok(()),
             #[cfg(feature = "serde")]
+            Format::Json if self.records_only => Ok(()),
+            #[cfg(feature = "serde")]
             Format::Json => out.write_all(json::HEADER.as_bytes()),
         }
     }
@@ -814,10 +910,19 @@ impl Renderer {
 
     fn drain(&mut self, out: &mut impl Write) -> std::io::Result<()> {
         loop {
+            let base = self.base;
             let record = match self.decoder.next_record() {
-                Ok(Some(r)) => r,
+                Ok(Some(mut r)) => {
+                    r.offset = r.offset.saturating_add(base);
+                    r
+                }
                 Ok(None) => return Ok(()),
                 Err(e) => {
+                    let e = if base == 0 {
+                        e
+                    } else {
+                        Error::new(e.kind().clone(), e.offset().saturating_add(base))
+                    };
                     if self.first_error.is_none() {
                         self.first_error = Some(e.clone());
                     }
@@ -833,11 +938,20 @@ impl Renderer {
             }
             self.line.clear();
             match self.options.format {
-                Format::Text => write_entry(&mut self.line, &entry, self.options.offsets),
-                #[cfg(feature = "serde")]
-                Format::Json => {
-                    json::record(&mut self.line, &entry, self.records, self.options.offsets)
+                Format::Text => {
+                    write_entry(&mut self.line, &entry, self.options.offsets, &self.margin)
                 }
+                #[cfg(feature = "serde")]
+                Format::Json => json::record(
+                    &mut self.line,
+                    &entry,
+                    json::Place {
+                        index: self.records,
+                        members: &self.label.json,
+                        alone: self.records_only,
+                    },
+                    self.options.offsets,
+                ),
             }
             self.records += 1;
             out.write_all(self.line.as_bytes())?;
@@ -974,6 +1088,73 @@ mod tests {
             oa.lines().zip(ob.lines()).filter(|(x, y)| x != y).count(),
             3
         );
+    }
+
+    #[test]
+    fn a_label_starts_every_record_line_and_pair_lines_keep_their_column() {
+        let enc = Encoder::default();
+        let mut w = Vec::new();
+        enc.params(1, [(&b"A"[..], &b"b"[..])], &mut w).unwrap();
+        w.extend_from_slice(&[1, 6, 0, 1, 0, 8, 0]);
+        let mut r = Renderer::new(RenderOptions::default());
+        let mut out = Vec::new();
+        r.set_label(Label {
+            text: "x → y".into(),
+            json: String::new(),
+        });
+        r.push(&w, &mut out).unwrap();
+        r.finish(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let plain = render(&w);
+        let want: Vec<String> = plain
+            .lines()
+            .map(|l| {
+                if l.starts_with("          ") {
+                    format!("       {l}")
+                } else {
+                    format!("x → y  {l}")
+                }
+            })
+            .collect();
+        assert_eq!(text.lines().collect::<Vec<_>>(), want, "{text}");
+        assert!(
+            text.ends_with(
+                "ERROR truncated record: 8 bytes needed, 7 available at byte 16 (§3.3, R-3.3-2)\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn records_only_json_is_one_object_a_line_with_the_label_members_first() {
+        let wire = [
+            1, 6, 0, 1, 0, 2, 6, 0, b'h', b'i', 0, 0, 0, 0, 0, 0, 1, 6, 0, 1, 0, 0, 0, 0,
+        ];
+        let json = RenderOptions {
+            format: Format::Json,
+            ..RenderOptions::default()
+        };
+        let mut r = Renderer::new(json).records_only();
+        r.set_label(Label {
+            text: String::new(),
+            json: "\"stream\":3".into(),
+        });
+        let mut out = Vec::new();
+        r.push(&wire, &mut out).unwrap();
+        let s = r.finish(&mut out).unwrap();
+        assert_eq!(s.records, 2);
+        let text = String::from_utf8(out).unwrap();
+        let whole: serde_json::Value = serde_json::from_str(&render_with(&wire, json)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        for (line, want) in lines.iter().zip(whole["records"].as_array().unwrap()) {
+            assert!(line.starts_with("{\"stream\":3,"), "{line}");
+            let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["stream"], 3);
+            v.as_object_mut().unwrap().remove("stream");
+            assert_eq!(&v, want);
+        }
     }
 
     #[test]

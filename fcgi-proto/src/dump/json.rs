@@ -154,8 +154,18 @@ fn detail<'a>(d: &'a Detail<'_>, content: &[u8], offsets: bool) -> DetailJson<'a
     }
 }
 
-/// Appends record number `index` of the array, on a line of its own.
-pub(super) fn record(out: &mut String, e: &Entry<'_>, index: u64, offsets: bool) {
+/// Where a record object goes.
+pub(super) struct Place<'a> {
+    /// Its number in the records array.
+    pub index: u64,
+    /// Members written first in the object (a `Label`'s JSON), or "".
+    pub members: &'a str,
+    /// Whether the object stands alone on its line (`Renderer::records_only`).
+    pub alone: bool,
+}
+
+/// Appends record number `place.index` of the array, on a line of its own.
+pub(super) fn record(out: &mut String, e: &Entry<'_>, place: Place<'_>, offsets: bool) {
     let h = &e.record.header;
     let value = RecordJson {
         offset: offsets.then_some(e.record.offset),
@@ -168,10 +178,27 @@ pub(super) fn record(out: &mut String, e: &Entry<'_>, index: u64, offsets: bool)
         reserved: h.reserved,
         detail: detail(&e.detail, e.record.content, offsets),
     };
-    out.push_str(if index == 0 { "\n    " } else { ",\n    " });
+    if !place.alone {
+        out.push_str(if place.index == 0 {
+            "\n    "
+        } else {
+            ",\n    "
+        });
+    }
     // Serializing these plain structs to a string cannot fail.
     if let Ok(s) = serde_json::to_string(&value) {
-        out.push_str(&s);
+        match s.strip_prefix('{') {
+            Some(rest) if !place.members.is_empty() => {
+                out.push('{');
+                out.push_str(place.members);
+                out.push(',');
+                out.push_str(rest);
+            }
+            _ => out.push_str(&s),
+        }
+    }
+    if place.alone {
+        out.push('\n');
     }
 }
 
