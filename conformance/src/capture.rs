@@ -1062,8 +1062,8 @@ impl<W: Write> Dumper<W> {
                 let error = s.error.as_ref().map(|e| {
                     json!({
                         "offset": offsets.then(|| e.offset()),
-                        "section": e.section(),
-                        "requirement": e.requirement(),
+                        "section": e.section().to_string(),
+                        "requirement": e.requirement().map(|r| r.id()),
                         "message": e.kind().to_string(),
                     })
                 });

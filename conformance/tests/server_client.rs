@@ -318,7 +318,7 @@ async fn malformed_record_is_typed() {
         .await
         .unwrap_err();
     match e {
-        ClientError::Malformed(err) => assert_eq!(err.section(), "§3.3"),
+        ClientError::Malformed(err) => assert_eq!(err.section().to_string(), "§3.3"),
         other => panic!("{other}"),
     }
 }

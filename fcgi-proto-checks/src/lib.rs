@@ -151,7 +151,7 @@ fn decode_block(block: &[u8]) -> (Vec<FormPair<'_>>, Vec<usize>, Option<Error>) 
                 ),
                 "unexpected error kind {e}"
             );
-            assert_eq!(e.section(), "§3.4");
+            assert_eq!(e.section().to_string(), "§3.4");
         }
     }
     (pairs, ends, err)

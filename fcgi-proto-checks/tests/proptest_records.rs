@@ -291,7 +291,7 @@ fn every_cut_of_a_two_record_stream() {
         let bytes = &wire[..cut];
         let (seen, err) = one_shot(bytes, ParseOptions::default());
         assert_eq!(
-            (seen.clone(), err.clone()),
+            (seen.clone(), err),
             chunked(bytes, &[3], ParseOptions::default())
         );
         match cut {
@@ -316,7 +316,7 @@ fn every_cut_of_a_two_record_stream() {
                     },
                     "cut at {c}"
                 );
-                assert_eq!(e.requirement(), Some(R_3_3_2.id()));
+                assert_eq!(e.requirement(), Some(R_3_3_2));
             }
         }
     }

@@ -162,8 +162,8 @@ mod tests {
         assert_eq!(b.to_bytes(), [0, 1, 1, 0, 0, 0, 0, 0]);
         let e = BeginRequestBody::parse(&[0, 1, 1], 8).unwrap_err();
         assert_eq!(e.offset(), 8);
-        assert_eq!(e.section(), "§5.1");
-        assert_eq!(e.requirement(), Some(crate::requirement::R_5_1_1.id()));
+        assert_eq!(e.section().to_string(), "§5.1");
+        assert_eq!(e.requirement(), Some(crate::requirement::R_5_1_1));
     }
 
     #[test]

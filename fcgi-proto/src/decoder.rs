@@ -66,7 +66,7 @@ impl Decoder {
     pub fn push(&mut self, input: &[u8]) -> Result<(), Error> {
         self.settle();
         if let Some(e) = &self.failed {
-            return Err(e.clone());
+            return Err(*e);
         }
         let backlog = self.buf.len() - self.start;
         if backlog.saturating_add(input.len()) > self.max_buffer {
@@ -77,7 +77,7 @@ impl Decoder {
                 },
                 self.base + backlog as u64,
             );
-            self.failed = Some(e.clone());
+            self.failed = Some(e);
             return Err(e);
         }
         if self.start > 0 {
@@ -94,7 +94,7 @@ impl Decoder {
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, Error> {
         self.settle();
         if let Some(e) = &self.failed {
-            return Err(e.clone());
+            return Err(*e);
         }
         let rest = self.buf.get(self.start..).unwrap_or_default();
         match parse_record(rest, self.base, self.options) {
@@ -104,7 +104,7 @@ impl Decoder {
             }
             Ok(Status::Partial(_)) => Ok(None),
             Err(e) => {
-                self.failed = Some(e.clone());
+                self.failed = Some(e);
                 Err(e)
             }
         }
@@ -124,7 +124,7 @@ impl Decoder {
     pub fn finish(&mut self) -> Result<(), Error> {
         self.settle();
         if let Some(e) = &self.failed {
-            return Err(e.clone());
+            return Err(*e);
         }
         let rest = self.buf.get(self.start..).unwrap_or_default();
         if rest.is_empty() {

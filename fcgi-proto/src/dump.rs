@@ -340,7 +340,7 @@ fn gathered_detail(g: &Gathering, end: u64) -> Detail<'static> {
         },
         Some(e) => {
             let at = g.input_offset(e.offset(), end);
-            Detail::Malformed(Error::new(e.kind().clone(), at))
+            Detail::Malformed(Error::new(*e.kind(), at))
         }
     }
 }
@@ -788,7 +788,7 @@ impl Renderer {
         if self.base == 0 {
             return e;
         }
-        Error::new(e.kind().clone(), e.offset().saturating_add(self.base))
+        Error::new(*e.kind(), e.offset().saturating_add(self.base))
     }
 
     /// Writes `label` with every record completed from now on (and with
@@ -874,8 +874,8 @@ impl Renderer {
         Ok(Summary {
             len: self.len,
             records: self.records,
-            error: self.error.clone(),
-            first_error: self.first_error.clone(),
+            error: self.error,
+            first_error: self.first_error,
         })
     }
 
@@ -903,7 +903,7 @@ impl Renderer {
 
     fn fail(&mut self, e: Error) {
         if self.first_error.is_none() {
-            self.first_error = Some(e.clone());
+            self.first_error = Some(e);
         }
         self.error = Some(e);
     }
@@ -921,10 +921,10 @@ impl Renderer {
                     let e = if base == 0 {
                         e
                     } else {
-                        Error::new(e.kind().clone(), e.offset().saturating_add(base))
+                        Error::new(*e.kind(), e.offset().saturating_add(base))
                     };
                     if self.first_error.is_none() {
-                        self.first_error = Some(e.clone());
+                        self.first_error = Some(e);
                     }
                     self.error = Some(e);
                     return Ok(());
@@ -933,7 +933,7 @@ impl Renderer {
             let entry = self.annotator.annotate(record);
             if let Detail::Malformed(e) = &entry.detail {
                 if self.first_error.is_none() {
-                    self.first_error = Some(e.clone());
+                    self.first_error = Some(*e);
                 }
             }
             self.line.clear();

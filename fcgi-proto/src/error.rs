@@ -4,6 +4,10 @@
 use core::fmt;
 
 use crate::record::RecordType;
+use crate::requirement::{
+    Requirement, Section, R_3_3_1, R_3_3_2, R_3_3_5, R_3_4_2, R_3_4_3, R_3_5_1, R_4_2_2, R_5_1_1,
+    R_5_1_6, R_5_2_1, R_5_3_1, R_5_5_1, R_5_5_4, R_6_2_2, R_6_2_4, R_A_1, R_A_3,
+};
 
 /// A limit from [`crate::Limits`] that input tried to exceed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,6 +29,17 @@ pub enum Limit {
 }
 
 impl Limit {
+    /// The section of what the limit bounds.
+    pub fn section(self) -> Section {
+        match self {
+            Limit::ParamsBytes | Limit::Pairs => Section::S5_2,
+            Limit::StreamBytes => Section::S5_3,
+            Limit::ConcurrentRequests | Limit::BufferBytes => Section::S3_3,
+            Limit::CgiHeaders => Section::S6_2,
+            Limit::ManagementBytes => Section::S4_1,
+        }
+    }
+
     /// A short name of the limit.
     pub fn name(self) -> &'static str {
         match self {
@@ -52,7 +67,7 @@ pub enum Direction {
 ///
 /// Each variant names the rule it breaks through [`ErrorKind::section`] and
 /// [`ErrorKind::requirement`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// §3.3: the header's version byte is not `FCGI_VERSION_1`.
@@ -196,64 +211,46 @@ impl CgiErrorKind {
 }
 
 impl ErrorKind {
-    /// The specification section the error breaks, e.g. `"§3.4"`.
-    pub fn section(&self) -> &'static str {
+    /// The specification section the error breaks: its requirement's
+    /// section where it has one, so the two cannot disagree; for a limit,
+    /// the section of what the limit bounds.
+    pub fn section(&self) -> Section {
+        if let Some(r) = self.requirement() {
+            return r.section();
+        }
         match self {
-            ErrorKind::UnsupportedVersion(_)
-            | ErrorKind::TruncatedRecord { .. }
-            | ErrorKind::ContentTooLong(_)
-            | ErrorKind::NullRequestId(_)
-            | ErrorKind::InactiveRequestId { .. }
-            | ErrorKind::DuplicateBeginRequest(_) => "§3.3",
-            ErrorKind::TruncatedLength { .. }
-            | ErrorKind::PairOverrun { .. }
-            | ErrorKind::LengthTooLarge(_)
-            | ErrorKind::ShortFormTooSmall(_) => "§3.4",
-            ErrorKind::BadBodyLength { record_type, .. } => match record_type {
-                RecordType::BeginRequest => "§5.1",
-                RecordType::EndRequest => "§5.5",
-                _ => "§4.2",
-            },
-            ErrorKind::ManagementRequestId { .. } => "§4",
-            ErrorKind::WrongDirection { .. } => "appendix A",
-            ErrorKind::StreamAfterEnd { record_type, .. } => match record_type {
-                RecordType::Params => "§5.2",
-                _ => "§5.3",
-            },
-            ErrorKind::RequestEnded(_) => "§5.5",
-            ErrorKind::UnterminatedStream { .. } => "§5.3",
-            ErrorKind::OutputBeforeParams(_) => "§6.2",
-            ErrorKind::LimitExceeded { .. } => "limits",
-            ErrorKind::ConnectionClosed => "§3.5",
-            ErrorKind::Cgi(_) => "§6.2 (RFC 3875 §6)",
+            ErrorKind::LimitExceeded { limit, .. } => limit.section(),
+            // Every other kind names a requirement (see `requirement`).
+            _ => Section::S3_3,
         }
     }
 
-    /// The requirement ID in `spec/requirements.toml` the error breaks, if any.
-    pub fn requirement(&self) -> Option<&'static str> {
+    /// The requirement of `spec/requirements.toml` the error breaks; `None`
+    /// for a limit of this codec, which the specification does not set.
+    pub fn requirement(&self) -> Option<Requirement> {
         Some(match self {
-            ErrorKind::UnsupportedVersion(_) => "R-3.3-1",
-            ErrorKind::TruncatedRecord { .. } | ErrorKind::ContentTooLong(_) => "R-3.3-2",
-            ErrorKind::NullRequestId(_) => "R-3.3-5",
-            ErrorKind::TruncatedLength { .. } | ErrorKind::PairOverrun { .. } => "R-3.4-3",
-            ErrorKind::LengthTooLarge(_) | ErrorKind::ShortFormTooSmall(_) => "R-3.4-2",
+            ErrorKind::UnsupportedVersion(_) => R_3_3_1,
+            ErrorKind::TruncatedRecord { .. } | ErrorKind::ContentTooLong(_) => R_3_3_2,
+            ErrorKind::NullRequestId(_) => R_3_3_5,
+            ErrorKind::TruncatedLength { .. } | ErrorKind::PairOverrun { .. } => R_3_4_3,
+            ErrorKind::LengthTooLarge(_) | ErrorKind::ShortFormTooSmall(_) => R_3_4_2,
             ErrorKind::BadBodyLength { record_type, .. } => match record_type {
-                RecordType::BeginRequest => "R-5.1-1",
-                RecordType::EndRequest => "R-5.5-1",
-                _ => "R-4.2-2",
+                RecordType::BeginRequest => R_5_1_1,
+                RecordType::EndRequest => R_5_5_1,
+                _ => R_4_2_2,
             },
-            ErrorKind::ManagementRequestId { .. } => "R-A-3",
-            ErrorKind::DuplicateBeginRequest(_) => "R-5.1-6",
-            ErrorKind::WrongDirection { .. } => "R-A-1",
+            ErrorKind::ManagementRequestId { .. } => R_A_3,
+            ErrorKind::DuplicateBeginRequest(_) => R_5_1_6,
+            ErrorKind::WrongDirection { .. } => R_A_1,
             ErrorKind::StreamAfterEnd { record_type, .. } => match record_type {
-                RecordType::Params => "R-5.2-1",
-                _ => "R-5.3-1",
+                RecordType::Params => R_5_2_1,
+                _ => R_5_3_1,
             },
-            ErrorKind::RequestEnded(_) | ErrorKind::InactiveRequestId { .. } => "R-5.5-4",
-            ErrorKind::UnterminatedStream { .. } => "R-5.3-1",
-            ErrorKind::OutputBeforeParams(_) => "R-6.2-4",
-            ErrorKind::Cgi(_) => "R-6.2-2",
-            ErrorKind::ConnectionClosed => "R-3.5-1",
+            ErrorKind::RequestEnded(_) | ErrorKind::InactiveRequestId { .. } => R_5_5_4,
+            ErrorKind::UnterminatedStream { .. } => R_5_3_1,
+            ErrorKind::OutputBeforeParams(_) => R_6_2_4,
+            ErrorKind::Cgi(_) => R_6_2_2,
+            ErrorKind::ConnectionClosed => R_3_5_1,
             ErrorKind::LimitExceeded { .. } => return None,
         })
     }
@@ -366,7 +363,7 @@ impl fmt::Display for ErrorKind {
 }
 
 /// An error with the absolute byte offset where it was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Error {
     kind: ErrorKind,
     offset: u64,
@@ -388,13 +385,13 @@ impl Error {
         self.offset
     }
 
-    /// The section it breaks, e.g. `"§3.4"`.
-    pub fn section(&self) -> &'static str {
+    /// The section it breaks, e.g. `§3.4`.
+    pub fn section(&self) -> Section {
         self.kind.section()
     }
 
-    /// The requirement ID it breaks, if one applies.
-    pub fn requirement(&self) -> Option<&'static str> {
+    /// The requirement it breaks, if one applies.
+    pub fn requirement(&self) -> Option<Requirement> {
         self.kind.requirement()
     }
 

@@ -120,6 +120,6 @@ mod tests {
     fn unknown_type_body_is_8_bytes() {
         assert_eq!(UnknownTypeBody { record_type: 99 }.to_bytes()[0], 99);
         let e = UnknownTypeBody::parse(&[99], 8).unwrap_err();
-        assert_eq!(e.section(), "§4.2");
+        assert_eq!(e.section().to_string(), "§4.2");
     }
 }

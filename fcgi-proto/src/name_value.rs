@@ -391,6 +391,6 @@ mod tests {
         let block = [3, 0x80, 0];
         let e = pairs(&block).next().unwrap().unwrap_err();
         assert_eq!(e.offset(), 1);
-        assert_eq!(e.section(), "§3.4");
+        assert_eq!(e.section().to_string(), "§3.4");
     }
 }

@@ -514,7 +514,7 @@ mod tests {
         let e = parse_record(&bytes, 40, ParseOptions::default()).unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::UnsupportedVersion(2));
         assert_eq!(e.offset(), 40);
-        assert_eq!(e.section(), "§3.3");
+        assert_eq!(e.section().to_string(), "§3.3");
     }
 
     #[test]
@@ -522,7 +522,7 @@ mod tests {
         let bytes = [1, 6, 0, 1, 0, 0, 0, 0, 1, 6, 0, 1, 0, 9];
         let all: Vec<_> = records(&bytes).collect();
         assert_eq!(all.len(), 2);
-        let e = all[1].clone().unwrap_err();
+        let e = all[1].unwrap_err();
         assert_eq!(e.offset(), 8);
         assert!(matches!(e.kind(), ErrorKind::TruncatedRecord { .. }));
     }

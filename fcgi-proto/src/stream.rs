@@ -341,7 +341,7 @@ impl Reassembler {
                         data,
                     }));
                 }
-                Err(e) => Error::new(e.kind().clone(), at),
+                Err(e) => Error::new(*e.kind(), at),
             }
         } else {
             let data = buf.take();
@@ -415,6 +415,6 @@ mod tests {
         assert!(r.push(&it.next().unwrap().unwrap()).unwrap().is_some());
         let e = r.push(&it.next().unwrap().unwrap()).unwrap_err();
         assert_eq!(e.offset(), 8);
-        assert_eq!(e.section(), "§5.3");
+        assert_eq!(e.section().to_string(), "§5.3");
     }
 }

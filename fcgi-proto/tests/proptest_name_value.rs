@@ -138,8 +138,8 @@ fn check_prefix(
     assert_eq!(err.offset(), offset, "prefix of {k} bytes");
     // The offset points into the cut pair: never before it, never past the prefix.
     assert!(err.offset() >= start as u64 && err.offset() <= k as u64);
-    assert_eq!(err.section(), "§3.4");
-    assert_eq!(err.requirement(), Some(R_3_4_3.id()));
+    assert_eq!(err.section().to_string(), "§3.4");
+    assert_eq!(err.requirement(), Some(R_3_4_3));
 }
 
 fn write_all(written: &[(Owned, LengthForm, LengthForm)]) -> (Vec<u8>, Vec<usize>) {

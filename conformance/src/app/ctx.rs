@@ -159,7 +159,7 @@ pub fn well_formed(conn: &Conn, resp: &Response) -> Result<CgiOut, Outcome> {
             format!(
                 "records that follow {} {}",
                 v.section(),
-                v.requirement().unwrap_or("")
+                v.requirement().map_or("", |r| r.id())
             ),
             v.to_string(),
         ));

@@ -143,7 +143,7 @@ impl Task {
                     Ok(0) => {
                         let err = decoder.finish().err();
                         self.fail_all(|bytes| match &err {
-                            Some(e) => ClientError::Malformed(e.clone()),
+                            Some(e) => ClientError::Malformed(*e),
                             None => ClientError::EarlyClose { response_bytes: bytes },
                         });
                         Flow::Stop
@@ -386,7 +386,7 @@ impl Task {
             bytes.to_vec()
         };
         if let Err(e) = decoder.push(&bytes) {
-            self.fail_all(|_| ClientError::Malformed(e.clone()));
+            self.fail_all(|_| ClientError::Malformed(e));
             return Flow::Stop;
         }
         loop {
@@ -394,7 +394,7 @@ impl Task {
                 Ok(Some(r)) => r,
                 Ok(None) => return Flow::Go,
                 Err(e) => {
-                    self.fail_all(|_| ClientError::Malformed(e.clone()));
+                    self.fail_all(|_| ClientError::Malformed(e));
                     return Flow::Stop;
                 }
             };
@@ -405,9 +405,9 @@ impl Task {
                         ErrorKind::InactiveRequestId { request_id, .. }
                         | ErrorKind::RequestEnded(request_id) => ClientError::RequestIdMismatch {
                             request_id: *request_id,
-                            error: e.clone(),
+                            error: e,
                         },
-                        _ => ClientError::Malformed(e.clone()),
+                        _ => ClientError::Malformed(e),
                     };
                     self.fail_all(err);
                     return Flow::Stop;

@@ -66,10 +66,10 @@ impl ClientError {
             ClientError::RequestIdMismatch { request_id, error } => {
                 ClientError::RequestIdMismatch {
                     request_id: *request_id,
-                    error: error.clone(),
+                    error: *error,
                 }
             }
-            ClientError::Malformed(e) => ClientError::Malformed(e.clone()),
+            ClientError::Malformed(e) => ClientError::Malformed(*e),
             ClientError::ResponseTooLarge { limit } => {
                 ClientError::ResponseTooLarge { limit: *limit }
             }

@@ -717,7 +717,7 @@ fn absorb_into(
         Ev::Violation(err) => {
             for r in reqs.iter_mut().filter(|r| r.conn == e.conn) {
                 if r.violations.len() < bounds::VIOLATIONS_KEPT {
-                    r.violations.push(err.clone());
+                    r.violations.push(*err);
                 }
             }
             true

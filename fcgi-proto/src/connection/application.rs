@@ -353,7 +353,7 @@ impl Application {
             // offsets like every other error here. A bad block leaves
             // PARAMS closed (see the module documentation).
             name_value::validate(&block, 0, limits.max_pairs)
-                .map_err(|e| Error::new(e.kind().clone(), at))?;
+                .map_err(|e| Error::new(*e.kind(), at))?;
             return Ok(ApplicationEvent::ParamsEnd {
                 request_id: id,
                 block: Cow::Owned(block),
@@ -578,9 +578,18 @@ mod tests {
         enc.record(RecordType::Stdin, 0, b"x", &mut w).unwrap();
         let mut c = Application::default();
         let r = feed(&mut c, &w);
-        assert_eq!(r[0].clone().unwrap_err().section(), "§4");
-        assert_eq!(r[1].clone().unwrap_err().requirement(), Some("R-5.1-1"));
-        assert_eq!(r[2].clone().unwrap_err().requirement(), Some("R-3.3-5"));
+        assert_eq!(
+            r[0].clone().unwrap_err().section().to_string(),
+            "appendix A"
+        );
+        assert_eq!(
+            r[1].clone().unwrap_err().requirement(),
+            Some(crate::requirement::R_5_1_1)
+        );
+        assert_eq!(
+            r[2].clone().unwrap_err().requirement(),
+            Some(crate::requirement::R_3_3_5)
+        );
     }
 
     #[test]

@@ -490,7 +490,7 @@ mod tests {
         let e = r[1].clone().unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::RequestEnded(1));
         assert_eq!(e.offset(), 16);
-        assert_eq!(e.requirement(), Some("R-5.5-4"));
+        assert_eq!(e.requirement(), Some(crate::requirement::R_5_5_4));
         assert!(matches!(
             r[2].clone().unwrap_err().kind(),
             ErrorKind::InactiveRequestId { request_id: 9, .. }
@@ -505,7 +505,7 @@ mod tests {
             .unwrap();
         let mut c = started(1);
         let e = handle_all(&mut c, &w)[0].clone().unwrap_err();
-        assert_eq!(e.section(), "§5.5");
+        assert_eq!(e.section().to_string(), "§5.5");
         assert_eq!(e.offset(), 8);
     }
 
@@ -578,7 +578,7 @@ mod tests {
             .begin_request(rid(2), Role::Responder, true, &mut out)
             .unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::ConnectionClosed);
-        assert_eq!(e.requirement(), Some("R-3.5-1"));
+        assert_eq!(e.requirement(), Some(crate::requirement::R_3_5_1));
     }
 
     #[test]

@@ -37,7 +37,7 @@ fn bytes(b: &[u8]) -> Bytes<'_> {
 #[derive(Serialize)]
 struct ErrorJson {
     offset: Option<u64>,
-    section: &'static str,
+    section: String,
     requirement: Option<&'static str>,
     message: String,
 }
@@ -45,8 +45,8 @@ struct ErrorJson {
 fn error(e: &Error, offsets: bool) -> ErrorJson {
     ErrorJson {
         offset: offsets.then(|| e.offset()),
-        section: e.section(),
-        requirement: e.requirement(),
+        section: e.section().to_string(),
+        requirement: e.requirement().map(|r| r.id()),
         message: e.kind().to_string(),
     }
 }

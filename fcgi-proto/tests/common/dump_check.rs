@@ -95,8 +95,8 @@ pub fn old_json(d: &Dump<'_>) -> serde_json::Value {
     fn error_json(e: &Error) -> Value {
         json!({
             "offset": e.offset(),
-            "section": e.section(),
-            "requirement": e.requirement(),
+            "section": e.section().to_string(),
+            "requirement": e.requirement().map(|r| r.id()),
             "message": e.kind().to_string(),
         })
     }
