@@ -388,11 +388,20 @@ pub fn escape_into(bytes: &[u8], out: &mut String) {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
             _ => {
-                let _ = write!(out, "\\x{b:02x}");
+                // By hand: formatting each escaped byte through `write!`
+                // was the largest single cost of rendering binary content.
+                out.push_str("\\x");
+                out.push(hex_digit(b >> 4));
+                out.push(hex_digit(b & 0xf));
             }
         }
         rest = tail;
     }
+}
+
+/// The lowercase hex digit of `n` (0..=15).
+fn hex_digit(n: u8) -> char {
+    char::from(if n < 10 { b'0' + n } else { b'a' + n - 10 })
 }
 
 /// Appends the preview of `bytes` (as [`preview`]).
@@ -1018,6 +1027,19 @@ mod tests {
         let text = render(&w);
         assert!(text.contains("type=UNKNOWN(99)"), "{text}");
         assert!(text.contains("type=GET_VALUES(9)"), "{text}");
+    }
+
+    #[test]
+    fn every_other_byte_is_escaped_as_two_lowercase_hex_digits() {
+        for b in 0..=255u8 {
+            let mut s = String::new();
+            escape_into(&[b], &mut s);
+            let plain = (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\';
+            let named = matches!(b, b'\n' | b'\r' | b'\t' | b'"' | b'\\');
+            if !plain && !named {
+                assert_eq!(s, format!("\\x{b:02x}"));
+            }
+        }
     }
 
     #[test]
