@@ -21,15 +21,98 @@
 //! [`requirement`] has each as a constant (`R_3_4_2`) with its section,
 //! level and party.
 //!
+//! # Decode incrementally
+//!
+//! Bytes arrive from a socket in any pieces; the [`decoder::Decoder`] gives
+//! back whole records as they complete (§3.3), never more than one record's
+//! worth buffered, and a malformed one as an [`Error`] with its byte offset.
+//!
 //! ```
-//! use fcgi_proto::{encoder::Encoder, record::RecordType, role::Role, dump};
+//! use fcgi_proto::{decoder::Decoder, encoder::Encoder, role::Role, RecordType};
+//! let mut wire = Vec::new();
+//! Encoder::default().begin_request(1, Role::Responder, true, &mut wire)?;
+//! let mut decoder = Decoder::new();
+//! let mut seen = Vec::new();
+//! for piece in wire.chunks(3) {
+//!     decoder.push(piece)?;
+//!     while let Some(record) = decoder.next_record()? {
+//!         seen.push((record.record_type(), record.request_id()));
+//!     }
+//! }
+//! decoder.finish()?; // nothing left half-received
+//! assert_eq!(seen, [(RecordType::BeginRequest, 1)]);
+//! # Ok::<(), fcgi_proto::Error>(())
+//! ```
+//!
+//! # Snapshot the bytes your code writes
+//!
+//! [`dump::render`] turns wire bytes into one annotated line per record,
+//! stable enough for [insta](https://insta.rs) snapshots (see
+//! `docs/snapshot-testing.md`); a changed byte shows as a changed line.
+//!
+//! ```
+//! use fcgi_proto::{application::ProtocolStatus, dump, encoder::Encoder, RecordType};
 //! let enc = Encoder::default();
 //! let mut wire = Vec::new();
-//! enc.begin_request(1, Role::Responder, false, &mut wire)?;
-//! enc.params(1, [(&b"SCRIPT_NAME"[..], &b"/x"[..])], &mut wire)?;
-//! enc.end_stream(RecordType::Params, 1, &mut wire)?;
-//! assert!(dump::render(&wire).contains("SCRIPT_NAME = \"/x\""));
+//! enc.stream(RecordType::Stdout, 1, b"Status: 204\r\n\r\n", &mut wire)?;
+//! enc.end_stream(RecordType::Stdout, 1, &mut wire)?;
+//! enc.end_request(1, 0, ProtocolStatus::RequestComplete, &mut wire)?;
+//! insta::assert_snapshot!(dump::render(&wire), @r#"
+//!      0  STDOUT            id=1 len=15 pad=1  "Status: 204\r\n\r\n"
+//!     24  STDOUT            id=1 len=0 pad=0  (end of stream)
+//!     32  END_REQUEST       id=1 len=8 pad=0  app_status=0 protocol_status=REQUEST_COMPLETE(0)
+//! "#);
 //! # Ok::<(), fcgi_proto::Error>(())
+//! ```
+//!
+//! # Drive a party's state machine
+//!
+//! [`connection::Application`] and [`connection::WebServer`] keep the
+//! rules of the conversation: each record the peer sent gives one event or
+//! one error naming the section and requirement it breaks, and the writers
+//! refuse what the party may not send.
+//!
+//! ```
+//! use fcgi_proto::application::ProtocolStatus;
+//! use fcgi_proto::connection::{Application, ApplicationEvent, RequestId, WebServer};
+//! use fcgi_proto::{record::records, requirement::R_5_5_4, role::Role};
+//!
+//! // The web server's side writes a request...
+//! let mut server = WebServer::default();
+//! let id = server.free_id().ok_or("no free id")?;
+//! let mut to_app = Vec::new();
+//! server.begin_request(id, Role::Responder, false, &mut to_app)?;
+//! server.params(id, [(&b"SCRIPT_NAME"[..], &b"/x"[..])], &mut to_app)?;
+//! server.end_params(id, &mut to_app)?;
+//! server.end_stdin(id, &mut to_app)?;
+//!
+//! // ...the application's side reads it, one event per record...
+//! let mut app = Application::default();
+//! for record in records(&to_app) {
+//!     if let ApplicationEvent::ParamsEnd { block, .. } = app.handle(&record?)? {
+//!         assert!(fcgi_proto::name_value::find(&block, b"SCRIPT_NAME").is_some());
+//!     }
+//! }
+//! // ...and answers.
+//! let mut to_server = Vec::new();
+//! app.stdout(id, b"Status: 204\r\n\r\n", &mut to_server)?;
+//! app.end_stdout(id, &mut to_server)?;
+//! let must_close = app.end_request(id, 0, ProtocolStatus::RequestComplete, &mut to_server)?;
+//! assert!(must_close, "no FCGI_KEEP_CONN: the application closes (R-3.5-1)");
+//!
+//! // A second END_REQUEST for the same id breaks §5.5, and says so.
+//! fcgi_proto::encoder::Encoder::default()
+//!     .end_request(id.get(), 0, ProtocolStatus::RequestComplete, &mut to_server)?;
+//! let mut errors = Vec::new();
+//! for record in records(&to_server) {
+//!     if let Err(e) = server.handle(&record?) {
+//!         errors.push(e);
+//!     }
+//! }
+//! assert_eq!(errors.len(), 1);
+//! assert_eq!(errors[0].requirement(), Some(R_5_5_4));
+//! assert_eq!(RequestId::new(0), None, "id 0 is for management records (R-3.3-5)");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
