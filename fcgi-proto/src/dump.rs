@@ -12,10 +12,11 @@ use std::io::Write;
 
 use crate::application::{BeginRequestBody, EndRequestBody};
 use crate::decoder::Decoder;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Limit};
 use crate::management::UnknownTypeBody;
 use crate::name_value::{self, LengthForm, Pair};
 use crate::record::{records_with, ParseOptions, Record, RecordType, MAX_RECORD_LEN};
+use crate::stream::Gather;
 
 #[cfg(feature = "serde")]
 mod json;
@@ -151,7 +152,8 @@ pub fn dump(bytes: &[u8]) -> Dump<'_> {
 /// A PARAMS stream being gathered for one request id, so that pairs that
 /// span records can be decoded on the stream's end record.
 struct Gathering {
-    block: Vec<u8>,
+    /// The block so far, in the stream buffer the connection core uses.
+    block: Gather,
     /// `(offset in block, offset in input, length)` of each record's content,
     /// to map an error in the block back to the input.
     segments: Vec<(u64, u64, u64)>,
@@ -168,7 +170,7 @@ struct Gathering {
 impl Default for Gathering {
     fn default() -> Self {
         Gathering {
-            block: Vec::new(),
+            block: Gather::default(),
             segments: Vec::new(),
             whole: true,
             overflow: false,
@@ -194,7 +196,11 @@ impl Gathering {
         if self.broken {
             return false;
         }
-        let rest = self.block.get(self.boundary..).unwrap_or_default();
+        let rest = self
+            .block
+            .as_slice()
+            .get(self.boundary..)
+            .unwrap_or_default();
         let mut it = name_value::pairs(rest);
         loop {
             match it.next_pair() {
@@ -283,20 +289,28 @@ impl Annotator {
         let (pairs, err) = decode_pairs(record.content, at);
         let slot = self.gathering.entry(id).or_default();
         let len = record.content.len();
-        if slot.overflow
-            || slot.block.len() + len > MAX_GATHERED_PARAMS
-            || self.gathered_bytes + len > MAX_GATHERED_PARAMS
-        {
+        // The gather limit holds for this block and for all blocks together.
+        let room = MAX_GATHERED_PARAMS.saturating_sub(self.gathered_bytes) + slot.block.len();
+        let start = slot.block.len() as u64;
+        let kept = !slot.overflow
+            && slot
+                .block
+                .push(
+                    record.content,
+                    room.min(MAX_GATHERED_PARAMS),
+                    Limit::ParamsBytes,
+                    at,
+                )
+                .is_ok();
+        if kept {
+            slot.segments.push((start, at, len as u64));
+            self.gathered_bytes += len;
+        } else {
             // Too long to gather: the records keep their previews only.
             slot.overflow = true;
             self.gathered_bytes -= slot.block.len();
-            slot.block = Vec::new();
+            slot.block = Gather::default();
             slot.segments = Vec::new();
-        } else {
-            slot.segments
-                .push((slot.block.len() as u64, at, len as u64));
-            slot.block.extend_from_slice(record.content);
-            self.gathered_bytes += len;
         }
         let ends_between_pairs = !slot.overflow && slot.advance();
         if err.is_none() {
@@ -325,7 +339,7 @@ impl Annotator {
 
 /// The pairs of a gathered stream, on its end record at `end`.
 fn gathered_detail(g: &Gathering, end: u64) -> Detail<'static> {
-    let (pairs, err) = decode_pairs(&g.block, 0);
+    let (pairs, err) = decode_pairs(g.block.as_slice(), 0);
     match err {
         None => Detail::Pairs {
             pairs: pairs
