@@ -67,7 +67,7 @@ impl Encoder {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         let len = u16::try_from(content.len())
-            .map_err(|_| Error::new(ErrorKind::ContentTooLong(content.len()), 0))?;
+            .map_err(|_| Error::usage(ErrorKind::ContentTooLong(content.len())))?;
         let pad = self.padding.for_len(content.len());
         out.reserve(8 + content.len() + usize::from(pad));
         out.extend_from_slice(&Header::new(record_type, request_id, len, pad).to_bytes());

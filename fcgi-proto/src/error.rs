@@ -362,17 +362,60 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// An error with the absolute byte offset where it was found.
+/// The four ways a call can fail, in the manner of rustls and h2: a caller
+/// tells "the peer broke §5.3" from "I misused the API" by this, not by
+/// reading the kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// The bytes cannot be parsed: a header, a length or a fixed body that
+    /// is not what §3.3, §3.4, §4.2, §5.1, §5.5 or a CGI head allows.
+    Malformed,
+    /// Well-formed bytes that break a rule of the conversation: the peer's
+    /// fault (a record in the wrong direction, for an id not active, after
+    /// a stream's end, …).
+    Protocol,
+    /// A limit of this codec ([`crate::Limits`] and the decoder's bounds)
+    /// was reached; nothing was allocated for the excess.
+    Limit,
+    /// The caller's own mistake: a write the rules forbid (output before
+    /// PARAMS ended, a second END_REQUEST, content too long for a record,
+    /// …). It has no input offset.
+    Usage,
+}
+
+/// An error: what was wrong ([`ErrorKind`]), where (the absolute byte
+/// offset where it was found, for errors in input), and which section and
+/// requirement it breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Error {
     kind: ErrorKind,
     offset: u64,
+    usage: bool,
 }
 
 impl Error {
-    /// An error of `kind` at byte `offset` of the stream.
+    /// An error of `kind` found at byte `offset` of the input.
     pub fn new(kind: ErrorKind, offset: u64) -> Self {
-        Error { kind, offset }
+        Error {
+            kind,
+            offset,
+            usage: false,
+        }
+    }
+
+    /// The caller's own mistake of `kind` ([`ErrorClass::Usage`]): no input
+    /// was involved, so it has no offset.
+    pub fn usage(kind: ErrorKind) -> Self {
+        Error {
+            kind,
+            offset: 0,
+            usage: true,
+        }
+    }
+
+    /// The same error, as the caller's own mistake (a writer reusing a check).
+    pub(crate) fn into_usage(self) -> Self {
+        Error::usage(self.kind)
     }
 
     /// What was wrong.
@@ -380,7 +423,36 @@ impl Error {
         &self.kind
     }
 
-    /// Byte offset from the start of the stream (or the block) where it went wrong.
+    /// Which of the four ways it failed.
+    pub fn class(&self) -> ErrorClass {
+        if self.usage {
+            return ErrorClass::Usage;
+        }
+        match self.kind {
+            ErrorKind::LimitExceeded { .. } => ErrorClass::Limit,
+            ErrorKind::UnsupportedVersion(_)
+            | ErrorKind::TruncatedRecord { .. }
+            | ErrorKind::TruncatedLength { .. }
+            | ErrorKind::PairOverrun { .. }
+            | ErrorKind::BadBodyLength { .. }
+            | ErrorKind::Cgi(_) => ErrorClass::Malformed,
+            // Only writers make these, and they make them as usage errors.
+            ErrorKind::ContentTooLong(_)
+            | ErrorKind::LengthTooLarge(_)
+            | ErrorKind::ShortFormTooSmall(_) => ErrorClass::Usage,
+            _ => ErrorClass::Protocol,
+        }
+    }
+
+    /// Byte offset from the start of the stream (or the block) where it
+    /// went wrong; `None` for the caller's own mistakes, which are in no input.
+    pub fn position(&self) -> Option<u64> {
+        (!self.usage).then_some(self.offset)
+    }
+
+    /// Byte offset from the start of the stream (or the block) where it
+    /// went wrong; 0 for the caller's own mistakes ([`Error::position`] is
+    /// `None` for them).
     pub fn offset(&self) -> u64 {
         self.offset
     }
@@ -397,20 +469,31 @@ impl Error {
 
     /// The same error moved `by` bytes further into a larger stream.
     pub fn shifted(mut self, by: u64) -> Self {
-        self.offset = self.offset.saturating_add(by);
+        if !self.usage {
+            self.offset = self.offset.saturating_add(by);
+        }
         self
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} at byte {} ({}",
-            self.kind,
-            self.offset,
-            self.section()
-        )?;
+        if self.usage {
+            write!(
+                f,
+                "{} (a call the rules forbid; {}",
+                self.kind,
+                self.section()
+            )?;
+        } else {
+            write!(
+                f,
+                "{} at byte {} ({}",
+                self.kind,
+                self.offset,
+                self.section()
+            )?;
+        }
         if let Some(r) = self.requirement() {
             write!(f, ", {r}")?;
         }

@@ -132,7 +132,7 @@ pub mod requirement;
 pub mod role;
 pub mod stream;
 
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorClass, ErrorKind};
 pub use limits::Limits;
 pub use record::{OwnedRecord, Record, RecordType, Status};
 pub use requirement::{Requirement, Section};

@@ -62,14 +62,14 @@ pub fn encode_length(len: usize, form: LengthForm, out: &mut Vec<u8>) -> Result<
             let b = u8::try_from(len)
                 .ok()
                 .filter(|b| *b <= 0x7f)
-                .ok_or(Error::new(ErrorKind::ShortFormTooSmall(len), 0))?;
+                .ok_or(Error::usage(ErrorKind::ShortFormTooSmall(len)))?;
             out.push(b);
         }
         LengthForm::Long => {
             let v = u32::try_from(len)
                 .ok()
                 .filter(|v| *v as usize <= MAX_LEN)
-                .ok_or(Error::new(ErrorKind::LengthTooLarge(len), 0))?;
+                .ok_or(Error::usage(ErrorKind::LengthTooLarge(len)))?;
             out.extend_from_slice(&(v | 0x8000_0000).to_be_bytes());
         }
     }

@@ -157,13 +157,10 @@ impl Streams {
     ) -> Result<(), Error> {
         let record_type = stream.record_type();
         if self.is_ended(stream) {
-            return Err(Error::new(
-                ErrorKind::StreamAfterEnd {
-                    record_type,
-                    request_id,
-                },
-                0,
-            ));
+            return Err(Error::usage(ErrorKind::StreamAfterEnd {
+                record_type,
+                request_id,
+            }));
         }
         encoder.stream(record_type, request_id, data, out)?;
         if end {

@@ -385,10 +385,9 @@ impl Application {
     ) -> Result<(), Error> {
         let req = self.core.writable(request_id)?;
         if !req.streams.is_ended(StreamType::Params) && !req.aborted {
-            return Err(Error::new(
-                ErrorKind::OutputBeforeParams(request_id.get()),
-                0,
-            ));
+            return Err(Error::usage(ErrorKind::OutputBeforeParams(
+                request_id.get(),
+            )));
         }
         self.core.write_stream(stream, request_id, data, end, out)
     }

@@ -245,7 +245,7 @@ impl Core {
     pub(crate) fn writable(&mut self, id: RequestId) -> Result<&mut Request, Error> {
         self.requests
             .get_mut(&id)
-            .ok_or(Error::new(ErrorKind::RequestEnded(id.get()), 0))
+            .ok_or(Error::usage(ErrorKind::RequestEnded(id.get())))
     }
 
     /// Writes `data` on one stream of `id` and, if `end`, its empty record.

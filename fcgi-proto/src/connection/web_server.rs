@@ -241,9 +241,11 @@ impl WebServer {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         if self.core.closing {
-            return Err(Error::new(ErrorKind::ConnectionClosed, 0));
+            return Err(Error::usage(ErrorKind::ConnectionClosed));
         }
-        self.core.begin(request_id, role, keep_conn, 0)?;
+        self.core
+            .begin(request_id, role, keep_conn, 0)
+            .map_err(Error::into_usage)?;
         if let Err(e) = self
             .core
             .encoder
