@@ -1190,3 +1190,43 @@ fn params_block_errors_point_into_the_input() {
     let results: Vec<_> = records(&w).map(|rec| re.push(&rec.unwrap())).collect();
     assert_err(&results[3], &kind, 80);
 }
+
+/// Errors by class: the same rule broken by the peer's bytes is a protocol
+/// error at an offset; broken by the caller's own write it is a usage error
+/// with no offset; bad bytes are malformed; a bound is a limit.
+#[test]
+fn errors_say_whose_fault_they_are() {
+    use fcgi_proto::ErrorClass;
+    // The peer sends STDOUT after its end: Protocol, at the record.
+    let mut c = server_with(&[1], WebServerConfig::default());
+    let w = wire(|e, w| {
+        e.end_stream(RecordType::Stdout, 1, w).unwrap();
+        e.stream(RecordType::Stdout, 1, b"late", w).unwrap();
+    });
+    let r = to_server(&mut c, &w);
+    let e = r[1].as_ref().unwrap_err();
+    assert_eq!((e.class(), e.position()), (ErrorClass::Protocol, Some(8)));
+    // The caller writes STDIN after its end: Usage, no offset.
+    let mut out = Vec::new();
+    let e = c.stdin(rid(1), b"late", &mut out).unwrap_err();
+    assert_eq!((e.class(), e.position()), (ErrorClass::Usage, None));
+    assert!(out.is_empty(), "a refused write writes nothing");
+    assert!(e.to_string().contains("a call the rules forbid"), "{e}");
+    // Bytes that are not a record: Malformed.
+    let e = records(&[2, 1, 0, 1, 0, 0, 0, 0])
+        .next()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Malformed);
+    // Over a configured bound: Limit.
+    let mut a = Application::new(ApplicationConfig::default().with_limits(Limits {
+        max_params_bytes: 2,
+        ..Limits::default()
+    }));
+    let w = wire(|e, w| {
+        e.begin_request(1, Role::Responder, true, w).unwrap();
+        e.stream(RecordType::Params, 1, b"abc", w).unwrap();
+    });
+    let r = to_app(&mut a, &w);
+    assert_eq!(r[1].as_ref().unwrap_err().class(), ErrorClass::Limit);
+}
