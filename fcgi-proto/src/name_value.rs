@@ -191,6 +191,14 @@ impl<'a> Pairs<'a> {
     /// The next pair with its length forms, or the error that ends the block.
     #[inline]
     pub fn next_pair(&mut self) -> Option<Result<Pair<'a>, Error>> {
+        self.step()
+    }
+
+    // `next_pair`'s body, forced inline so that `validate` (in this crate,
+    // where an `#[inline]` hint is not always taken) keeps the walk in
+    // one loop.
+    #[inline(always)]
+    fn step(&mut self) -> Option<Result<Pair<'a>, Error>> {
         let start = self.pos;
         if start >= self.buf.len() {
             return None;
@@ -333,7 +341,7 @@ impl<'a> Iterator for Pairs<'a> {
 pub fn validate(block: &[u8], base: u64, max_pairs: usize) -> Result<usize, Error> {
     let mut n = 0usize;
     let mut it = pairs_at(block, base);
-    while let Some(p) = it.next_pair() {
+    while let Some(p) = it.step() {
         let p = p?;
         n += 1;
         if n > max_pairs {
