@@ -55,6 +55,8 @@ fn blocks_have_the_advertised_shape() {
 #[test]
 fn the_limit_block_has_exactly_the_default_pair_limit() {
     let block = inputs::limit_params();
+    // docs/performance.md gives this size.
+    assert_eq!(block.len(), 118_040);
     let n = name_value::validate(&block, 0, inputs::LIMIT_PAIRS).unwrap();
     assert_eq!(n, inputs::LIMIT_PAIRS);
     assert!(name_value::validate(&block, 0, inputs::LIMIT_PAIRS - 1).is_err());
