@@ -1,6 +1,8 @@
 //! Criterion benches of fcgi-proto beside memcpy, a byte scan and the other
 //! FastCGI crates, each group timing all of them on the same bytes in the
-//! same run. `benches/run.sh` runs them and prints the table in
+//! same run. The params decode groups also time the skip-only walk of the
+//! same pairs (`reference::skip_walk`), the floor the decoder is read
+//! against; memcpy and the scan are context there. `benches/run.sh` runs them and prints the table in
 //! docs/performance.md.
 #![forbid(unsafe_code)]
 
@@ -37,6 +39,9 @@ fn params_decode(c: &mut Criterion) {
                 g.sampling_mode(SamplingMode::Flat).sample_size(30);
             }
             g.bench_function("ours", |b| b.iter(|| ours::decode_params(black_box(bytes))));
+            g.bench_function("skip-walk", |b| {
+                b.iter(|| reference::skip_walk(black_box(bytes)))
+            });
             #[cfg(feature = "agpl-peers")]
             if blk.async_fcgi_ok {
                 g.bench_function("async-fcgi", |b| {

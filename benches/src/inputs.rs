@@ -85,6 +85,23 @@ pub fn tiny_params() -> Vec<u8> {
     out
 }
 
+/// Pairs in the largest block a request may carry by default:
+/// `Limits::max_pairs` is 4096 (§5.2).
+pub const LIMIT_PAIRS: usize = 4096;
+
+/// [`LIMIT_PAIRS`] pairs taken in turn from the nginx block: the realistic
+/// mix of names and values, at the default pair limit (about 115 KiB).
+pub fn limit_params() -> Vec<u8> {
+    let nginx = nginx_params();
+    let list = pair_list(&nginx);
+    let mut out = Vec::new();
+    for (n, v) in list.iter().cycle().take(LIMIT_PAIRS) {
+        // Every pair came out of a valid block: re-encoding cannot fail.
+        let _ = name_value::encode_pair(n, v, &mut out);
+    }
+    out
+}
+
 /// A named params block for the benches.
 pub struct Block {
     /// Bench name of the block.
@@ -96,7 +113,7 @@ pub struct Block {
     pub async_fcgi_ok: bool,
 }
 
-/// The three blocks, in the order the report lists them.
+/// The four blocks, in the order the report lists them.
 pub fn blocks() -> Vec<Block> {
     vec![
         Block {
@@ -107,6 +124,11 @@ pub fn blocks() -> Vec<Block> {
         Block {
             name: "long-64KiB",
             bytes: long_params(),
+            async_fcgi_ok: false,
+        },
+        Block {
+            name: "pairs-4096",
+            bytes: limit_params(),
             async_fcgi_ok: false,
         },
         Block {

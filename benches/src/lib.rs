@@ -3,8 +3,9 @@
 //!
 //! Every function here does one unit of work that a bench times: "ours"
 //! drives `fcgi-proto`, [`peers`] drives the other FastCGI crates on the
-//! same bytes, and [`reference`] gives the physical floor (a copy and a
-//! scan of the same bytes). See docs/performance.md for the figures.
+//! same bytes, and [`reference`] gives what they are read against (a copy
+//! and a scan of the same bytes; a skip-only walk of the same pairs, the
+//! floor of a params decode). See docs/performance.md for the figures.
 #![forbid(unsafe_code)]
 
 pub mod inputs;

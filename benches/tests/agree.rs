@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use fcgi_benches::{inputs, ours, peers};
+use fcgi_benches::{inputs, ours, peers, reference};
 use fcgi_proto::connection::Application;
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::name_value::{self, LengthForm};
@@ -49,6 +49,46 @@ fn blocks_have_the_advertised_shape() {
     assert_eq!(
         ours::decode_params(&tiny).unwrap().pairs,
         inputs::TINY_PAIRS
+    );
+}
+
+#[test]
+fn the_limit_block_has_exactly_the_default_pair_limit() {
+    let block = inputs::limit_params();
+    // docs/performance.md gives this size.
+    assert_eq!(block.len(), 118_040);
+    let n = name_value::validate(&block, 0, inputs::LIMIT_PAIRS).unwrap();
+    assert_eq!(n, inputs::LIMIT_PAIRS);
+    assert!(name_value::validate(&block, 0, inputs::LIMIT_PAIRS - 1).is_err());
+}
+
+/// The floor walks the same pairs as the decoder: same count, same bytes,
+/// same checksum, on every block; and it refuses what the decoder refuses.
+#[test]
+fn skip_walk_sees_the_pairs_ours_sees_and_fails_where_ours_fails() {
+    for b in inputs::blocks() {
+        assert_eq!(
+            reference::skip_walk(&b.bytes),
+            Some(ours::decode_params(&b.bytes).unwrap()),
+            "{}",
+            b.name
+        );
+    }
+    let block = inputs::nginx_params();
+    // Every cut inside the block that is not at a pair boundary is an error
+    // for both; a cut at a boundary is a shorter valid block for both.
+    for cut in 0..block.len() {
+        let part = &block[..cut];
+        assert_eq!(
+            reference::skip_walk(part),
+            ours::decode_params(part).ok(),
+            "cut at {cut}"
+        );
+    }
+    // A 4-byte length that declares more than is present.
+    assert_eq!(
+        reference::skip_walk(&[0xff, 0xff, 0xff, 0xff, 1, b'a']),
+        None
     );
 }
 

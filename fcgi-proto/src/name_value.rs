@@ -161,10 +161,11 @@ pub struct Pair<'a> {
 /// the bytes present before anything is sliced; nothing is allocated.
 #[derive(Debug, Clone)]
 pub struct Pairs<'a> {
+    // The bytes still to walk end where `buf` ends: after an error `buf` is
+    // cut at `pos`, so one comparison says both "ended" and "failed".
     buf: &'a [u8],
     pos: usize,
     base: u64,
-    done: bool,
 }
 
 /// The pairs of `block` (§3.4).
@@ -178,7 +179,6 @@ pub fn pairs_at(block: &[u8], base: u64) -> Pairs<'_> {
         buf: block,
         pos: 0,
         base,
-        done: false,
     }
 }
 
@@ -191,60 +191,122 @@ impl<'a> Pairs<'a> {
     /// The next pair with its length forms, or the error that ends the block.
     #[inline]
     pub fn next_pair(&mut self) -> Option<Result<Pair<'a>, Error>> {
-        if self.done || self.pos >= self.buf.len() {
-            self.done = true;
+        self.step()
+    }
+
+    // `next_pair`'s body, forced inline so that `validate` (in this crate,
+    // where an `#[inline]` hint is not always taken) keeps the walk in
+    // one loop.
+    #[inline(always)]
+    fn step(&mut self) -> Option<Result<Pair<'a>, Error>> {
+        let start = self.pos;
+        if start >= self.buf.len() {
             return None;
         }
-        let start = self.pos;
         let r = self.read(start);
         if r.is_err() {
-            self.done = true;
+            // Nothing after the error: the walk ends where the bad pair starts.
+            self.buf = self.buf.get(..start).unwrap_or_default();
         }
         Some(r)
     }
 
-    // The error paths are out of line so that the loop over good pairs
-    // stays small (the decode of a params block is a hot path).
+    // The error paths are out of line, and take values rather than `&self`
+    // so that the walk can keep its state in registers: the loop over good
+    // pairs stays small (the decode of a params block is a hot path).
     #[cold]
     #[inline(never)]
-    fn truncated(&self, which: PairPart, at: usize) -> Error {
+    fn truncated(base: u64, which: PairPart, at: usize) -> Error {
         Error::new(
             ErrorKind::TruncatedLength { which },
-            self.base.saturating_add(at as u64),
+            base.saturating_add(at as u64),
         )
     }
 
+    /// The overrun of the pair at `start`, with `rest` bytes after its two
+    /// lengths: names the part that runs past the end, as §3.4 reads them
+    /// (the name first), with the bytes that part had left.
     #[cold]
     #[inline(never)]
-    fn overrun(&self, which: PairPart, declared: usize, available: usize, at: usize) -> Error {
+    fn overrun(base: u64, start: usize, rest: usize, name_len: usize, value_len: usize) -> Error {
+        let (which, declared, available) = if name_len > rest {
+            (PairPart::Name, name_len, rest)
+        } else {
+            (PairPart::Value, value_len, rest - name_len)
+        };
         Error::new(
             ErrorKind::PairOverrun {
                 which,
                 declared: declared as u32,
                 available,
             },
-            self.base.saturating_add(at as u64),
+            base.saturating_add(start as u64),
         )
+    }
+
+    /// Both lengths of the pair at `start` (§3.4), either form each, the
+    /// position after them and the bytes from there to the end.
+    #[inline(always)]
+    fn lengths(&self, start: usize) -> Result<Lengths<'a>, Error> {
+        let buf = self.buf;
+        // Nearly every pair has two 1-byte lengths (nginx, Apache and every
+        // peer we capture): one bounds check and one test of both high bits.
+        if let Some(&[n, v, ref rest @ ..]) = buf.get(start..) {
+            if (n | v) & 0x80 == 0 {
+                return Ok(Lengths {
+                    name: (usize::from(n), LengthForm::Short),
+                    value: (usize::from(v), LengthForm::Short),
+                    end: start + 2,
+                    rest,
+                });
+            }
+        }
+        let Some((name_len, name_form, p)) = decode_length(buf, start) else {
+            return Err(Self::truncated(self.base, PairPart::Name, start));
+        };
+        let Some((value_len, value_form, p)) = decode_length(buf, p) else {
+            return Err(Self::truncated(self.base, PairPart::Value, p));
+        };
+        Ok(Lengths {
+            name: (name_len, name_form),
+            value: (value_len, value_form),
+            end: p,
+            // `decode_length` succeeded, so `p` is at most the length.
+            rest: buf.get(p..).unwrap_or_default(),
+        })
     }
 
     #[inline(always)]
     fn read(&mut self, start: usize) -> Result<Pair<'a>, Error> {
-        let buf = self.buf;
-        let Some((name_len, name_form, p)) = decode_length(buf, start) else {
-            return Err(self.truncated(PairPart::Name, start));
-        };
-        let Some((value_len, value_form, p)) = decode_length(buf, p) else {
-            return Err(self.truncated(PairPart::Value, p));
-        };
+        let Lengths {
+            name: (name_len, name_form),
+            value: (value_len, value_form),
+            end: p,
+            rest,
+        } = self.lengths(start)?;
         // Lengths are checked against the bytes present before slicing.
-        let rest = buf.get(p..).unwrap_or_default();
-        let Some((name, rest)) = rest.split_at_checked(name_len) else {
-            return Err(self.overrun(PairPart::Name, name_len, rest.len(), start));
+        // Each is at most 2^31-1, so their sum cannot overflow: one check
+        // covers both, and the cold path says which part ran over.
+        let both = name_len + value_len;
+        let Some((pair, _)) = rest.split_at_checked(both) else {
+            return Err(Self::overrun(
+                self.base,
+                start,
+                rest.len(),
+                name_len,
+                value_len,
+            ));
         };
-        let Some((value, _)) = rest.split_at_checked(value_len) else {
-            return Err(self.overrun(PairPart::Value, value_len, rest.len(), start));
+        let Some((name, value)) = pair.split_at_checked(name_len) else {
+            return Err(Self::overrun(
+                self.base,
+                start,
+                rest.len(),
+                name_len,
+                value_len,
+            ));
         };
-        self.pos = p + name_len + value_len;
+        self.pos = p + both;
         Ok(Pair {
             name,
             value,
@@ -253,6 +315,16 @@ impl<'a> Pairs<'a> {
             offset: start,
         })
     }
+}
+
+/// The two lengths at the start of a pair, as [`Pairs`] reads them.
+struct Lengths<'a> {
+    name: (usize, LengthForm),
+    value: (usize, LengthForm),
+    /// Position after the second length.
+    end: usize,
+    /// The bytes from `end` to the end of the block.
+    rest: &'a [u8],
 }
 
 impl<'a> Iterator for Pairs<'a> {
@@ -269,7 +341,7 @@ impl<'a> Iterator for Pairs<'a> {
 pub fn validate(block: &[u8], base: u64, max_pairs: usize) -> Result<usize, Error> {
     let mut n = 0usize;
     let mut it = pairs_at(block, base);
-    while let Some(p) = it.next_pair() {
+    while let Some(p) = it.step() {
         let p = p?;
         n += 1;
         if n > max_pairs {
@@ -384,6 +456,38 @@ mod tests {
         ));
         let e = validate(&block[..block.len() - 1], 100, 3).unwrap_err();
         assert_eq!(e.offset(), 109);
+    }
+
+    /// One bound covers name and value; the error still names the part
+    /// that ran over and what it had left, at the pair's offset, and the
+    /// walk ends at the bad pair.
+    #[test]
+    fn overrun_names_the_part_and_the_bytes_left() {
+        for (block, which, declared, available) in [
+            (&[2, 5, b'a', b'b', b'c', b'd'][..], PairPart::Value, 5, 2),
+            (&[9, 0, b'a', b'b', b'c', b'd'][..], PairPart::Name, 9, 4),
+            (&[0x80, 0, 0, 1, 3, b'a', b'b'][..], PairPart::Value, 3, 1),
+        ] {
+            let mut good = Vec::new();
+            encode_pair(b"N", b"v", &mut good).unwrap();
+            let whole = [&good[..], block].concat();
+            let mut it = pairs_at(&whole, 10);
+            assert!(it.next_pair().unwrap().is_ok());
+            let e = it.next_pair().unwrap().unwrap_err();
+            assert_eq!(e.offset(), 10 + 4, "{block:?}");
+            assert_eq!(
+                e.kind(),
+                &ErrorKind::PairOverrun {
+                    which,
+                    declared,
+                    available
+                },
+                "{block:?}"
+            );
+            assert_eq!(it.position(), 4);
+            assert!(it.next_pair().is_none());
+            assert_eq!(it.position(), 4);
+        }
     }
 
     #[test]

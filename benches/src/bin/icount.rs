@@ -7,7 +7,9 @@
 //! Running each op twice with different N and dividing the difference in
 //! instructions by the difference in N gives instructions per operation
 //! with start-up and input building cancelled out (`benches/run.sh` does
-//! this). Ops: `params-decode-nginx`, `params-decode-tiny`,
+//! this). Ops: `params-decode-nginx`, `params-decode-4096`,
+//! `params-decode-tiny`, the floor of each (`params-skip-walk-*`, the
+//! skip-only walk of the same block),
 //! `params-encode-nginx`, `record-decode-8k` (1 MiB, whole buffer),
 //! `record-decode-chunked-8` (1 MiB of 8-byte records, 1 KiB reads), `request-receive`,
 //! `request-serve`, `client-request`, and the same work done by the peers
@@ -17,14 +19,18 @@
 use std::hint::black_box;
 use std::process::ExitCode;
 
-use fcgi_benches::{inputs, ours, peers};
+use fcgi_benches::{inputs, ours, peers, reference};
 use fcgi_proto::connection::Application;
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 
 const OPS: &[&str] = &[
     "params-decode-nginx",
+    "params-decode-4096",
     "params-decode-tiny",
+    "params-skip-walk-nginx",
+    "params-skip-walk-4096",
+    "params-skip-walk-tiny",
     "params-encode-nginx",
     "record-decode-8k",
     "record-decode-chunked-8",
@@ -40,18 +46,40 @@ const OPS: &[&str] = &[
     "peer-async-fcgi-params-encode-nginx",
 ];
 
+/// Every field of a params summary in one number, so that the optimiser
+/// keeps all the work, as criterion's `black_box` of the summary does.
+fn fold(s: ours::PairSum) -> u64 {
+    (s.pairs as u64)
+        .wrapping_add(s.bytes as u64)
+        .wrapping_add(s.check)
+}
+
+/// The block a params op names by its last word.
+fn params_block(op: &str) -> Vec<u8> {
+    if op.ends_with("nginx") {
+        inputs::nginx_params()
+    } else if op.ends_with("4096") {
+        inputs::limit_params()
+    } else {
+        inputs::tiny_params()
+    }
+}
+
 fn run(op: &str, n: u64) -> Result<u64, String> {
     let err = |e: fcgi_proto::Error| e.to_string();
     let mut check = 0u64;
     match op {
-        "params-decode-nginx" | "params-decode-tiny" => {
-            let block = if op.ends_with("nginx") {
-                inputs::nginx_params()
-            } else {
-                inputs::tiny_params()
-            };
+        "params-decode-nginx" | "params-decode-4096" | "params-decode-tiny" => {
+            let block = params_block(op);
             for _ in 0..n {
-                check += ours::decode_params(black_box(&block)).map_err(err)?.pairs as u64;
+                check += fold(ours::decode_params(black_box(&block)).map_err(err)?);
+            }
+        }
+        "params-skip-walk-nginx" | "params-skip-walk-4096" | "params-skip-walk-tiny" => {
+            let block = params_block(op);
+            for _ in 0..n {
+                check +=
+                    fold(reference::skip_walk(black_box(&block)).ok_or("skip walk: malformed")?);
             }
         }
         "params-encode-nginx" => {
