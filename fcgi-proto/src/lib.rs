@@ -53,3 +53,9 @@ pub use error::{Error, ErrorKind};
 pub use limits::Limits;
 pub use record::{OwnedRecord, Record, RecordType, Status};
 pub use requirement::{Requirement, Section};
+
+/// The README's examples, compiled and run as doctests so that the crate's
+/// front page on crates.io cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
