@@ -61,7 +61,8 @@ enum Command {
         /// List the spec's requirements with the cases that cover each, instead of the cases.
         #[arg(long)]
         requirements: bool,
-        /// The requirements file (default: spec/requirements.toml of this repository).
+        /// A requirements file to read instead of the one built in (a copy of
+        /// spec/requirements.toml).
         #[arg(long, value_name = "FILE")]
         spec: Option<PathBuf>,
     },
@@ -75,8 +76,10 @@ enum SuiteChoice {
 
 fn run_requirements(cases: &[CaseInfo], spec: Option<PathBuf>, format: DumpFormat) -> ExitCode {
     use fcgi_conformance::requirements;
-    let path = spec.unwrap_or_else(requirements::default_path);
-    let reqs = match requirements::load(&path) {
+    let reqs = match spec
+        .as_deref()
+        .map_or_else(requirements::embedded, requirements::load)
+    {
         Ok(r) => r,
         Err(e) => return usage_error(&e),
     };
