@@ -3,10 +3,17 @@
 # compiled echo apps. Idempotent; safe to run on every CI run.
 #   install.sh [OUT_DIR]     (default: conformance/peers/bin, gitignored)
 # start.sh finds the binaries through FCGI_PEERS_BIN (default the same dir).
+# The PyPI packages (flup, fcgiproto) go into a virtual environment,
+# OUT_DIR/venv, never into the system Python: Debian 12 marks its Python
+# as externally managed and pip refuses it (PEP 668). start.sh runs flup
+# with OUT_DIR/venv/bin/python3.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${1:-$HERE/bin}
 PKGS="php-fpm php-cgi nginx-light lighttpd apache2 fcgiwrap libfcgi-dev libfcgi-bin spawn-fcgi golang-go"
+# Debian's python3 has no venv module (nor ensurepip) without python3-venv;
+# a python3 of its own (pyenv, a container image's) usually has both.
+python3 -c 'import venv, ensurepip' 2>/dev/null || PKGS="$PKGS python3-venv"
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 
@@ -28,8 +35,13 @@ if [ -n "$missing" ]; then
     [ -z "${REMOVE_POLICY:-}" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
-if ! python3 -c 'import flup, fcgiproto' 2>/dev/null; then
-    python3 -m pip install -q flup==1.0.3 fcgiproto
+mkdir -p "$OUT"
+VENV=$OUT/venv
+if ! "$VENV/bin/python3" -c 'import flup, fcgiproto' 2>/dev/null; then
+    echo "install.sh: flup and fcgiproto into the virtual environment $VENV"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/python3" -m pip install -q --disable-pip-version-check flup==1.0.3 fcgiproto
 fi
 
 sh "$HERE/build.sh" all "$OUT"

@@ -23,6 +23,11 @@ ARG3=${3:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${FCGI_PEERS_BIN:-$HERE/bin}
 WAIT_SECS=${FCGI_PEERS_WAIT:-10}
+# flup comes from the virtual environment install.sh makes (PEP 668 keeps
+# it out of Debian's Python); a peers directory made before there was one
+# falls back to the python3 on PATH.
+PY=python3
+[ ! -x "$BIN/venv/bin/python3" ] || PY=$BIN/venv/bin/python3
 
 mkdir -p "$SCRATCH"
 SCRATCH=$(cd "$SCRATCH" && pwd)
@@ -190,7 +195,7 @@ flup|flup-mpx)
     app_listen
     MPX=
     [ "$NAME" = flup-mpx ] && MPX=--multiplexed
-    launch python3 "$HERE/flup/echo.py" "$LADDR" $MPX
+    launch "$PY" "$HERE/flup/echo.py" "$LADDR" $MPX
     wait_ready "$LADDR"
     echo "ADDR=$SHOWN"
     # Without these flup writes "missing FastCGI param ... required by WSGI"

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use fcgi_conformance::case::CaseInfo;
 use fcgi_conformance::output::usage_error;
 use fcgi_conformance::{app, dump_cmd, server, stdio};
@@ -61,9 +61,21 @@ enum Command {
         /// List the spec's requirements with the cases that cover each, instead of the cases.
         #[arg(long)]
         requirements: bool,
-        /// The requirements file (default: spec/requirements.toml of this repository).
+        /// A requirements file to read instead of the one built in (a copy of
+        /// spec/requirements.toml).
         #[arg(long, value_name = "FILE")]
         spec: Option<PathBuf>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `fcgi-conformance man | man -l -`.
+    Man {
+        /// The page of this subcommand (e.g. `app`) instead of the whole command's.
+        subcommand: Option<String>,
     },
 }
 
@@ -75,8 +87,10 @@ enum SuiteChoice {
 
 fn run_requirements(cases: &[CaseInfo], spec: Option<PathBuf>, format: DumpFormat) -> ExitCode {
     use fcgi_conformance::requirements;
-    let path = spec.unwrap_or_else(requirements::default_path);
-    let reqs = match requirements::load(&path) {
+    let reqs = match spec
+        .as_deref()
+        .map_or_else(requirements::embedded, requirements::load)
+    {
         Ok(r) => r,
         Err(e) => return usage_error(&e),
     };
@@ -224,6 +238,49 @@ fn run_dump(file: &str, format: DumpFormat, no_offsets: bool, ports: &[u16]) -> 
     }
 }
 
+/// `completions SHELL`: the script clap_complete writes for these flags.
+fn run_completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut cmd = Cli::command();
+    let mut bytes = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "fcgi-conformance", &mut bytes);
+    write_or_fail(&String::from_utf8_lossy(&bytes), ExitCode::SUCCESS)
+}
+
+/// `man [SUBCOMMAND]`: the page clap_mangen writes for these flags, of
+/// the whole command (its subcommands listed) or of one subcommand.
+fn run_man(subcommand: Option<&str>) -> ExitCode {
+    let cmd = Cli::command();
+    let page = match subcommand {
+        None => cmd,
+        Some(name) => match cmd.find_subcommand(name) {
+            Some(sub) => {
+                // The page's title is the display name (`fcgi-conformance-app`,
+                // as git names its pages); its synopsis is the bin name.
+                sub.clone()
+                    .display_name(format!("fcgi-conformance-{name}"))
+                    .bin_name(format!("fcgi-conformance {name}"))
+                    .version(env!("CARGO_PKG_VERSION"))
+            }
+            None => {
+                let names: Vec<&str> = cmd
+                    .get_subcommands()
+                    .filter(|s| !s.is_hide_set())
+                    .map(|s| s.get_name())
+                    .collect();
+                return usage_error(&format!(
+                    "man: no subcommand {name:?} (give one of {})",
+                    names.join(", ")
+                ));
+            }
+        },
+    };
+    let mut bytes = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(page).render(&mut bytes) {
+        return usage_error(&format!("cannot render the man page: {e}"));
+    }
+    write_or_fail(&String::from_utf8_lossy(&bytes), ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -278,6 +335,8 @@ fn main() -> ExitCode {
             run_requirements(&cases, spec, format)
         }
         Command::List { suite, format, .. } => run_list(suite, format),
+        Command::Completions { shell } => run_completions(shell),
+        Command::Man { subcommand } => run_man(subcommand.as_deref()),
         Command::App(args) => match runtime() {
             Ok(rt) => rt.block_on(app::main(args)),
             Err(code) => code,

@@ -65,6 +65,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=100))]
     pub repeat: u16,
+    /// Warnings (SHOULD-level requirements broken) fail the run too: exit 1.
+    /// Not with --expect, whose file already says which verdicts are fine.
+    #[arg(long, conflicts_with = "expect")]
+    pub strict: bool,
 }
 
 impl RunArgs {
@@ -99,8 +103,9 @@ pub fn color_for(choice: ColorChoice, no_color: Option<&std::ffi::OsStr>, tty: b
 }
 
 /// Writes the report in every requested form and returns the exit code:
-/// the report's own (a failed or flaky case is 1), or the comparison with
-/// `--expect` when there is one (a flaky case still fails). A reader that
+/// the report's own (a failed or flaky case is 1, and with `--strict` a
+/// warned one), or the comparison with `--expect` when there is one (a
+/// flaky case still fails). A reader that
 /// closes standard output early only ends the writing there.
 pub fn emit(report: &Report, args: &RunArgs, checked: &Checked) -> ExitCode {
     let color = color_for(
@@ -128,7 +133,7 @@ pub fn emit(report: &Report, args: &RunArgs, checked: &Checked) -> ExitCode {
             ));
         }
     }
-    let mut code = report.exit_code();
+    let mut code = report.exit_code_with(args.strict);
     if let Some(exp) = &checked.expectations {
         let diffs = exp.differences(report);
         if diffs.is_empty() {

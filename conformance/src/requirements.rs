@@ -5,7 +5,7 @@
 
 pub mod generate;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -50,25 +50,31 @@ struct File {
     requirement: Vec<Requirement>,
 }
 
-/// Where the spec's requirements live in this repository.
-pub fn default_path() -> PathBuf {
-    let here = Path::new("spec/requirements.toml");
-    if here.exists() {
-        return here.to_path_buf();
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/requirements.toml")
+/// Where the embedded copy sits in the repository, relative to its root.
+/// `cargo package` cannot reach `../spec`, so the crate carries a copy of
+/// `spec/requirements.toml`; the test `embedded_requirements` fails when
+/// the two differ.
+pub const EMBEDDED_PATH: &str = "conformance/src/requirements/requirements.toml";
+
+/// The text of `spec/requirements.toml` as this binary was built with it,
+/// so that `list --requirements` works from `cargo install` too.
+pub const EMBEDDED: &str = include_str!("requirements/requirements.toml");
+
+/// The requirements built into the binary ([`EMBEDDED`]).
+pub fn embedded() -> Result<Vec<Requirement>, String> {
+    parse(EMBEDDED, "the built-in spec/requirements.toml")
 }
 
-/// Reads and parses the requirements file.
+/// Reads and parses a requirements file.
 pub fn load(path: &Path) -> Result<Vec<Requirement>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        format!(
-            "cannot read {}: {e} (run from the repository root, or pass --spec)",
-            path.display()
-        )
-    })?;
-    let f: File =
-        toml::from_str(&text).map_err(|e| format!("{} is not valid: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(&text, &path.display().to_string())
+}
+
+/// Parses the text of a requirements file; `origin` names it in errors.
+pub fn parse(text: &str, origin: &str) -> Result<Vec<Requirement>, String> {
+    let f: File = toml::from_str(text).map_err(|e| format!("{origin} is not valid: {e}"))?;
     Ok(f.requirement)
 }
 

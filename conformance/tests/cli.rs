@@ -3,15 +3,16 @@
 //! codes of `app` (0 clean, 1 a case failed or an expectation differs, 2 a
 //! bad flag or an unreachable target, with one line saying what to do).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_fcgi-conformance")
 }
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+/// This crate's folder: the captures under peers/ ship with the package.
+fn crate_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn run(args: &[&str]) -> Output {
@@ -27,7 +28,7 @@ fn stderr_line(o: &Output) -> String {
 
 #[test]
 fn dump_of_a_real_nginx_capture_is_clean_and_stable() {
-    let cap = root().join("conformance/peers/nginx/captures/get-request.bin");
+    let cap = crate_dir().join("peers/nginx/captures/get-request.bin");
     let o = run(&["dump", cap.to_str().unwrap_or_default()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr_line(&o));
     let text = String::from_utf8_lossy(&o.stdout);
@@ -41,7 +42,7 @@ fn dump_of_a_real_nginx_capture_is_clean_and_stable() {
 
 #[test]
 fn dump_json_follows_the_documented_schema() {
-    let cap = root().join("conformance/peers/nginx/captures/post-request.bin");
+    let cap = crate_dir().join("peers/nginx/captures/post-request.bin");
     let o = run(&["dump", "--format", "json", cap.to_str().unwrap_or_default()]);
     assert_eq!(o.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
@@ -188,7 +189,7 @@ fn a_failing_case_exits_1() {
 
 #[test]
 fn dump_without_offsets_is_the_dump_less_its_offset_column() {
-    let cap = root().join("conformance/peers/nginx/captures/post-request.bin");
+    let cap = crate_dir().join("peers/nginx/captures/post-request.bin");
     let cap = cap.to_str().unwrap_or_default();
     let with = run(&["dump", cap]);
     let bare = run(&["dump", "--no-offsets", cap]);

@@ -12,6 +12,11 @@ fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_fcgi-conformance")
 }
 
+/// This crate's folder: the captures under peers/ ship with the package.
+fn crate_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -227,8 +232,7 @@ fn a_reader_that_stops_early_is_no_crash() {
     // A dump longer than a pipe holds: head leaves while the runner writes.
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.bin");
-    let one =
-        std::fs::read(root().join("conformance/peers/nginx/captures/post-request.bin")).unwrap();
+    let one = std::fs::read(crate_dir().join("peers/nginx/captures/post-request.bin")).unwrap();
     std::fs::write(&big, one.repeat(400)).unwrap();
     let whole = Command::new(bin()).arg("dump").arg(&big).output().unwrap();
     assert!(whole.stdout.len() > 256 * 1024, "{}", whole.stdout.len());

@@ -15,6 +15,9 @@
 //! checks a requirement (`check = "cases" | "tests" | "cases and tests" |
 //! "none"`), that claim must be what is found here, at every level.
 
+#[path = "support/repo.rs"]
+mod repo;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -235,6 +238,9 @@ fn the_scanner_counts_code_not_text() {
 /// (Code that names a requirement by constant is checked by the compiler.)
 #[test]
 fn every_mentioned_requirement_exists() {
+    if !repo::present("the workspace's sources and spec/") {
+        return;
+    }
     let reqs = load();
     let live: BTreeSet<&str> = reqs
         .iter()
@@ -317,6 +323,9 @@ fn mentioned_ids(line: &str) -> Vec<String> {
 
 #[test]
 fn every_must_is_checked_or_explained() {
+    if !repo::present("the workspace's sources and spec/") {
+        return;
+    }
     let reqs = load();
     let mut cases = fcgi_conformance::app::cases();
     cases.extend(fcgi_conformance::server::cases());

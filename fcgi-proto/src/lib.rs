@@ -136,3 +136,9 @@ pub use error::{Error, ErrorClass, ErrorKind};
 pub use limits::Limits;
 pub use record::{OwnedRecord, Record, RecordType, Status};
 pub use requirement::{Requirement, Section};
+
+/// The README's examples, compiled and run as doctests so that the crate's
+/// front page on crates.io cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

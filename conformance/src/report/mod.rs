@@ -113,7 +113,14 @@ impl Report {
 
     /// 0 when nothing failed and no verdict changed between runs, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
-        if self.summary().fail == 0 && self.flaky.is_empty() {
+        self.exit_code_with(false)
+    }
+
+    /// The exit code under `--strict` when `strict` is true: 1 also when a
+    /// case warned (a SHOULD broken), else as [`Report::exit_code`].
+    pub fn exit_code_with(&self, strict: bool) -> i32 {
+        let s = self.summary();
+        if s.fail == 0 && self.flaky.is_empty() && !(strict && s.warn > 0) {
             0
         } else {
             1

@@ -1,5 +1,7 @@
 //! The text report: grouped by spec section, one line per case, details
-//! for failures, and the closing `N passed, N failed` line.
+//! for failures, a recap of the failures and warnings (one line each, so
+//! that the end of a long report says what went wrong), and the closing
+//! `N passed, N failed` line.
 
 use std::fmt::Write as _;
 
@@ -103,6 +105,7 @@ pub fn to_text(report: &Report, color: Color) -> String {
             );
         }
     }
+    recap(report, color, &mut out);
     let s = report.summary();
     if let Some(k) = &report.stopped_after {
         let _ = writeln!(
@@ -131,4 +134,38 @@ pub fn to_text(report: &Report, color: Color) -> String {
         }
     );
     out
+}
+
+/// The longest detail a recap line keeps, in characters.
+const RECAP_DETAIL_CHARS: usize = 120;
+
+/// One line per failed or warned case, failures first, each with the
+/// first line of what was seen; nothing when there are none.
+fn recap(report: &Report, color: Color, out: &mut String) {
+    let mut bad: Vec<_> = report
+        .cases
+        .iter()
+        .filter(|c| matches!(c.outcome.verdict, Verdict::Fail | Verdict::Warn))
+        .collect();
+    if bad.is_empty() {
+        return;
+    }
+    // Stable: within each verdict the cases keep the report's order.
+    bad.sort_by_key(|c| c.outcome.verdict != Verdict::Fail);
+    let _ = writeln!(out, "\n{}", paint(color, "1", "failures and warnings"));
+    for c in bad {
+        let seen = c.outcome.actual.as_deref().unwrap_or(&c.outcome.detail);
+        let first = seen.lines().next().unwrap_or("");
+        let mut line: String = first.chars().take(RECAP_DETAIL_CHARS).collect();
+        if first.chars().count() > RECAP_DETAIL_CHARS || seen.lines().nth(1).is_some() {
+            line.push('…');
+        }
+        let _ = writeln!(
+            out,
+            "  {} {}  {}",
+            badge(c.outcome.verdict, color),
+            c.info.id,
+            line
+        );
+    }
 }
