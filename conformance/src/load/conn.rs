@@ -14,6 +14,8 @@ use std::time::Duration;
 use fcgi_proto::application::ProtocolStatus;
 use fcgi_proto::connection::{RequestId, WebServer, WebServerConfig, WebServerEvent as Event};
 use fcgi_proto::decoder::Decoder;
+use fcgi_proto::error::ErrorKind;
+use fcgi_proto::record::RecordType;
 use fcgi_proto::role::Role;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
@@ -144,7 +146,9 @@ fn next_id(ws: &WebServer, last: u16) -> Option<RequestId> {
 
 async fn run_connection(plan: &Plan, stream: Stream, stats: &mut Stats) -> Lost {
     let (mut rd, mut wr) = tokio::io::split(stream);
-    let mut ws = WebServer::new(WebServerConfig::default().with_require_stdout_end(true));
+    // END_REQUEST with STDOUT open is counted (below), not refused: the
+    // response is whole, and refusing would drop the connection each time.
+    let mut ws = WebServer::new(WebServerConfig::default().with_require_stdout_end(false));
     let mut decoder = Decoder::new();
     let mut open: BTreeMap<RequestId, Open> = BTreeMap::new();
     let mut pending: Vec<u8> = Vec::new();
@@ -283,6 +287,7 @@ fn take_records(
     decoder.push(input)?;
     // Bounded: each turn consumes one record of what was pushed.
     while let Some(rec) = decoder.next_record()? {
+        let at = rec.offset;
         match ws.handle(&rec)? {
             Event::Stdout { request_id, data } => {
                 let n = data.len() as u64;
@@ -296,11 +301,25 @@ fn take_records(
             }
             Event::Stderr { data, .. } => stats.stderr_bytes += data.len() as u64,
             Event::EndRequest {
-                request_id, body, ..
+                request_id,
+                body,
+                stdout_ended,
+                ..
             } => {
                 if let Some(o) = open.remove(&request_id) {
                     match body.protocol_status {
                         ProtocolStatus::RequestComplete => {
+                            if !stdout_ended {
+                                // R-5.3-1 (app/5.3/stdout-ended); STDERR left
+                                // open is not counted, as the suite warns only (OQ-26).
+                                stats.violation(&fcgi_proto::Error::new(
+                                    ErrorKind::UnterminatedStream {
+                                        record_type: RecordType::Stdout,
+                                        request_id: request_id.get(),
+                                    },
+                                    at,
+                                ));
+                            }
                             stats.completed += 1;
                             stats.record_latency(o.started.elapsed());
                         }
