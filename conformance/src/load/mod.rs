@@ -19,13 +19,13 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use fcgi_proto::management::{MAX_REQS, MPXS_CONNS};
 use fcgi_proto::record::RecordType;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::output::{usage_error, Format};
+use crate::output::usage_error;
 use crate::target::{self, Addr};
 use conn::Plan;
 use report::Summary;
@@ -45,6 +45,15 @@ pub const MAX_BODY: u64 = 64 << 20;
 pub const MAX_TIMEOUT: f64 = 300.0;
 /// Duration when neither `--duration` nor `--requests` is given.
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+
+/// Report format on standard output.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// Text, a few lines.
+    Text,
+    /// JSON (schema `fcgi-conformance-load/1`).
+    Json,
+}
 
 /// Flags of `fcgi-conformance load`.
 #[derive(Args, Debug, Clone)]
