@@ -15,6 +15,7 @@ pub mod case;
 pub mod client;
 pub mod dump_cmd;
 pub mod expectations;
+pub mod load;
 pub mod output;
 pub mod preflight;
 pub mod progress;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use fcgi_conformance::case::CaseInfo;
 use fcgi_conformance::output::usage_error;
-use fcgi_conformance::{app, dump_cmd, server, stdio};
+use fcgi_conformance::{app, dump_cmd, load, server, stdio};
 
 /// Conformance suite for FastCGI 1.0 applications and web servers.
 #[derive(Parser, Debug)]
@@ -50,6 +50,8 @@ enum Command {
     ReferenceApp(app::ReferenceArgs),
     /// Test a web server: the runner plays the FastCGI application.
     Server(server::ServerArgs),
+    /// Load a FastCGI application and check every response (h2load-like).
+    Load(load::LoadArgs),
     /// List the cases with their spec sections and requirement IDs.
     List {
         /// Which suite (both when omitted).
@@ -310,8 +312,11 @@ fn main() -> ExitCode {
         }
     };
     // Whatever --spawn starts is killed on SIGINT/SIGTERM, on a panic and at the end.
-    let _cleanup = matches!(cli.command, Command::App(_) | Command::Server(_))
-        .then(fcgi_conformance::spawn::install_cleanup);
+    let _cleanup = matches!(
+        cli.command,
+        Command::App(_) | Command::Server(_) | Command::Load(_)
+    )
+    .then(fcgi_conformance::spawn::install_cleanup);
     match cli.command {
         Command::Dump {
             file,
@@ -343,6 +348,10 @@ fn main() -> ExitCode {
         },
         Command::ReferenceApp(args) => match runtime() {
             Ok(rt) => rt.block_on(app::reference_main(args)),
+            Err(code) => code,
+        },
+        Command::Load(args) => match runtime() {
+            Ok(rt) => rt.block_on(load::main(args)),
             Err(code) => code,
         },
         Command::Server(args) => match runtime() {
