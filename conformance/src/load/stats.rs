@@ -20,7 +20,7 @@ pub struct Violation {
     /// Times seen.
     pub count: u64,
     /// The section broken, e.g. `§5.5`.
-    pub section: &'static str,
+    pub section: String,
     /// The requirement ID broken, if one applies.
     pub requirement: Option<&'static str>,
     /// The first occurrence, as the codec words it.
@@ -97,8 +97,8 @@ impl Stats {
         let name = kind_name(e.kind());
         let v = self.violations.entry(name).or_insert_with(|| Violation {
             count: 0,
-            section: e.section(),
-            requirement: e.requirement(),
+            section: e.section().to_string(),
+            requirement: e.requirement().map(|r| r.id()),
             example: e.to_string(),
         });
         v.count += 1;
