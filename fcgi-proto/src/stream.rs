@@ -326,10 +326,14 @@ impl Reassembler {
                 Ok(()) => return Ok(None),
                 Err(e) => e,
             }
-        } else if stream == StreamType::Params {
-            // Judged on the empty record: the error points at it.
-            match name_value::validate(buf.as_slice(), 0, max_pairs) {
-                Ok(_) => {
+        } else {
+            // A PARAMS block is judged on its empty record: the error points at it.
+            let bad = (stream == StreamType::Params)
+                .then(|| name_value::validate(buf.as_slice(), 0, max_pairs).err())
+                .flatten();
+            match bad {
+                Some(e) => Error::new(*e.kind(), at),
+                None => {
                     let data = buf.take();
                     g.streams.end(stream);
                     return Ok(Some(Assembled {
@@ -338,16 +342,7 @@ impl Reassembler {
                         data,
                     }));
                 }
-                Err(e) => Error::new(*e.kind(), at),
             }
-        } else {
-            let data = buf.take();
-            g.streams.end(stream);
-            return Ok(Some(Assembled {
-                request_id: id,
-                record_type: stream.record_type(),
-                data,
-            }));
         };
         // The stream can no longer be handed back whole: it is closed, so
         // no later fragment is joined to a block with a hole in it.
