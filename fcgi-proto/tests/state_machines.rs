@@ -1230,3 +1230,62 @@ fn errors_say_whose_fault_they_are() {
     let r = to_app(&mut a, &w);
     assert_eq!(r[1].as_ref().unwrap_err().class(), ErrorClass::Limit);
 }
+
+/// The post-error contract (fcgi_proto::connection): an error rejects the
+/// record, not the connection. The state is as before it and the
+/// conversation goes on; a PARAMS record the application side cannot take
+/// closes that request's PARAMS, so no later fragment joins a block with a
+/// hole in it, and the request stays active for the caller to end.
+#[test]
+fn an_error_rejects_the_record_not_the_connection() {
+    // Web server side: a second END_REQUEST is refused; the state is
+    // unchanged and the next request's records are still judged.
+    let mut s = server_with(&[1, 2], WebServerConfig::default());
+    let w = wire(|e, w| {
+        e.end_request(1, 0, ProtocolStatus::RequestComplete, w)
+            .unwrap();
+    });
+    assert!(to_server(&mut s, &w)[0].is_ok());
+    let before = s.clone();
+    let r = to_server(&mut s, &w);
+    assert_err(&r[0], &ErrorKind::RequestEnded(1), 0);
+    assert_eq!(s, before, "a refused record changes nothing");
+    let w = wire(|e, w| {
+        e.stream(RecordType::Stdout, 2, b"still judged", w).unwrap();
+    });
+    assert!(to_server(&mut s, &w)[0].is_ok());
+
+    // Application side: a PARAMS fragment over the limit closes PARAMS.
+    let mut a = Application::new(ApplicationConfig::default().with_limits(Limits {
+        max_params_bytes: 4,
+        ..Limits::default()
+    }));
+    let w = wire(|e, w| {
+        e.begin_request(1, Role::Responder, true, w).unwrap();
+        e.stream(RecordType::Params, 1, b"toolong", w).unwrap();
+        e.stream(RecordType::Params, 1, &[1, 1, b'a', b'b'], w)
+            .unwrap();
+        e.end_stream(RecordType::Stdin, 1, w).unwrap();
+    });
+    let r = to_app(&mut a, &w);
+    assert!(matches!(
+        r[1].as_ref().unwrap_err().kind(),
+        ErrorKind::LimitExceeded {
+            limit: Limit::ParamsBytes,
+            ..
+        }
+    ));
+    let after_end = ErrorKind::StreamAfterEnd {
+        record_type: RecordType::Params,
+        request_id: 1,
+    };
+    assert_eq!(r[2].as_ref().unwrap_err().kind(), &after_end);
+    assert!(r[3].as_ref().unwrap().starts_with("StdinEnd"), "{:?}", r[3]);
+    assert!(
+        a.is_active(rid(1)),
+        "the request stays, for the caller to end"
+    );
+    let mut out = Vec::new();
+    a.end_request(rid(1), 1, ProtocolStatus::RequestComplete, &mut out)
+        .unwrap();
+}
