@@ -406,6 +406,7 @@ fn record_stream_with(stream: &[u8], sizes: &[u8], options: ParseOptions) {
         max_stream_bytes: 1024,
         max_requests: 4,
         max_management_bytes: 512,
+        ..Limits::default()
     };
     let mut re = Reassembler::new(limits);
     for r in records_with(stream, options).map_while(Result::ok) {
@@ -449,6 +450,7 @@ impl SmallLimits {
             max_stream_bytes: 1 << 16,
             max_requests: 1 + usize::from(self.max_requests % 8),
             max_management_bytes: 65535,
+            ..Limits::default()
         }
     }
 }

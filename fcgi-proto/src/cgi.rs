@@ -78,7 +78,8 @@ fn trim(mut v: &[u8]) -> &[u8] {
 
 /// Parses the head at the start of `buf`, accepting `\n` or `\r\n` line
 /// ends. Returns [`Status::Partial`] until the blank line that ends the
-/// head arrives. At most `max_headers` lines are read.
+/// head arrives. At most `max_headers` lines are read
+/// ([`crate::Limits::max_cgi_headers`] is the default bound).
 pub fn parse_response(buf: &[u8], max_headers: usize) -> Result<Status<Response<'_>>, Error> {
     let mut headers = Vec::new();
     let mut status = None;

@@ -2,6 +2,7 @@
 //! it yields complete records borrowed from its buffer.
 
 use crate::error::{Error, ErrorKind, Limit};
+use crate::limits::Limits;
 use crate::record::{parse_record, ParseOptions, Record, Status, MAX_RECORD_LEN};
 
 /// Turns a byte stream arriving in arbitrary chunks into records (§3.3).
@@ -33,7 +34,13 @@ impl Default for Decoder {
 impl Decoder {
     /// A decoder with default options.
     pub fn new() -> Self {
-        Decoder::with_options(ParseOptions::default(), 1 << 20)
+        Decoder::with_limits(ParseOptions::default(), &Limits::default())
+    }
+
+    /// A decoder with explicit parse options whose backlog is bounded by
+    /// [`Limits::max_buffer_bytes`].
+    pub fn with_limits(options: ParseOptions, limits: &Limits) -> Self {
+        Decoder::with_options(options, limits.max_buffer_bytes)
     }
 
     /// A decoder with explicit parse options and backlog limit (raised to

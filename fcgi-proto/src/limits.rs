@@ -1,7 +1,9 @@
 //! Limits on every length, count and buffer that a peer controls.
 
-/// Limits applied by the stream reassembler and the state machines. Hitting
-/// one is an error ([`crate::ErrorKind::LimitExceeded`]), never an allocation.
+/// Limits applied by the decoder, the stream reassembler, the state machines
+/// and the CGI head parser; each [`crate::error::Limit`] is named after its
+/// field here. Hitting one is an error ([`crate::ErrorKind::LimitExceeded`]),
+/// never an allocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Bytes in one request's PARAMS stream (§5.2). Default 1 MiB.
@@ -15,6 +17,12 @@ pub struct Limits {
     /// Bytes of a GET_VALUES or GET_VALUES_RESULT block (§4.1). Default 64 KiB
     /// (one record's worth).
     pub max_management_bytes: usize,
+    /// Bytes a [`crate::decoder::Decoder`] holds of records not yet taken
+    /// (§3.3), raised to at least one maximal record. Default 1 MiB.
+    pub max_buffer_bytes: usize,
+    /// Header lines in a CGI response head ([`crate::cgi::parse_response`],
+    /// §6.2, RFC 3875 §6). Default 256.
+    pub max_cgi_headers: usize,
 }
 
 impl Default for Limits {
@@ -25,6 +33,8 @@ impl Default for Limits {
             max_stream_bytes: 64 << 20,
             max_requests: 1024,
             max_management_bytes: 65535,
+            max_buffer_bytes: 1 << 20,
+            max_cgi_headers: 256,
         }
     }
 }

@@ -243,7 +243,7 @@ pub struct CgiOut {
 
 /// Parses STDOUT as a CGI response (RFC 3875 §6).
 pub fn cgi(stdout: &[u8]) -> Result<CgiOut, String> {
-    match fcgi_proto::cgi::parse_response(stdout, 256) {
+    match fcgi_proto::cgi::parse_response(stdout, fcgi_proto::Limits::default().max_cgi_headers) {
         Ok(fcgi_proto::Status::Complete(r)) => Ok(CgiOut {
             status: r.status_code(),
             headers: r

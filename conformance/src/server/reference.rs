@@ -266,7 +266,10 @@ async fn serve(
                     return Ok(());
                 }
             };
-            let head_ok = match cgi::parse_response(&resp.stdout, 256) {
+            let head_ok = match cgi::parse_response(
+                &resp.stdout,
+                fcgi_proto::Limits::default().max_cgi_headers,
+            ) {
                 Ok(Status::Complete(r)) => Some(r),
                 _ => None,
             };
@@ -386,7 +389,8 @@ async fn respond(
                     continue;
                 }
                 head_buf.extend_from_slice(&d);
-                match cgi::parse_response(&head_buf, 256) {
+                match cgi::parse_response(&head_buf, fcgi_proto::Limits::default().max_cgi_headers)
+                {
                     Ok(Status::Partial(_)) => {}
                     Ok(Status::Complete(r)) => {
                         let code = if cfg.faults.ignore_status {
