@@ -282,9 +282,7 @@ impl Conn {
             stream,
             decoder: Decoder::new(),
             out_decoder: Decoder::with_options(
-                fcgi_proto::record::ParseOptions {
-                    strict_version: false,
-                },
+                fcgi_proto::record::ParseOptions::default().with_strict_version(false),
                 64 << 20,
             ),
             timeout,

@@ -316,7 +316,7 @@ impl AppSide {
                     log: None,
                     values,
                     limits,
-                    encoder: Encoder::with_padding(Padding::None),
+                    encoder: Encoder::default().with_padding(Padding::None),
                     stats,
                     params_held: BTreeMap::new(),
                     violations: 0,
@@ -336,7 +336,7 @@ impl AppSide {
             ignored_closed: 0,
             opened_total: 0,
             get_values_total: 0,
-            encoder: Encoder::with_padding(Padding::None),
+            encoder: Encoder::default().with_padding(Padding::None),
             bounds: bounds.clone(),
         }
     }
@@ -1120,7 +1120,7 @@ mod tests {
     use tokio::net::TcpStream;
 
     fn enc() -> Encoder {
-        Encoder::with_padding(Padding::None)
+        Encoder::default().with_padding(Padding::None)
     }
 
     async fn side(bounds: &Bounds) -> (AppSide, TcpStream) {
