@@ -33,7 +33,7 @@ use fcgi_proto::connection::{
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::dump as annotated;
 use fcgi_proto::encoder::{Encoder, Padding};
-use fcgi_proto::error::{ErrorKind, PairPart};
+use fcgi_proto::error::{ErrorKind, PairPart, UsageError, UsageKind};
 use fcgi_proto::limits::Limits;
 use fcgi_proto::management::UnknownTypeBody;
 use fcgi_proto::name_value::{self, LengthForm};
@@ -561,7 +561,7 @@ pub enum AppStep {
 /// the expected types for `id`, every one but management ones.
 fn check_written(
     what: &str,
-    result: Result<(), Error>,
+    result: Result<(), UsageError>,
     out: &[u8],
     mark: usize,
     id: u16,
@@ -919,8 +919,8 @@ pub fn server_state_machine(input: &ServerInput) {
                 let refused = closing || was_active || before >= limits.max_requests;
                 assert_eq!(r.is_err(), refused, "begin_request({id}): {r:?}");
                 if closing {
-                    let kind = r.as_ref().err().map(Error::kind);
-                    assert_eq!(kind, Some(&ErrorKind::ConnectionClosed));
+                    let kind = r.as_ref().err().map(UsageError::kind);
+                    assert_eq!(kind, Some(&UsageKind::ConnectionClosed));
                 }
                 check_written(
                     "begin_request",

@@ -26,6 +26,8 @@
 //! Bytes arrive from a socket in any pieces; the [`decoder::Decoder`] gives
 //! back whole records as they complete (§3.3), never more than one record's
 //! worth buffered, and a malformed one as an [`Error`] with its byte offset.
+//! Writers refuse a call the rules forbid with a [`UsageError`], a type of
+//! its own: it is the caller's mistake, in no input, so it has no offset.
 //!
 //! ```
 //! use fcgi_proto::{decoder::Decoder, encoder::Encoder, role::Role, RecordType};
@@ -41,7 +43,7 @@
 //! }
 //! decoder.finish()?; // nothing left half-received
 //! assert_eq!(seen, [(RecordType::BeginRequest, 1)]);
-//! # Ok::<(), fcgi_proto::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Snapshot the bytes your code writes
@@ -62,7 +64,7 @@
 //!     24  STDOUT            id=1 len=0 pad=0  (end of stream)
 //!     32  END_REQUEST       id=1 len=8 pad=0  app_status=0 protocol_status=REQUEST_COMPLETE(0)
 //! "#);
-//! # Ok::<(), fcgi_proto::Error>(())
+//! # Ok::<(), fcgi_proto::UsageError>(())
 //! ```
 //!
 //! # Drive a party's state machine
@@ -132,7 +134,7 @@ pub mod requirement;
 pub mod role;
 pub mod stream;
 
-pub use error::{Error, ErrorClass, ErrorKind};
+pub use error::{Error, ErrorClass, ErrorKind, UsageError, UsageKind};
 pub use limits::Limits;
 pub use record::{OwnedRecord, Record, RecordType, Status};
 pub use requirement::{Requirement, Section};

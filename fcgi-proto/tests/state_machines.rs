@@ -24,7 +24,7 @@ use fcgi_proto::requirement::{
 };
 use fcgi_proto::role::Role;
 use fcgi_proto::stream::StreamType;
-use fcgi_proto::{Error, ErrorKind, Limits, RecordType};
+use fcgi_proto::{Error, ErrorKind, Limits, RecordType, UsageError, UsageKind};
 use proptest::prelude::*;
 
 #[path = "common/traceability.rs"]
@@ -395,8 +395,8 @@ fn app_writing_rules() {
     let e = c.stdout(rid(1), b"y", &mut out).unwrap_err();
     assert_eq!(
         e.kind(),
-        &ErrorKind::StreamAfterEnd {
-            record_type: RecordType::Stdout,
+        &UsageKind::StreamEnded {
+            stream: StreamType::Stdout,
             request_id: 1
         }
     );
@@ -406,8 +406,8 @@ fn app_writing_rules() {
     let e = c.end_stderr(rid(1), &mut out).unwrap_err();
     assert_eq!(
         e.kind(),
-        &ErrorKind::StreamAfterEnd {
-            record_type: RecordType::Stderr,
+        &UsageKind::StreamEnded {
+            stream: StreamType::Stderr,
             request_id: 1
         }
     );
@@ -420,7 +420,7 @@ fn app_writing_rules() {
         c.stderr(rid(1), b"z", &mut out),
         c.end_stdout(rid(1), &mut out),
     ] {
-        assert_eq!(r.unwrap_err().kind(), &ErrorKind::RequestEnded(1));
+        assert_eq!(r.unwrap_err().kind(), &UsageKind::RequestNotActive(1));
     }
     assert_eq!(
         c.end_request(rid(1), 0, ProtocolStatus::RequestComplete, &mut out)
@@ -434,7 +434,7 @@ fn app_writing_rules() {
     // A never-begun id.
     assert_eq!(
         c.stdout(rid(7), b"x", &mut out).unwrap_err().kind(),
-        &ErrorKind::RequestEnded(7)
+        &UsageKind::RequestNotActive(7)
     );
 }
 
@@ -657,7 +657,7 @@ fn server_writing_rules() {
         .unwrap_err();
     assert_eq!(
         e.kind(),
-        &ErrorKind::LimitExceeded {
+        &UsageKind::LimitReached {
             limit: Limit::ConcurrentRequests,
             max: 1
         }
@@ -665,16 +665,16 @@ fn server_writing_rules() {
     c.end_stdin(rid(1), &mut out).unwrap();
     assert_eq!(
         c.stdin(rid(1), b"late", &mut out).unwrap_err().kind(),
-        &ErrorKind::StreamAfterEnd {
-            record_type: RecordType::Stdin,
+        &UsageKind::StreamEnded {
+            stream: StreamType::Stdin,
             request_id: 1
         }
     );
     c.end_data(rid(1), &mut out).unwrap();
     assert_eq!(
         c.data(rid(1), b"late", &mut out).unwrap_err().kind(),
-        &ErrorKind::StreamAfterEnd {
-            record_type: RecordType::Data,
+        &UsageKind::StreamEnded {
+            stream: StreamType::Data,
             request_id: 1
         }
     );
@@ -685,7 +685,7 @@ fn server_writing_rules() {
         c.end_params(rid(5), &mut out),
         c.abort_request(rid(5), &mut out),
     ] {
-        assert_eq!(r.unwrap_err().kind(), &ErrorKind::RequestEnded(5));
+        assert_eq!(r.unwrap_err().kind(), &UsageKind::RequestNotActive(5));
     }
     assert_eq!(out.len(), before);
 }
@@ -760,14 +760,14 @@ impl Pair {
 
     fn server(
         &mut self,
-        f: impl FnOnce(&mut WebServer, &mut Vec<u8>) -> Result<(), Error>,
-    ) -> Result<Vec<String>, Error> {
-        f(&mut self.server, &mut self.to_app)?;
+        f: impl FnOnce(&mut WebServer, &mut Vec<u8>) -> Result<(), UsageError>,
+    ) -> Result<Vec<String>, String> {
+        f(&mut self.server, &mut self.to_app).map_err(|e| e.to_string())?;
         let mut evs = Vec::new();
         for r in records(&self.to_app).skip(self.seen_app) {
             let r = r.unwrap();
             self.seen_app += 1;
-            let ev = self.app.handle(&r)?;
+            let ev = self.app.handle(&r).map_err(|e| e.to_string())?;
             // PARAMS fragments are left out: the end carries the block.
             if !matches!(ev, ApplicationEvent::Params { .. }) {
                 evs.push(format!("{ev:?}"));
@@ -778,14 +778,15 @@ impl Pair {
 
     fn app(
         &mut self,
-        f: impl FnOnce(&mut Application, &mut Vec<u8>) -> Result<(), Error>,
-    ) -> Result<Vec<String>, Error> {
-        f(&mut self.app, &mut self.to_server)?;
+        f: impl FnOnce(&mut Application, &mut Vec<u8>) -> Result<(), UsageError>,
+    ) -> Result<Vec<String>, String> {
+        f(&mut self.app, &mut self.to_server).map_err(|e| e.to_string())?;
         let mut evs = Vec::new();
         for r in records(&self.to_server).skip(self.seen_server) {
             let r = r.unwrap();
             self.seen_server += 1;
-            evs.push(format!("{:?}", self.server.handle(&r)?));
+            let ev = self.server.handle(&r).map_err(|e| e.to_string())?;
+            evs.push(format!("{ev:?}"));
         }
         Ok(evs)
     }
@@ -1192,12 +1193,13 @@ fn params_block_errors_point_into_the_input() {
     assert_err(&results[3], &kind, 80);
 }
 
-/// Errors by class: the same rule broken by the peer's bytes is a protocol
-/// error at an offset; broken by the caller's own write it is a usage error
-/// with no offset; bad bytes are malformed; a bound is a limit.
+/// Errors by whose fault they are: the same rule broken by the peer's bytes
+/// is an `Error` of class Protocol at an offset; broken by the caller's own
+/// write it is a `UsageError`, a type of its own with no offset; bad bytes
+/// are Malformed; a bound is a Limit.
 #[test]
 fn errors_say_whose_fault_they_are() {
-    use fcgi_proto::ErrorClass;
+    use fcgi_proto::{ErrorClass, UsageKind};
     // The peer sends STDOUT after its end: Protocol, at the record.
     let mut c = server_with(&[1], WebServerConfig::default());
     let w = wire(|e, w| {
@@ -1206,13 +1208,23 @@ fn errors_say_whose_fault_they_are() {
     });
     let r = to_server(&mut c, &w);
     let e = r[1].as_ref().unwrap_err();
-    assert_eq!((e.class(), e.position()), (ErrorClass::Protocol, Some(8)));
-    // The caller writes STDIN after its end: Usage, no offset.
+    assert_eq!((e.class(), e.offset()), (ErrorClass::Protocol, 8));
+    assert_eq!(e.requirement(), Some(R_5_3_1));
+    // The caller writes STDIN after its end: a UsageError naming the same
+    // rule, and no offset to give.
     let mut out = Vec::new();
-    let e = c.stdin(rid(1), b"late", &mut out).unwrap_err();
-    assert_eq!((e.class(), e.position()), (ErrorClass::Usage, None));
+    let e: UsageError = c.stdin(rid(1), b"late", &mut out).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &UsageKind::StreamEnded {
+            stream: StreamType::Stdin,
+            request_id: 1
+        }
+    );
+    assert_eq!(e.requirement(), Some(R_5_3_1));
     assert!(out.is_empty(), "a refused write writes nothing");
     assert!(e.to_string().contains("a call the rules forbid"), "{e}");
+    assert!(!e.to_string().contains("at byte"), "{e}");
     // Bytes that are not a record: Malformed.
     let e = records(&[2, 1, 0, 1, 0, 0, 0, 0])
         .next()

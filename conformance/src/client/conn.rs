@@ -205,7 +205,7 @@ impl Task {
                 LengthForm::shortest(v.len()),
                 &mut block,
             )
-            .map_err(ClientError::Malformed)?;
+            .map_err(ClientError::Unwritable)?;
         }
         Ok(block)
     }
@@ -328,7 +328,7 @@ impl Task {
         {
             // Fault: a second request under the id of an active one (R-5.1-6).
             let enc = self.encoder;
-            let m = ClientError::Malformed;
+            let m = ClientError::Unwritable;
             enc.begin_request(1, role, keep_conn, out).map_err(m)?;
             enc.stream(StreamType::Params, 1, &block, out).map_err(m)?;
             enc.end_stream(StreamType::Params, 1, out).map_err(m)?;
@@ -341,7 +341,7 @@ impl Task {
             // Route nothing to it: give it an id of its own on our side.
             return Ok(free);
         }
-        let m = ClientError::Malformed;
+        let m = ClientError::Unwritable;
         self.proto
             .begin_request(free, role, keep_conn, out)
             .map_err(m)?;

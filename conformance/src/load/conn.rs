@@ -266,7 +266,7 @@ fn write_request(
     id: RequestId,
     plan: &Plan,
     out: &mut Vec<u8>,
-) -> Result<(), fcgi_proto::Error> {
+) -> Result<(), fcgi_proto::UsageError> {
     ws.begin_request(id, Role::Responder, true, out)?;
     ws.params_raw(id, &plan.params_block, out)?;
     ws.end_params(id, out)?;

@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use super::{Core, Inbound, RequestId};
 use crate::application::{BeginRequestBody, ProtocolStatus};
 use crate::encoder::Encoder;
-use crate::error::{Direction, Error, ErrorKind, Limit};
+use crate::error::{Direction, Error, ErrorKind, Limit, UsageError, UsageKind};
 use crate::limits::Limits;
 use crate::management::Values;
 use crate::name_value;
@@ -291,7 +291,9 @@ impl Application {
         };
         if t == RecordType::BeginRequest {
             let body = BeginRequestBody::parse(content, record.content_offset())?;
-            self.core.begin(id, body.role, body.keep_conn(), at)?;
+            self.core
+                .begin(id, body.role, body.keep_conn())
+                .map_err(|r| r.inbound(id, at))?;
             return Ok(ApplicationEvent::BeginRequest {
                 request_id: id,
                 role: body.role,
@@ -382,10 +384,10 @@ impl Application {
         data: &[u8],
         end: bool,
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), UsageError> {
         let req = self.core.writable(request_id)?;
         if !req.streams.is_ended(StreamType::Params) && !req.aborted {
-            return Err(Error::usage(ErrorKind::OutputBeforeParams(
+            return Err(UsageError::new(UsageKind::OutputBeforeParams(
                 request_id.get(),
             )));
         }
@@ -399,12 +401,16 @@ impl Application {
         request_id: RequestId,
         data: &[u8],
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), UsageError> {
         self.output(StreamType::Stdout, request_id, data, false, out)
     }
 
     /// Ends STDOUT with its empty record (R-5.3-1).
-    pub fn end_stdout(&mut self, request_id: RequestId, out: &mut Vec<u8>) -> Result<(), Error> {
+    pub fn end_stdout(
+        &mut self,
+        request_id: RequestId,
+        out: &mut Vec<u8>,
+    ) -> Result<(), UsageError> {
         self.output(StreamType::Stdout, request_id, &[], true, out)
     }
 
@@ -414,12 +420,16 @@ impl Application {
         request_id: RequestId,
         data: &[u8],
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), UsageError> {
         self.output(StreamType::Stderr, request_id, data, false, out)
     }
 
     /// Ends STDERR with its empty record.
-    pub fn end_stderr(&mut self, request_id: RequestId, out: &mut Vec<u8>) -> Result<(), Error> {
+    pub fn end_stderr(
+        &mut self,
+        request_id: RequestId,
+        out: &mut Vec<u8>,
+    ) -> Result<(), UsageError> {
         self.output(StreamType::Stderr, request_id, &[], true, out)
     }
 
@@ -437,7 +447,7 @@ impl Application {
         app_status: u32,
         protocol_status: ProtocolStatus,
         out: &mut Vec<u8>,
-    ) -> Result<bool, Error> {
+    ) -> Result<bool, UsageError> {
         let req = self.core.writable(request_id)?;
         let close = !req.keep_conn;
         self.core
@@ -447,21 +457,26 @@ impl Application {
         Ok(close)
     }
 
-    /// Answers a GET_VALUES query (§4.1): known names only (R-4.1-2), request id 0.
+    /// Answers a GET_VALUES query (§4.1): known names only (R-4.1-2), request
+    /// id 0. `query` is the block of a [`ApplicationEvent::GetValues`], checked
+    /// already; another that is not a name-value block is
+    /// [`UsageKind::MalformedQuery`].
     pub fn get_values_result(
         &self,
         values: &Values,
         query: &[u8],
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        let block = values.answer(query)?;
+    ) -> Result<(), UsageError> {
+        let block = values
+            .answer(query)
+            .map_err(|_| UsageError::new(UsageKind::MalformedQuery))?;
         self.core
             .encoder
             .record(RecordType::GetValuesResult, NULL_REQUEST_ID, &block, out)
     }
 
     /// Answers an unknown record type (§4.2, R-4.2-1).
-    pub fn unknown_type(&self, record_type: u8, out: &mut Vec<u8>) -> Result<(), Error> {
+    pub fn unknown_type(&self, record_type: u8, out: &mut Vec<u8>) -> Result<(), UsageError> {
         self.core.encoder.unknown_type(record_type, out)
     }
 }
@@ -598,7 +613,7 @@ mod tests {
         feed(&mut c, &w);
         let mut out = Vec::new();
         let e = c.stdout(rid(1), b"x", &mut out).unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::OutputBeforeParams(1));
+        assert_eq!(e.kind(), &UsageKind::OutputBeforeParams(1));
         // A refusal needs no output.
         assert!(!c
             .end_request(rid(1), 0, ProtocolStatus::CantMpxConn, &mut out)
