@@ -1,6 +1,8 @@
 //! The two parties a driver can play (§1: the web server and the
 //! application), each with its state machine from `fcgi_proto::connection`.
 
+use std::sync::{Arc, Mutex};
+
 use fcgi_proto::connection::{Application, ApplicationEvent, WebServer, WebServerEvent};
 use fcgi_proto::record::Record;
 use fcgi_proto::Error;
@@ -31,6 +33,18 @@ impl Party for Application {
     const SENDS: Dir = Dir::ToServer;
     fn handle<'a>(&mut self, record: &Record<'a>) -> Result<ApplicationEvent<'a>, Error> {
         Application::handle(self, record)
+    }
+}
+
+/// A party shared with tasks that write through it while the driver reads
+/// (the reference application's responders): each record locks it once.
+impl<P: Party> Party for Arc<Mutex<P>> {
+    type Event<'a> = P::Event<'a>;
+    const SENDS: Dir = P::SENDS;
+    fn handle<'a>(&mut self, record: &Record<'a>) -> Result<P::Event<'a>, Error> {
+        self.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .handle(record)
     }
 }
 
