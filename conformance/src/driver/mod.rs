@@ -227,6 +227,17 @@ impl Writer {
         self.wr.flush().await
     }
 
+    /// One write of as much of `bytes` as the socket takes now, as they
+    /// are (no hook); the bytes written are tapped. Cancel-safe: nothing is
+    /// written or tapped when cancelled. `Ok(0)` when the socket takes none.
+    pub async fn write_some(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = self.wr.write(bytes).await?;
+        if let Some(tap) = &self.tap {
+            tap.record(self.dir, bytes.get(..n).unwrap_or_default());
+        }
+        Ok(n)
+    }
+
     /// Writes `bytes` as they are in writes of at most `chop` bytes
     /// (Autobahn's chopsize), tapped once, each write flushed.
     pub async fn send_chopped(&mut self, bytes: &[u8], chop: usize) -> io::Result<()> {
