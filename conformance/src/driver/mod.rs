@@ -28,8 +28,24 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 pub use hook::{ReadHook, WriteHook, WriteOutcome};
 pub use party::{Party, Raw};
 
+use std::sync::Arc;
+
 use crate::target::Stream;
-use crate::transcript::ConnLog;
+use crate::transcript::{ConnLog, Dir};
+
+/// Where a driver records the bytes of both directions: a transcript's
+/// connection ([`ConnLog`]), or a shell's own (one that follows the case
+/// in progress, say).
+pub trait Tap: Send + Sync {
+    /// Records bytes that travelled `dir`.
+    fn record(&self, dir: Dir, bytes: &[u8]);
+}
+
+impl Tap for ConnLog {
+    fn record(&self, dir: Dir, bytes: &[u8]) {
+        ConnLog::record(self, dir, bytes);
+    }
+}
 
 /// The read buffer's default size: one read takes at most this many bytes.
 pub const READ_BUFFER: usize = 16 * 1024;
@@ -60,15 +76,15 @@ pub struct Reader<P> {
     decoder: Decoder,
     party: P,
     buf: Vec<u8>,
-    tap: Option<ConnLog>,
+    tap: Option<Arc<dyn Tap>>,
     hook: Option<Box<dyn ReadHook>>,
 }
 
 /// The writing half of a [`Driver`].
 pub struct Writer {
     wr: WriteHalf<Stream>,
-    tap: Option<ConnLog>,
-    dir: crate::transcript::Dir,
+    tap: Option<Arc<dyn Tap>>,
+    dir: Dir,
     hook: Option<Box<dyn WriteHook>>,
 }
 
@@ -116,9 +132,14 @@ impl<P: Party> Driver<P> {
     }
 
     /// Records every byte, both directions, into `log`.
-    pub fn with_tap(mut self, log: ConnLog) -> Self {
-        self.reader.tap = Some(log.clone());
-        self.writer.tap = Some(log);
+    pub fn with_tap(self, log: ConnLog) -> Self {
+        self.with_tap_into(Arc::new(log))
+    }
+
+    /// Records every byte, both directions, into `tap`.
+    pub fn with_tap_into(mut self, tap: Arc<dyn Tap>) -> Self {
+        self.reader.tap = Some(tap.clone());
+        self.writer.tap = Some(tap);
         self
     }
 
@@ -176,6 +197,14 @@ impl<P: Party> Reader<P> {
         };
         let event = self.party.handle(&record);
         Ok(Some(Inbound { record, event }))
+    }
+
+    /// The next whole record already read, and the party apart from it,
+    /// for a shell that acts between reading a record and judging it
+    /// (no I/O).
+    pub fn next_with_party(&mut self) -> Result<Option<(Record<'_>, &mut P)>, Error> {
+        let party = &mut self.party;
+        Ok(self.decoder.next_record()?.map(|r| (r, party)))
     }
 
     /// Says whether the peer closed mid-record (an error naming the

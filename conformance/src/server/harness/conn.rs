@@ -3,6 +3,46 @@
 //! what the case asks.
 
 use super::*;
+use crate::driver::{Driver, ReadError, Tap, Writer};
+
+/// The transcript tap of a connection that outlives cases: its bytes go
+/// to the transcript of the case in progress, a fresh connection entry
+/// in each.
+pub(super) struct CaseTap {
+    n: ConnId,
+    current: Current,
+    log: Mutex<Option<(u64, ConnLog)>>,
+}
+
+impl CaseTap {
+    pub(super) fn new(n: ConnId, current: Current) -> Self {
+        CaseTap {
+            n,
+            current,
+            log: Mutex::new(None),
+        }
+    }
+}
+
+impl Tap for CaseTap {
+    fn record(&self, dir: Dir, bytes: &[u8]) {
+        let (gen, t) = {
+            let g = self.current.lock().unwrap_or_else(|p| p.into_inner());
+            (g.0, g.1.clone())
+        };
+        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = !matches!(&*log, Some((g, _)) if *g == gen);
+        if fresh {
+            *log = Some((
+                gen,
+                t.connection(format!("web server connection #{}", self.n)),
+            ));
+        }
+        if let Some((_, l)) = &*log {
+            l.record(dir, bytes);
+        }
+    }
+}
 
 /// Per-connection bounds the harness applies on top of the codec's.
 #[derive(Debug, Clone, Copy)]
@@ -12,11 +52,8 @@ pub(super) struct Limits {
 
 pub(super) struct ConnState {
     pub(super) n: ConnId,
-    pub(super) app: Application,
     pub(super) tx: mpsc::Sender<Msg>,
     pub(super) queue_bytes: Arc<Semaphore>,
-    pub(super) current: Current,
-    pub(super) log: Option<(u64, ConnLog)>,
     pub(super) values: Values,
     pub(super) limits: Limits,
     pub(super) encoder: Encoder,
@@ -53,16 +90,21 @@ fn watch(c: Option<Ctl>, deferred: &mut VecDeque<Ctl>) -> Flow {
     }
 }
 
-/// Writes to the web server, still obeying Close while the write waits.
-async fn write_watching<W: AsyncWriteExt + Unpin>(
-    wr: &mut W,
+/// Writes to the web server, still obeying Close while the write waits:
+/// the harness's own records, or (`raw`) a case's bytes as they are.
+async fn write_watching(
+    wr: &mut Writer,
     bytes: &[u8],
+    raw: bool,
     ctl: &mut mpsc::UnboundedReceiver<Ctl>,
     deferred: &mut VecDeque<Ctl>,
 ) -> Flow {
     let fut = async {
-        wr.write_all(bytes).await?;
-        wr.flush().await
+        if raw {
+            wr.send_raw(bytes).await
+        } else {
+            wr.send(bytes).await.map(drop)
+        }
     };
     tokio::pin!(fut);
     loop {
@@ -76,23 +118,6 @@ async fn write_watching<W: AsyncWriteExt + Unpin>(
 }
 
 impl ConnState {
-    fn log(&mut self, dir: Dir, bytes: &[u8]) {
-        let (gen, t) = {
-            let g = self.current.lock().unwrap_or_else(|p| p.into_inner());
-            (g.0, g.1.clone())
-        };
-        let fresh = !matches!(&self.log, Some((g, _)) if *g == gen);
-        if fresh {
-            self.log = Some((
-                gen,
-                t.connection(format!("web server connection #{}", self.n)),
-            ));
-        }
-        if let Some((_, l)) = &self.log {
-            l.record(dir, bytes);
-        }
-    }
-
     /// Queues an event. While the queue is full (in events or payload
     /// bytes) the connection waits here, not reading its socket; Close
     /// still ends it.
@@ -132,10 +157,11 @@ impl ConnState {
     }
 
     /// Carries out one control message from the case.
-    async fn control<W: AsyncWriteExt + Unpin>(
+    async fn control(
         &mut self,
         c: Ctl,
-        wr: &mut W,
+        app: &mut Application,
+        wr: &mut Writer,
         broken: bool,
         ctl: &mut mpsc::UnboundedReceiver<Ctl>,
         deferred: &mut VecDeque<Ctl>,
@@ -143,13 +169,17 @@ impl ConnState {
         let mut out = Vec::new();
         let mut close = false;
         let mut ack = None;
+        let mut raw = false;
         match c {
-            Ctl::Write(b) => out = b,
+            Ctl::Write(b) => {
+                out = b;
+                raw = true;
+            }
             Ctl::EndRequest(id, app_status, status) => {
-                close = self.end_request_bytes(id, app_status, status, &mut out);
+                close = self.end_request_bytes(app, id, app_status, status, &mut out);
             }
             Ctl::EndRequestAck(id, app_status, status, tx) => {
-                close = self.end_request_bytes(id, app_status, status, &mut out);
+                close = self.end_request_bytes(app, id, app_status, status, &mut out);
                 ack = Some(tx);
             }
             Ctl::Close => return Flow::Stop,
@@ -165,12 +195,11 @@ impl ConnState {
                 // A connection that misbehaved counts as busy: its state
                 // is unknown to the next case, so it is closed.
                 let busy = broken || self.over_bound || self.violations > 0;
-                let _ = reply.send(if busy { 1 } else { self.app.active().count() });
+                let _ = reply.send(if busy { 1 } else { app.active().count() });
                 return Flow::Go;
             }
         }
-        self.log(Dir::ToServer, &out);
-        let flow = write_watching(wr, &out, ctl, deferred).await;
+        let flow = write_watching(wr, &out, raw, ctl, deferred).await;
         if let Some(tx) = ack {
             let _ = tx.send(flow == Flow::Go);
         }
@@ -183,19 +212,18 @@ impl ConnState {
     /// END_REQUEST's bytes into `out`; true when the connection closes after it.
     fn end_request_bytes(
         &mut self,
+        app: &mut Application,
         id: u16,
         app_status: u32,
         status: ProtocolStatus,
         out: &mut Vec<u8>,
     ) -> bool {
         self.params_held.remove(&id);
-        let ended = RequestId::new(id).ok_or(()).and_then(|rid| {
-            self.app
-                .end_request(rid, app_status, status, out)
-                .map_err(drop)
-        });
+        let ended = RequestId::new(id)
+            .ok_or(())
+            .and_then(|rid| app.end_request(rid, app_status, status, out).map_err(drop));
         match ended {
-            Ok(c) => c && self.app.should_close(),
+            Ok(c) => c && app.should_close(),
             Err(()) => {
                 let _ = self.encoder.end_request(id, app_status, status, out);
                 false
@@ -206,19 +234,17 @@ impl ConnState {
 
 pub(super) async fn conn_task(
     mut st: ConnState,
-    stream: Stream,
+    driver: Driver<Application>,
     mut ctl: mpsc::UnboundedReceiver<Ctl>,
     permit: OwnedSemaphorePermit,
 ) {
-    let (mut rd, mut wr) = tokio::io::split(stream);
-    let mut dec = Decoder::new();
-    let mut buf = vec![0u8; 16 * 1024];
+    let (mut rd, mut wr) = driver.into_parts();
     let mut broken = false;
     let mut deferred: VecDeque<Ctl> = VecDeque::new();
     'conn: loop {
         if let Some(c) = deferred.pop_front() {
             if st
-                .control(c, &mut wr, broken, &mut ctl, &mut deferred)
+                .control(c, rd.party_mut(), &mut wr, broken, &mut ctl, &mut deferred)
                 .await
                 == Flow::Stop
             {
@@ -229,27 +255,25 @@ pub(super) async fn conn_task(
         tokio::select! {
             c = ctl.recv() => {
                 let Some(c) = c else { break };
-                if st.control(c, &mut wr, broken, &mut ctl, &mut deferred).await == Flow::Stop {
+                if st.control(c, rd.party_mut(), &mut wr, broken, &mut ctl, &mut deferred).await == Flow::Stop {
                     break;
                 }
             }
-            r = rd.read(&mut buf), if !broken => {
-                let n = match r {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                let bytes = buf.get(..n).unwrap_or_default().to_vec();
-                st.log(Dir::ToApp, &bytes);
-                if let Err(e) = dec.push(&bytes) {
+            r = rd.fill(), if !broken => {
+                match r {
+                    Ok(0) | Err(ReadError::Io(_)) => break,
+                    Ok(_) => {}
+                    Err(ReadError::Malformed(e)) => {
                     broken = true;
                     if st.send(Ev::Violation(e), &mut ctl, &mut deferred).await == Flow::Stop {
                         break;
                     }
                     continue;
+                    }
                 }
                 let mut answers = Vec::new();
                 loop {
-                    let rec = match dec.next_record() {
+                    let (rec, app) = match rd.next_with_party() {
                         Ok(Some(r)) => r,
                         Ok(None) => break,
                         Err(e) => {
@@ -266,7 +290,7 @@ pub(super) async fn conn_task(
                     let reported = t == RecordType::BeginRequest
                         || id == 0
                         || matches!(t, RecordType::Unknown(_))
-                        || RequestId::new(id).is_some_and(|rid| st.app.is_active(rid));
+                        || RequestId::new(id).is_some_and(|rid| app.is_active(rid));
                     if reported {
                         let begin_body = (t == RecordType::BeginRequest)
                             .then(|| rec.content.to_vec());
@@ -283,7 +307,7 @@ pub(super) async fn conn_task(
                             break 'conn;
                         }
                     }
-                    let handled = st.app.handle(&rec);
+                    let handled = app.handle(&rec);
                     if matches!(handled, Ok(ApplicationEvent::Params { .. })) {
                         let held = st.params_held.entry(id).or_default();
                         *held = held.saturating_add(rec.content.len());
@@ -316,11 +340,11 @@ pub(super) async fn conn_task(
                     let out = match ev {
                         ApplicationEvent::Params { .. } => continue,
                         ApplicationEvent::GetValues { query } => {
-                            let _ = st.app.get_values_result(&st.values, &query, &mut answers);
+                            let _ = app.get_values_result(&st.values, &query, &mut answers);
                             ApplicationEvent::GetValues { query }
                         }
                         ApplicationEvent::UnknownType { record_type, request_id } => {
-                            let _ = st.app.unknown_type(record_type, &mut answers);
+                            let _ = app.unknown_type(record_type, &mut answers);
                             ApplicationEvent::UnknownType { record_type, request_id }
                         }
                         ApplicationEvent::ParamsEnd { request_id, block } => {
@@ -353,11 +377,10 @@ pub(super) async fn conn_task(
                         break 'conn;
                     }
                 }
-                if !answers.is_empty() {
-                    st.log(Dir::ToServer, &answers);
-                    if write_watching(&mut wr, &answers, &mut ctl, &mut deferred).await == Flow::Stop {
-                        break;
-                    }
+                if !answers.is_empty()
+                    && write_watching(&mut wr, &answers, false, &mut ctl, &mut deferred).await == Flow::Stop
+                {
+                    break;
                 }
             }
         }

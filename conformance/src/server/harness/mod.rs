@@ -21,18 +21,16 @@ use std::time::Duration;
 
 use fcgi_proto::application::ProtocolStatus;
 use fcgi_proto::connection::{Application, ApplicationConfig, ApplicationEvent, RequestId};
-use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::{Encoder, Padding};
 use fcgi_proto::management::Values;
 use fcgi_proto::name_value::{self, LengthForm};
 use fcgi_proto::record::RecordType;
 use fcgi_proto::role::Role;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::bounds::{self, Bounds};
-use crate::target::{Listener, Stream};
+use crate::target::Listener;
 use crate::transcript::{ConnLog, Dir, Transcript};
 
 /// A connection's number in this run (1, 2, ...).
@@ -192,18 +190,18 @@ impl AppSide {
                 if tx.send(Msg::Opened(n, ctx, stats.clone())).await.is_err() {
                     break;
                 }
+                let app = Application::new(ApplicationConfig::default().with_limits(
+                    fcgi_proto::Limits {
+                        max_requests: bounds::MAX_REQS,
+                        ..fcgi_proto::Limits::default()
+                    },
+                ));
+                let driver =
+                    Driver::new(s, app).with_tap_into(Arc::new(CaseTap::new(n, cur.clone())));
                 let st = ConnState {
                     n,
-                    app: Application::new(ApplicationConfig::default().with_limits(
-                        fcgi_proto::Limits {
-                            max_requests: bounds::MAX_REQS,
-                            ..fcgi_proto::Limits::default()
-                        },
-                    )),
                     tx: tx.clone(),
                     queue_bytes: queue_bytes.clone(),
-                    current: cur.clone(),
-                    log: None,
                     values,
                     limits,
                     encoder: Encoder::with_padding(Padding::None),
@@ -212,7 +210,7 @@ impl AppSide {
                     violations: 0,
                     over_bound: false,
                 };
-                tokio::spawn(conn_task(st, s, crx, permit));
+                tokio::spawn(conn_task(st, driver, crx, permit));
             }
         });
         AppSide {
@@ -509,6 +507,7 @@ mod request;
 #[cfg(test)]
 mod tests;
 
-use conn::{conn_task, ConnState, Limits};
+use crate::driver::Driver;
+use conn::{conn_task, CaseTap, ConnState, Limits};
 pub use request::SeenRequest;
 use request::{absorb_into, Meta};
