@@ -14,6 +14,7 @@
 //! records for ids never begun are counted, not reported one by one; a
 //! collected request keeps at most [`bounds::STDIN_KEPT`] bytes of STDIN.
 
+use fcgi_proto::stream::StreamType;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -425,9 +426,9 @@ impl AppSide {
     /// STDOUT records for `data` (split at 65535 bytes), then the empty one.
     pub fn stdout_bytes(&self, id: u16, data: &[u8], end: bool) -> Vec<u8> {
         let mut out = Vec::new();
-        let _ = self.encoder.stream(RecordType::Stdout, id, data, &mut out);
+        let _ = self.encoder.stream(StreamType::Stdout, id, data, &mut out);
         if end {
-            let _ = self.encoder.end_stream(RecordType::Stdout, id, &mut out);
+            let _ = self.encoder.end_stream(StreamType::Stdout, id, &mut out);
         }
         out
     }

@@ -34,8 +34,8 @@ fn soon() -> Instant {
 async fn first_conn(app: &mut AppSide, c: &mut TcpStream) -> ConnId {
     let mut w = Vec::new();
     begin(1, &mut w);
-    let _ = enc().end_stream(RecordType::Params, 1, &mut w);
-    let _ = enc().end_stream(RecordType::Stdin, 1, &mut w);
+    let _ = enc().end_stream(StreamType::Params, 1, &mut w);
+    let _ = enc().end_stream(StreamType::Stdin, 1, &mut w);
     c.write_all(&w).await.unwrap();
     let r = app.collect(soon()).await.unwrap();
     app.end_request(r.conn, 1, 0, ProtocolStatus::RequestComplete);
@@ -78,9 +78,9 @@ async fn sync_takes_in_what_came_with_the_awaited_records() {
     let (mut app, mut c) = side(&Bounds::default()).await;
     let mut w = Vec::new();
     let _ = enc().begin_request(1, Role::Authorizer, true, &mut w);
-    let _ = enc().end_stream(RecordType::Params, 1, &mut w);
-    let _ = enc().stream(RecordType::Stdin, 1, b"not for an authorizer", &mut w);
-    let _ = enc().end_stream(RecordType::Stdin, 1, &mut w);
+    let _ = enc().end_stream(StreamType::Params, 1, &mut w);
+    let _ = enc().stream(StreamType::Stdin, 1, b"not for an authorizer", &mut w);
+    let _ = enc().end_stream(StreamType::Stdin, 1, &mut w);
     c.write_all(&w).await.unwrap();
     // Complete at its PARAMS' end; the STDIN of the same write is in.
     let r = app.collect(soon()).await.unwrap();
@@ -97,9 +97,9 @@ async fn stdin_is_kept_up_to_the_bound_and_counted_past_it() {
     let (mut app, mut c) = side(&bounds).await;
     let mut w = Vec::new();
     begin(1, &mut w);
-    let _ = enc().end_stream(RecordType::Params, 1, &mut w);
-    let _ = enc().stream(RecordType::Stdin, 1, &vec![b's'; 3 << 20], &mut w);
-    let _ = enc().end_stream(RecordType::Stdin, 1, &mut w);
+    let _ = enc().end_stream(StreamType::Params, 1, &mut w);
+    let _ = enc().stream(StreamType::Stdin, 1, &vec![b's'; 3 << 20], &mut w);
+    let _ = enc().end_stream(StreamType::Stdin, 1, &mut w);
     let writer = tokio::spawn(async move {
         c.write_all(&w).await.unwrap();
         c
@@ -118,11 +118,11 @@ async fn records_for_ids_never_begun_are_counted_in_one_event() {
     let (mut app, mut c) = side(&Bounds::default()).await;
     let mut w = Vec::new();
     for _ in 0..100_000 {
-        let _ = enc().end_stream(RecordType::Stdin, 77, &mut w);
+        let _ = enc().end_stream(StreamType::Stdin, 77, &mut w);
     }
     begin(1, &mut w);
-    let _ = enc().end_stream(RecordType::Params, 1, &mut w);
-    let _ = enc().end_stream(RecordType::Stdin, 1, &mut w);
+    let _ = enc().end_stream(StreamType::Params, 1, &mut w);
+    let _ = enc().end_stream(StreamType::Stdin, 1, &mut w);
     c.write_all(&w).await.unwrap();
     let mut ignored_events = 0;
     let mut over = 0;
@@ -214,10 +214,10 @@ async fn a_flooded_channel_does_not_hold_begin_case() {
     let (mut app, mut c) = side(&Bounds::default()).await;
     let mut w = Vec::new();
     begin(1, &mut w);
-    let _ = enc().end_stream(RecordType::Params, 1, &mut w);
+    let _ = enc().end_stream(StreamType::Params, 1, &mut w);
     let chunk = {
         let mut s = Vec::new();
-        let _ = enc().stream(RecordType::Stdin, 1, &vec![0u8; 1 << 20], &mut s);
+        let _ = enc().stream(StreamType::Stdin, 1, &vec![0u8; 1 << 20], &mut s);
         s
     };
     c.write_all(&w).await.unwrap();
