@@ -2,7 +2,8 @@
 //! network and no external assets. A summary, the verdicts by section in
 //! colour, filters by verdict and section (a few lines of inline script),
 //! and each case with its expected/actual and its transcript inline, in
-//! collapsible `<details>`.
+//! collapsible `<details>`. The query string can preset the filters
+//! (`?hide=pass,info&section=4.1`).
 //!
 //! The page is written by a small template of our own (`format!` and one
 //! escape function) rather than a templating crate: it is one page with
@@ -94,6 +95,15 @@ const SCRIPT: &str = "
     if(c&&c.tagName==='DETAILS'){c.open=true;c.scrollIntoView();}
   }
   window.addEventListener('hashchange',openHash);
+  // The query string can set the filters (?hide=pass,info&section=4.1),
+  // through the same change events a click sends: shareable views, and
+  // what the browser test uses.
+  var q=new URLSearchParams(location.search), hide=(q.get('hide')||'').split(',');
+  document.querySelectorAll('input.f-verdict').forEach(function(b){
+    if(hide.indexOf(b.value)>=0){b.checked=false;b.dispatchEvent(new Event('change'));}
+  });
+  var sel=document.getElementById('f-section');
+  if(q.get('section')){sel.value=q.get('section');sel.dispatchEvent(new Event('change'));}
   apply(); openHash();
 })();
 ";
