@@ -5,6 +5,7 @@ mod flaky;
 mod html;
 mod json;
 mod junit;
+pub mod matrix;
 mod meta;
 mod text;
 
