@@ -270,10 +270,12 @@ fn write_sections(h: &mut String, report: &Report) {
 
 fn write_case(h: &mut String, c: &CaseResult) {
     let v = c.outcome.verdict;
+    // A case the target's stopping left unjudged says so on its line.
+    let unjudged = v == Verdict::Skip && c.outcome.detail.starts_with(crate::case::STOPPED_PREFIX);
     let _ = write!(
         h,
         "<details class=\"case\" id=\"{id}\" data-verdict=\"{v}\" data-section=\"{sec}\">\
-         <summary>{badge} <code>{id}</code> {title}</summary>\n<dl>\
+         <summary>{badge} <code>{id}</code> {title}{note}</summary>\n<dl>\
          <dt>requirements</dt><dd>{reqs}</dd><dt>expects</dt><dd>{expects}</dd>\
          <dt>detail</dt><dd>{detail}</dd>",
         id = esc(c.info.id),
@@ -281,6 +283,11 @@ fn write_case(h: &mut String, c: &CaseResult) {
         sec = esc(c.info.section.short()),
         badge = badge(v),
         title = esc(c.info.title),
+        note = if unjudged {
+            " <em class=\"unjudged\">(not judged: the target had stopped serving)</em>"
+        } else {
+            ""
+        },
         reqs = esc(&c.info.requirement_ids(", ")),
         expects = esc(c.info.expects),
         detail = esc(&c.outcome.detail),
