@@ -10,7 +10,7 @@
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${1:-$HERE/bin}
-PKGS="php-fpm php-cgi nginx-light lighttpd apache2 fcgiwrap libfcgi-dev libfcgi-bin spawn-fcgi golang-go"
+PKGS="php-fpm php-cgi nginx-light lighttpd apache2 fcgiwrap libfcgi-dev libfcgi-bin spawn-fcgi golang-go uwsgi-core uwsgi-plugin-python3 h2o"
 # Debian's python3 has no venv module (nor ensurepip) without python3-venv;
 # a python3 of its own (pyenv, a container image's) usually has both.
 python3 -c 'import venv, ensurepip' 2>/dev/null || PKGS="$PKGS python3-venv"

@@ -4,7 +4,8 @@
 #
 #   run-app-suite.sh [--update] [--bin PATH] [--out DIR] [NAME ...]
 #
-# NAME defaults to: php-fpm fcgiwrap libfcgi flup go php-cgi. flup-mpx is left
+# NAME defaults to: php-fpm fcgiwrap libfcgi flup go php-cgi uwsgi spawn-fcgi
+# (spawn-fcgi runs the runner's own reference-app: FCGI_CONFORMANCE_BIN). flup-mpx is left
 # out of the default: after a hostile case it sometimes stops serving for
 # good and sometimes recovers (docs/interop.md), so its verdicts cannot be pinned.
 # --update rewrites expected.json from this run instead of comparing.
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
-[ $# -gt 0 ] || set -- php-fpm fcgiwrap libfcgi flup go php-cgi
+[ $# -gt 0 ] || set -- php-fpm fcgiwrap libfcgi flup go php-cgi uwsgi spawn-fcgi
 [ -x "$BIN" ] || { echo "run-app-suite.sh: no runner at $BIN (cargo build -p fcgi-conformance first, or --bin)" >&2; exit 2; }
 mkdir -p "$OUT"
 SCRATCH=$(mktemp -d)

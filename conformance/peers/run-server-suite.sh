@@ -4,8 +4,8 @@
 #
 #   run-server-suite.sh [--update] [--bin PATH] [--out DIR] [NAME...]
 #
-# NAME: nginx lighttpd apache2, and nginx-plain apache2-plain for the same
-# servers' configs without connection reuse (default: all five; expectations
+# NAME: nginx lighttpd apache2 h2o, and nginx-plain apache2-plain h2o-plain for
+# the same servers' configs without connection reuse (default: all seven; expectations
 # in <server>/expected.json and <server>/expected-plain.json). For each: pick a free
 # port for the runner, start the server with start.sh (forwarding to that
 # port), run the suite (--junit and --transcript into DIR/NAME), stop the
@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
-NAMES=${*:-nginx nginx-plain lighttpd apache2 apache2-plain}
+NAMES=${*:-nginx nginx-plain lighttpd apache2 apache2-plain h2o h2o-plain}
 TIMEOUT=${SUITE_TIMEOUT:-2}
 if [ -z "$BIN" ]; then
     BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/fcgi-conformance
@@ -53,8 +53,8 @@ free_port() {
 status=0
 for NAME in $NAMES; do
     case "$NAME" in
-        nginx|lighttpd|apache2) SERVER=$NAME; EXPECT=$HERE/$NAME/expected.json ;;
-        nginx-plain|apache2-plain) SERVER=${NAME%-plain}; EXPECT=$HERE/$SERVER/expected-plain.json ;;
+        nginx|lighttpd|apache2|h2o) SERVER=$NAME; EXPECT=$HERE/$NAME/expected.json ;;
+        nginx-plain|apache2-plain|h2o-plain) SERVER=${NAME%-plain}; EXPECT=$HERE/$SERVER/expected-plain.json ;;
         *) echo "run-server-suite.sh: unknown server $NAME" >&2; status=1; continue ;;
     esac
     PORT=$(free_port)

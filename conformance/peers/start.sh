@@ -4,11 +4,11 @@
 #   start.sh NAME SCRATCH_DIR [APP_ADDR_OR_PORT]
 #
 # Applications (php-fpm php-cgi fcgiwrap libfcgi libfcgi-opensocket flup
-# flup-mpx go python-echo): the optional third argument is the port (or 127.0.0.1:PORT, or a
+# flup-mpx uwsgi spawn-fcgi go python-echo): the optional third argument is the port (or 127.0.0.1:PORT, or a
 # unix socket path starting with /) to listen on; default: a free port.
 # Prints   ADDR=127.0.0.1:PORT   (or ADDR=unix:/path)   and PARAM=NAME=VALUE
 # lines the runner must send with every request.
-# Web servers (nginx lighttpd apache2): the third argument is required, the
+# Web servers (nginx lighttpd apache2 h2o): the third argument is required, the
 # FastCGI address HOST:PORT the runner listens on. Prints HTTP=http://.../
 # and further URL lines (see README.md).
 # Always writes SCRATCH_DIR/NAME.pid (the peer's process, leader of its own
@@ -36,7 +36,7 @@ PIDFILE=$SCRATCH/$NAME.pid
 mkdir -p "$DIR"
 LOG=$DIR/$NAME.out
 # Servers refuse to start over their own stale pid files (pids get reused).
-rm -f "$DIR/httpd.pid" "$DIR/nginx.pid"
+rm -f "$DIR/httpd.pid" "$DIR/nginx.pid" "$DIR/h2o.pid"
 
 die() { echo "start.sh: $NAME: $*" >&2; exit 1; }
 
@@ -213,6 +213,32 @@ python-echo)
     wait_ready "$LADDR"
     echo "ADDR=$SHOWN"
     ;;
+uwsgi)
+    # uWSGI in its FastCGI mode, the WSGI echo app of uwsgi/echo.py. SIGTERM
+    # would make the master reload its workers: --die-on-term makes it exit,
+    # so stop.sh's TERM to the group stops it.
+    app_listen
+    command -v uwsgi >/dev/null || die "uwsgi not installed (uwsgi-core, uwsgi-plugin-python3)"
+    set -- --plugin python3 --fastcgi-socket "$LADDR" --wsgi-file "$HERE/uwsgi/echo.py" \
+        --master --processes 2 --threads 2 --die-on-term --need-app --disable-logging
+    [ -z "$LSOCK" ] || set -- "$@" --chmod-socket=666
+    launch uwsgi "$@"
+    wait_ready "$LADDR"
+    echo "ADDR=$SHOWN"
+    echo "PARAM=REQUEST_METHOD=GET"
+    ;;
+spawn-fcgi)
+    # spawn-fcgi binds the socket and execs the app with it on descriptor 0
+    # (FCGI_LISTENSOCK_FILENO, §2.2); the app is the bundled reference
+    # application, whose own verdicts are known.
+    app_listen
+    APP=${FCGI_CONFORMANCE_BIN:-$HERE/../../target/debug/fcgi-conformance}
+    [ -x "$APP" ] || die "no runner at $APP (set FCGI_CONFORMANCE_BIN)"
+    if [ -n "$LSOCK" ]; then launch spawn-fcgi -n -s "$LSOCK" -M 0666 -- "$APP" reference-app
+    else launch spawn-fcgi -n -a 127.0.0.1 -p "$LPORT" -- "$APP" reference-app; fi
+    wait_ready "$LADDR"
+    echo "ADDR=$SHOWN"
+    ;;
 go)
     app_listen
     APP=$(binary echo-go)
@@ -262,7 +288,20 @@ apache2)
     echo "HTTP_PLAIN=http://127.0.0.1:$HTTP_PORT/"
     echo "HTTP_KEEPALIVE=http://127.0.0.1:$HTTP_PORT/reuse/"
     ;;
+h2o)
+    server_listen
+    USER=
+    is_root && USER="user: root"
+    sed -e "s|@SCRATCH@|$DIR|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
+        -e "s|@APP_HOST@|$APP_HOST|g" -e "s|@APP_PORT@|$APP_PORT|g" \
+        -e "s|@USER@|$USER|g" "$HERE/h2o/h2o.conf.in" >"$DIR/h2o.conf"
+    launch /usr/bin/h2o -c "$DIR/h2o.conf"
+    wait_ready "127.0.0.1:$HTTP_PORT"
+    echo "HTTP=http://127.0.0.1:$HTTP_PORT/"
+    echo "HTTP_KEEPALIVE=http://127.0.0.1:$HTTP_PORT/"
+    echo "HTTP_PLAIN=http://127.0.0.1:$HTTP_PORT/plain/"
+    ;;
 *)
-    die "unknown peer (php-fpm php-cgi fcgiwrap libfcgi libfcgi-opensocket flup flup-mpx go python-echo nginx lighttpd apache2)"
+    die "unknown peer (php-fpm php-cgi fcgiwrap libfcgi libfcgi-opensocket flup flup-mpx uwsgi spawn-fcgi go python-echo nginx lighttpd apache2 h2o)"
     ;;
 esac
