@@ -287,6 +287,7 @@ apache2)
     echo "HTTP=http://127.0.0.1:$HTTP_PORT/"
     echo "HTTP_PLAIN=http://127.0.0.1:$HTTP_PORT/"
     echo "HTTP_KEEPALIVE=http://127.0.0.1:$HTTP_PORT/reuse/"
+    echo "HTTP_AUTHORIZER=http://127.0.0.1:$HTTP_PORT/auth/ok.txt"
     ;;
 h2o)
     server_listen
