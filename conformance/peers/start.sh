@@ -65,14 +65,20 @@ app_listen() {
 
 server_listen() {
     [ -n "$ARG3" ] || die "web servers need the app address HOST:PORT as 3rd argument"
+    APP_SOCK=
     case "$ARG3" in
+        unix:/*) APP_SOCK=${ARG3#unix:}; APP_HOST=; APP_PORT= ;;
         127.0.0.1:*) APP_HOST=127.0.0.1; APP_PORT=${ARG3#127.0.0.1:} ;;
         localhost:*) APP_HOST=127.0.0.1; APP_PORT=${ARG3#localhost:} ;;
         *:*) die "loopback only: the app address must be 127.0.0.1:PORT" ;;
         *) APP_HOST=127.0.0.1; APP_PORT=$ARG3 ;;
     esac
+    if [ -n "$APP_SOCK" ]; then APP_ADDR=unix:$APP_SOCK; else APP_ADDR=$APP_HOST:$APP_PORT; fi
     HTTP_PORT=$(free_port)
 }
+
+# Servers whose config has no unix-socket form here refuse one.
+tcp_only() { [ -z "$APP_SOCK" ] || die "forwards over tcp only here (unix: is configured for nginx)"; }
 
 # Launch "$@" as its own process-group leader (setsid execs in place: $! is
 # the peer itself), all output to $LOG.
@@ -253,7 +259,7 @@ nginx)
     server_listen
     mkdir -p "$DIR/body" "$DIR/fcgi" "$DIR/proxy" "$DIR/uwsgi" "$DIR/scgi" "$DIR/logs"
     sed -e "s|@SCRATCH@|$DIR|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
-        -e "s|@APP_HOST@|$APP_HOST|g" -e "s|@APP_PORT@|$APP_PORT|g" \
+        -e "s|@APP_ADDR@|$APP_ADDR|g" \
         "$HERE/nginx/nginx.conf.in" >"$DIR/nginx.conf"
     launch /usr/sbin/nginx -c "$DIR/nginx.conf" -p "$DIR/" -e "$DIR/error.log"
     wait_ready "127.0.0.1:$HTTP_PORT"
@@ -263,6 +269,7 @@ nginx)
     ;;
 lighttpd)
     server_listen
+    tcp_only
     mkdir -p "$DIR/docroot/auth" "$DIR/upload"
     printf 'AUTHORIZED\n' >"$DIR/docroot/auth/ok.txt"
     sed -e "s|@SCRATCH@|$DIR|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
@@ -275,6 +282,7 @@ lighttpd)
     ;;
 apache2)
     server_listen
+    tcp_only
     mkdir -p "$DIR/run" "$DIR/htdocs"
     sed -e "s|@SCRATCH@|$DIR|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
         -e "s|@APP_HOST@|$APP_HOST|g" -e "s|@APP_PORT@|$APP_PORT|g" \
@@ -291,6 +299,7 @@ apache2)
     ;;
 h2o)
     server_listen
+    tcp_only
     USER=
     is_root && USER="user: root"
     sed -e "s|@SCRATCH@|$DIR|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
