@@ -18,14 +18,21 @@ super::cases! {
 }
 
 async fn unknown_application_type(ctx: Ctx) -> Outcome {
-    let req = echo_req(&ctx, b"with a type-20 record");
+    undefined_type(ctx, 20).await
+}
+
+/// A record of the undefined type `t` with the request's id between PARAMS
+/// and STDIN: what the application does with it, and whether the request
+/// is still served or refused.
+async fn undefined_type(ctx: Ctx, t: u8) -> Outcome {
+    let req = echo_req(&ctx, format!("with a type-{t} record").as_bytes());
     let mut wire = req.begin_bytes();
     wire.extend(req.params_bytes());
-    let _ = Encoder::default().record(RecordType::Unknown(20), 1, b"?", &mut wire);
+    let _ = Encoder::default().record(RecordType::Unknown(t), 1, b"?", &mut wire);
     let (body, end) = req.stdin_parts();
     wire.extend(body);
     wire.extend(end);
-    let mut c = match ctx.conn("type 20").await {
+    let mut c = match ctx.conn(&format!("type {t}")).await {
         Ok(c) => c,
         Err(o) => return o,
     };
