@@ -15,6 +15,10 @@ super::cases! {
         "CONTENT_LENGTH equals the bytes sent on STDIN"
         "A POST of 1000 bytes: CONTENT_LENGTH is \"1000\" and exactly 1000 bytes arrive on STDIN."
         => content_length;
+    "status-location" [R_6_1_8] Plain
+        "A Location header without Status becomes a redirect"
+        "The application answers with only `Location: http://example.invalid/elsewhere` and no Status (a CGI client redirect, RFC 3875 §6.2.3): the client gets 302 with that Location; another 3xx with it warns."
+        => status_location;
 }
 
 async fn meta_variables(ctx: &mut Ctx) -> Outcome {
@@ -91,4 +95,44 @@ async fn content_length(ctx: &mut Ctx) -> Outcome {
         return o;
     }
     Outcome::pass("CONTENT_LENGTH 1000, 1000 STDIN bytes")
+}
+
+/// Where the status-location case redirects to: an absolute URI, so that
+/// the answer is a client redirect, not a local one (RFC 3875 §6.2.2).
+const ELSEWHERE: &str = "http://example.invalid/elsewhere";
+
+async fn status_location(ctx: &mut Ctx) -> Outcome {
+    let head = format!("Location: {ELSEWHERE}\r\n\r\n").into_bytes();
+    let (seen, resp) = ctx
+        .exchange(HttpRequest::get(path("status-location")), |app, s| {
+            app.respond(s, &head)
+        })
+        .await;
+    if let Err(o) = usable(&seen, "GET /status-location", &resp) {
+        return o;
+    }
+    let r = match &resp {
+        Ok(r) => r,
+        Err(e) => return Outcome::fail("an HTTP response", e.clone()),
+    };
+    let location = r.header("location").unwrap_or_default().to_string();
+    match (r.status, location == ELSEWHERE) {
+        (302, true) => Outcome::pass(format!("302 with Location {location}")),
+        (300..=399, true) => Outcome::warn(
+            "302 Found for a CGI client redirect (RFC 3875 §6.2.3)",
+            format!("{} with Location {location}", r.status),
+        ),
+        _ => Outcome::fail(
+            format!("302 with Location {ELSEWHERE} (R-6.1-8)"),
+            format!(
+                "HTTP {}{}",
+                r.status,
+                if location.is_empty() {
+                    ", no Location".to_string()
+                } else {
+                    format!(", Location {location}")
+                }
+            ),
+        ),
+    }
 }
