@@ -574,6 +574,7 @@ mod tests {
     use super::*;
     use crate::bounds::Pool;
     use fcgi_proto::encoder::Encoder;
+    use fcgi_proto::stream::StreamType;
     use tokio::net::TcpListener;
 
     /// An in-process application on loopback: reads what comes, then
@@ -608,8 +609,8 @@ mod tests {
         let mut b = Vec::new();
         let enc = Encoder::default();
         let _ = enc.begin_request(id, Role::Responder, false, &mut b);
-        let _ = enc.end_stream(RecordType::Params, id, &mut b);
-        let _ = enc.end_stream(RecordType::Stdin, id, &mut b);
+        let _ = enc.end_stream(StreamType::Params, id, &mut b);
+        let _ = enc.end_stream(StreamType::Stdin, id, &mut b);
         b
     }
 
@@ -680,7 +681,7 @@ mod tests {
         // END_REQUEST, then STDOUT for the ended id: a violation each.
         let mut w = Vec::new();
         let enc = Encoder::default();
-        let _ = enc.end_stream(RecordType::Stdout, 1, &mut w);
+        let _ = enc.end_stream(StreamType::Stdout, 1, &mut w);
         let _ = enc.end_request(
             1,
             0,

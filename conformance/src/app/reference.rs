@@ -4,6 +4,7 @@
 //! application suite; with [`Fault`]s it breaks one rule at a time, which
 //! is how the suite tests itself.
 
+use fcgi_proto::stream::StreamType;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -626,7 +627,7 @@ async fn respond(
                 break;
             }
             if wrong_id.is_some() {
-                let _ = enc.stream(RecordType::Stdout, write_id, piece, &mut out);
+                let _ = enc.stream(StreamType::Stdout, write_id, piece, &mut out);
             } else if c.stdout(id, piece, &mut out).is_err() {
                 break;
             }
@@ -644,7 +645,7 @@ async fn respond(
         }
         if !sh.has(Fault::NoStdoutEnd) {
             if wrong_id.is_some() {
-                let _ = enc.end_stream(RecordType::Stdout, write_id, &mut out);
+                let _ = enc.end_stream(StreamType::Stdout, write_id, &mut out);
             } else {
                 let _ = c.end_stdout(id, &mut out);
             }
@@ -675,7 +676,7 @@ async fn respond(
         }
         out.extend_from_slice(&end);
         if sh.has(Fault::RecordAfterEnd) {
-            let _ = enc.end_stream(RecordType::Stdout, id.get(), &mut out);
+            let _ = enc.end_stream(StreamType::Stdout, id.get(), &mut out);
         }
         close = if sh.has(Fault::NoCloseWithoutKeepConn) {
             false

@@ -2,6 +2,7 @@
 //! it writes what requests ask for through `fcgi_proto::connection::WebServer`
 //! and routes each record the application sends to the request it belongs to.
 
+use fcgi_proto::stream::StreamType;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::error::ErrorKind;
 use fcgi_proto::name_value::{self, LengthForm};
-use fcgi_proto::record::{RecordType, HEADER_LEN};
+use fcgi_proto::record::HEADER_LEN;
 use fcgi_proto::role::Role;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -329,12 +330,12 @@ impl Task {
             let enc = self.encoder;
             let m = ClientError::Malformed;
             enc.begin_request(1, role, keep_conn, out).map_err(m)?;
-            enc.stream(RecordType::Params, 1, &block, out).map_err(m)?;
-            enc.end_stream(RecordType::Params, 1, out).map_err(m)?;
+            enc.stream(StreamType::Params, 1, &block, out).map_err(m)?;
+            enc.end_stream(StreamType::Params, 1, out).map_err(m)?;
             if let Some((data, end)) = stdin {
-                enc.stream(RecordType::Stdin, 1, &data, out).map_err(m)?;
+                enc.stream(StreamType::Stdin, 1, &data, out).map_err(m)?;
                 if end {
-                    enc.end_stream(RecordType::Stdin, 1, out).map_err(m)?;
+                    enc.end_stream(StreamType::Stdin, 1, out).map_err(m)?;
                 }
             }
             // Route nothing to it: give it an id of its own on our side.

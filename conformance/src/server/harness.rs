@@ -14,6 +14,7 @@
 //! records for ids never begun are counted, not reported one by one; a
 //! collected request keeps at most [`bounds::STDIN_KEPT`] bytes of STDIN.
 
+use fcgi_proto::stream::StreamType;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -536,9 +537,9 @@ impl AppSide {
     /// STDOUT records for `data` (split at 65535 bytes), then the empty one.
     pub fn stdout_bytes(&self, id: u16, data: &[u8], end: bool) -> Vec<u8> {
         let mut out = Vec::new();
-        let _ = self.encoder.stream(RecordType::Stdout, id, data, &mut out);
+        let _ = self.encoder.stream(StreamType::Stdout, id, data, &mut out);
         if end {
-            let _ = self.encoder.end_stream(RecordType::Stdout, id, &mut out);
+            let _ = self.encoder.end_stream(StreamType::Stdout, id, &mut out);
         }
         out
     }
@@ -1146,8 +1147,8 @@ mod tests {
     async fn first_conn(app: &mut AppSide, c: &mut TcpStream) -> ConnId {
         let mut w = Vec::new();
         begin(1, &mut w);
-        let _ = enc().end_stream(RecordType::Params, 1, &mut w);
-        let _ = enc().end_stream(RecordType::Stdin, 1, &mut w);
+        let _ = enc().end_stream(StreamType::Params, 1, &mut w);
+        let _ = enc().end_stream(StreamType::Stdin, 1, &mut w);
         c.write_all(&w).await.unwrap();
         let r = app.collect(soon()).await.unwrap();
         app.end_request(r.conn, 1, 0, ProtocolStatus::RequestComplete);
@@ -1190,9 +1191,9 @@ mod tests {
         let (mut app, mut c) = side(&Bounds::default()).await;
         let mut w = Vec::new();
         let _ = enc().begin_request(1, Role::Authorizer, true, &mut w);
-        let _ = enc().end_stream(RecordType::Params, 1, &mut w);
-        let _ = enc().stream(RecordType::Stdin, 1, b"not for an authorizer", &mut w);
-        let _ = enc().end_stream(RecordType::Stdin, 1, &mut w);
+        let _ = enc().end_stream(StreamType::Params, 1, &mut w);
+        let _ = enc().stream(StreamType::Stdin, 1, b"not for an authorizer", &mut w);
+        let _ = enc().end_stream(StreamType::Stdin, 1, &mut w);
         c.write_all(&w).await.unwrap();
         // Complete at its PARAMS' end; the STDIN of the same write is in.
         let r = app.collect(soon()).await.unwrap();
@@ -1209,9 +1210,9 @@ mod tests {
         let (mut app, mut c) = side(&bounds).await;
         let mut w = Vec::new();
         begin(1, &mut w);
-        let _ = enc().end_stream(RecordType::Params, 1, &mut w);
-        let _ = enc().stream(RecordType::Stdin, 1, &vec![b's'; 3 << 20], &mut w);
-        let _ = enc().end_stream(RecordType::Stdin, 1, &mut w);
+        let _ = enc().end_stream(StreamType::Params, 1, &mut w);
+        let _ = enc().stream(StreamType::Stdin, 1, &vec![b's'; 3 << 20], &mut w);
+        let _ = enc().end_stream(StreamType::Stdin, 1, &mut w);
         let writer = tokio::spawn(async move {
             c.write_all(&w).await.unwrap();
             c
@@ -1230,11 +1231,11 @@ mod tests {
         let (mut app, mut c) = side(&Bounds::default()).await;
         let mut w = Vec::new();
         for _ in 0..100_000 {
-            let _ = enc().end_stream(RecordType::Stdin, 77, &mut w);
+            let _ = enc().end_stream(StreamType::Stdin, 77, &mut w);
         }
         begin(1, &mut w);
-        let _ = enc().end_stream(RecordType::Params, 1, &mut w);
-        let _ = enc().end_stream(RecordType::Stdin, 1, &mut w);
+        let _ = enc().end_stream(StreamType::Params, 1, &mut w);
+        let _ = enc().end_stream(StreamType::Stdin, 1, &mut w);
         c.write_all(&w).await.unwrap();
         let mut ignored_events = 0;
         let mut over = 0;
@@ -1328,10 +1329,10 @@ mod tests {
         let (mut app, mut c) = side(&Bounds::default()).await;
         let mut w = Vec::new();
         begin(1, &mut w);
-        let _ = enc().end_stream(RecordType::Params, 1, &mut w);
+        let _ = enc().end_stream(StreamType::Params, 1, &mut w);
         let chunk = {
             let mut s = Vec::new();
-            let _ = enc().stream(RecordType::Stdin, 1, &vec![0u8; 1 << 20], &mut s);
+            let _ = enc().stream(StreamType::Stdin, 1, &vec![0u8; 1 << 20], &mut s);
             s
         };
         c.write_all(&w).await.unwrap();

@@ -4,7 +4,7 @@ use crate::app::conn::ConnError;
 use crate::app::ctx::{same_as_sent, well_formed, Ctx};
 use crate::case::{Outcome, Verdict};
 use fcgi_proto::encoder::Encoder;
-use fcgi_proto::record::RecordType;
+use fcgi_proto::stream::StreamType;
 
 use super::helpers::*;
 
@@ -24,7 +24,7 @@ async fn output_after_params(ctx: Ctx) -> Outcome {
     let req = echo_req(&ctx, b"after a pause in PARAMS");
     let mut head = req.begin_bytes();
     let mut params = Vec::new();
-    let _ = Encoder::default().stream(RecordType::Params, req.id, &req.params_block(), &mut params);
+    let _ = Encoder::default().stream(StreamType::Params, req.id, &req.params_block(), &mut params);
     head.extend(params);
     let mut c = match ctx.conn("params held open").await {
         Ok(c) => c,
@@ -54,7 +54,7 @@ async fn output_after_params(ctx: Ctx) -> Outcome {
         }
     }
     let mut rest = Vec::new();
-    let _ = Encoder::default().end_stream(RecordType::Params, req.id, &mut rest);
+    let _ = Encoder::default().end_stream(StreamType::Params, req.id, &mut rest);
     let (body, end) = req.stdin_parts();
     rest.extend(body);
     rest.extend(end);
@@ -82,10 +82,10 @@ async fn stdin_before_params_end(ctx: Ctx) -> Outcome {
     let req = echo_req(&ctx, b"stdin first");
     let mut wire = req.begin_bytes();
     let enc = Encoder::default();
-    let _ = enc.stream(RecordType::Params, req.id, &req.params_block(), &mut wire);
+    let _ = enc.stream(StreamType::Params, req.id, &req.params_block(), &mut wire);
     let (body, end) = req.stdin_parts();
     wire.extend(body);
-    let _ = enc.end_stream(RecordType::Params, req.id, &mut wire);
+    let _ = enc.end_stream(StreamType::Params, req.id, &mut wire);
     wire.extend(end);
     match exchange(&ctx, &wire, req.id, "stdin before params end").await {
         Ok((c, resp)) => {
