@@ -19,6 +19,10 @@ super::cases! {
         "A Location header without Status becomes a redirect"
         "The application answers with only `Location: http://example.invalid/elsewhere` and no Status (a CGI client redirect, RFC 3875 §6.2.3): the client gets 302 with that Location; another 3xx with it warns."
         => status_location;
+    "chunked-body" [R_6_2_3, R_6_2_7] Plain
+        "A chunked request body: CONTENT_LENGTH and STDIN"
+        "A POST of 2500 bytes with Transfer-Encoding: chunked and no Content-Length: STDIN carries exactly those bytes and CONTENT_LENGTH is \"2500\" (CGI/1.1 §4.1.2: set whenever there is a body, the decimal length); a missing or other CONTENT_LENGTH fails; a 411 Length Required instead of forwarding is info."
+        => chunked_body;
 }
 
 async fn meta_variables(ctx: &mut Ctx) -> Outcome {
@@ -135,4 +139,45 @@ async fn status_location(ctx: &mut Ctx) -> Outcome {
             ),
         ),
     }
+}
+
+async fn chunked_body(ctx: &mut Ctx) -> Outcome {
+    let body: Vec<u8> = (0..2500u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut req = HttpRequest::post(path("chunked-body"), body.clone());
+    req.headers
+        .push(("Transfer-Encoding".into(), "chunked".into()));
+    let (seen, resp) = ctx
+        .exchange(req, |app, s| app.respond(s, &ok_response(b"chunked\n")))
+        .await;
+    if seen.is_none() {
+        if let Ok(r) = &resp {
+            if r.status == 411 {
+                return Outcome::info("refused with 411 Length Required; nothing forwarded");
+            }
+        }
+    }
+    let s = match usable(&seen, "POST /chunked-body (chunked)", &resp) {
+        Ok(s) => s,
+        Err(o) => return o,
+    };
+    if s.stdin != body {
+        return Outcome::fail(
+            "the 2500 body bytes on STDIN (R-6.2-3)",
+            format!("{} STDIN bytes", s.stdin.len() as u64 + s.stdin_discarded),
+        );
+    }
+    let cl = s.param_str("CONTENT_LENGTH");
+    if cl.as_deref() != Some("2500") {
+        return Outcome::fail(
+            "CONTENT_LENGTH \"2500\", the length of the body received (CGI/1.1 §4.1.2, R-6.2-7)",
+            match cl {
+                Some(v) => format!("CONTENT_LENGTH {v:?}"),
+                None => "no CONTENT_LENGTH".to_string(),
+            },
+        );
+    }
+    if let Some(o) = expect_body(&resp, 200, b"chunked\n") {
+        return o;
+    }
+    Outcome::pass("2500 chunked bytes arrived on STDIN with CONTENT_LENGTH 2500")
 }
