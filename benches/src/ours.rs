@@ -214,8 +214,8 @@ pub fn serve_request(wire: &[u8], body: &[u8], out: &mut Vec<u8>) -> Result<Requ
     // A request that never began has nothing to answer: id 1 is then
     // inactive and the writes below fail as they should.
     let id = RequestId::new(sum.request_id).unwrap_or(RequestId::MIN);
-    conn.stdout(id, body, out)?;
-    conn.end_stdout(id, out)?;
+    conn.stream(StreamType::Stdout, id, body, out)?;
+    conn.end_stream(StreamType::Stdout, id, out)?;
     conn.end_request(id, 0, ProtocolStatus::RequestComplete, out)?;
     sum.written = out.len();
     Ok(sum)
@@ -238,8 +238,8 @@ pub fn client_request(
     let id = RequestId::MIN;
     conn.begin_request(id, Role::Responder, false, out)?;
     conn.params(id, pairs.iter().copied(), out)?;
-    conn.end_params(id, out)?;
-    conn.end_stdin(id, out)?;
+    conn.end_stream(StreamType::Params, id, out)?;
+    conn.end_stream(StreamType::Stdin, id, out)?;
     for r in records(response) {
         match conn.handle(&r?)? {
             WebServerEvent::Stdout { data, .. } => stdout.extend_from_slice(&data),

@@ -77,7 +77,7 @@
 //! ```
 //! use fcgi_proto::application::ProtocolStatus;
 //! use fcgi_proto::connection::{Application, ApplicationEvent, RequestId, WebServer};
-//! use fcgi_proto::{record::records, requirement::R_5_5_4, role::Role};
+//! use fcgi_proto::{record::records, requirement::R_5_5_4, role::Role, stream::StreamType};
 //!
 //! // The web server's side writes a request...
 //! let mut server = WebServer::default();
@@ -85,8 +85,8 @@
 //! let mut to_app = Vec::new();
 //! server.begin_request(id, Role::Responder, false, &mut to_app)?;
 //! server.params(id, [(&b"SCRIPT_NAME"[..], &b"/x"[..])], &mut to_app)?;
-//! server.end_params(id, &mut to_app)?;
-//! server.end_stdin(id, &mut to_app)?;
+//! server.end_stream(StreamType::Params, id, &mut to_app)?;
+//! server.end_stream(StreamType::Stdin, id, &mut to_app)?;
 //!
 //! // ...the application's side reads it, one event per record...
 //! let mut app = Application::default();
@@ -97,8 +97,8 @@
 //! }
 //! // ...and answers.
 //! let mut to_server = Vec::new();
-//! app.stdout(id, b"Status: 204\r\n\r\n", &mut to_server)?;
-//! app.end_stdout(id, &mut to_server)?;
+//! app.stream(StreamType::Stdout, id, b"Status: 204\r\n\r\n", &mut to_server)?;
+//! app.end_stream(StreamType::Stdout, id, &mut to_server)?;
 //! let must_close = app.end_request(id, 0, ProtocolStatus::RequestComplete, &mut to_server)?;
 //! assert!(must_close, "no FCGI_KEEP_CONN: the application closes (R-3.5-1)");
 //!

@@ -264,10 +264,16 @@ impl Task {
                 let mut out = Vec::new();
                 let mut r = Ok(());
                 if !data.is_empty() {
-                    r = self.reader.party_mut().stdin(id, &data, &mut out);
+                    r = self
+                        .reader
+                        .party_mut()
+                        .stream(StreamType::Stdin, id, &data, &mut out);
                 }
                 if end && r.is_ok() {
-                    r = self.reader.party_mut().end_stdin(id, &mut out);
+                    r = self
+                        .reader
+                        .party_mut()
+                        .end_stream(StreamType::Stdin, id, &mut out);
                 }
                 if r.is_err() {
                     return Flow::Go;
@@ -353,8 +359,9 @@ impl Task {
         // The ends of streams and the cuts are the write hook's faults.
         let ws = self.reader.party_mut();
         ws.begin_request(free, role, keep_conn, out).map_err(m)?;
-        ws.params_raw(free, &block, out).map_err(m)?;
-        ws.end_params(free, out).map_err(m)?;
+        ws.stream(StreamType::Params, free, &block, out)
+            .map_err(m)?;
+        ws.end_stream(StreamType::Params, free, out).map_err(m)?;
         if let Some((data, end)) = stdin {
             let data = if self.faults.short_stdin && end && !data.is_empty() {
                 data.get(..data.len() - 1).unwrap_or_default().to_vec()
@@ -362,10 +369,10 @@ impl Task {
                 data
             };
             if !data.is_empty() {
-                ws.stdin(free, &data, out).map_err(m)?;
+                ws.stream(StreamType::Stdin, free, &data, out).map_err(m)?;
             }
             if end {
-                ws.end_stdin(free, out).map_err(m)?;
+                ws.end_stream(StreamType::Stdin, free, out).map_err(m)?;
             }
         }
         Ok(free)

@@ -377,6 +377,33 @@ impl Application {
         })
     }
 
+    /// Writes `data` on STDOUT (§5.3, §6.2) or STDERR (§5.3), split into
+    /// as many records as it needs; empty `data` writes nothing. Refused
+    /// before the web server ended PARAMS (R-6.2-4) unless the request was
+    /// aborted (§5.4), for PARAMS, STDIN and DATA, which only the web server
+    /// writes (appendix A), after the stream's end, and for an id that is
+    /// not active.
+    pub fn stream(
+        &mut self,
+        stream: StreamType,
+        request_id: RequestId,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), UsageError> {
+        self.output(stream, request_id, data, false, out)
+    }
+
+    /// Ends STDOUT or STDERR with its empty record (R-5.3-1). Call it for
+    /// STDOUT before [`Application::end_request`] (§5.5).
+    pub fn end_stream(
+        &mut self,
+        stream: StreamType,
+        request_id: RequestId,
+        out: &mut Vec<u8>,
+    ) -> Result<(), UsageError> {
+        self.output(stream, request_id, &[], true, out)
+    }
+
     fn output(
         &mut self,
         stream: StreamType,
@@ -394,50 +421,11 @@ impl Application {
         self.core.write_stream(stream, request_id, data, end, out)
     }
 
-    /// Writes STDOUT content (§5.3, §6.2). Fails before PARAMS ended
-    /// (R-6.2-4), after the stream ended, or for an inactive id.
-    pub fn stdout(
-        &mut self,
-        request_id: RequestId,
-        data: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<(), UsageError> {
-        self.output(StreamType::Stdout, request_id, data, false, out)
-    }
-
-    /// Ends STDOUT with its empty record (R-5.3-1).
-    pub fn end_stdout(
-        &mut self,
-        request_id: RequestId,
-        out: &mut Vec<u8>,
-    ) -> Result<(), UsageError> {
-        self.output(StreamType::Stdout, request_id, &[], true, out)
-    }
-
-    /// Writes STDERR content (§5.3).
-    pub fn stderr(
-        &mut self,
-        request_id: RequestId,
-        data: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<(), UsageError> {
-        self.output(StreamType::Stderr, request_id, data, false, out)
-    }
-
-    /// Ends STDERR with its empty record.
-    pub fn end_stderr(
-        &mut self,
-        request_id: RequestId,
-        out: &mut Vec<u8>,
-    ) -> Result<(), UsageError> {
-        self.output(StreamType::Stderr, request_id, &[], true, out)
-    }
-
     /// Ends a request (§5.5): writes END_REQUEST and makes the id inactive.
     /// Returns true when the application must now close the connection
     /// because the request did not ask for `FCGI_KEEP_CONN` (R-3.5-1).
     ///
-    /// Open STDOUT is not ended here: call [`Application::end_stdout`]
+    /// Open STDOUT is not ended here: call [`Application::end_stream`] for STDOUT
     /// first. A refusal (`FCGI_CANT_MPX_CONN`, `FCGI_OVERLOADED`,
     /// `FCGI_UNKNOWN_ROLE`) needs no output at all and may be sent any time
     /// after BEGIN_REQUEST.
@@ -524,8 +512,9 @@ mod tests {
         assert!(ev[1].starts_with("Params {"), "one event per record");
         assert!(ev[2].starts_with("ParamsEnd"));
         let mut out = Vec::new();
-        c.stdout(rid(1), b"Status: 200\r\n\r\n", &mut out).unwrap();
-        c.end_stdout(rid(1), &mut out).unwrap();
+        c.stream(StreamType::Stdout, rid(1), b"Status: 200\r\n\r\n", &mut out)
+            .unwrap();
+        c.end_stream(StreamType::Stdout, rid(1), &mut out).unwrap();
         assert!(c
             .end_request(rid(1), 0, ProtocolStatus::RequestComplete, &mut out)
             .unwrap());
@@ -612,7 +601,9 @@ mod tests {
         let w = begin(1, Role::Responder, true);
         feed(&mut c, &w);
         let mut out = Vec::new();
-        let e = c.stdout(rid(1), b"x", &mut out).unwrap_err();
+        let e = c
+            .stream(StreamType::Stdout, rid(1), b"x", &mut out)
+            .unwrap_err();
         assert_eq!(e.kind(), &UsageKind::OutputBeforeParams(1));
         // A refusal needs no output.
         assert!(!c

@@ -280,7 +280,8 @@ impl Core {
             .ok_or(UsageError::new(UsageKind::RequestNotActive(id.get())))
     }
 
-    /// Writes `data` on one stream of `id` and, if `end`, its empty record.
+    /// Writes `data` on one stream of `id` and, if `end`, its empty record;
+    /// a stream that travels to this side cannot be written by it (appendix A).
     pub(crate) fn write_stream(
         &mut self,
         stream: StreamType,
@@ -289,6 +290,9 @@ impl Core {
         end: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), UsageError> {
+        if stream.direction() == self.inbound {
+            return Err(UsageError::new(UsageKind::WrongDirection(stream)));
+        }
         let enc = self.encoder;
         let req = self.writable(id)?;
         req.streams.write(&enc, stream, id.get(), data, end, out)

@@ -5,10 +5,10 @@
 
 use core::fmt;
 
-use super::Limit;
+use super::{Direction, Limit};
 use crate::requirement::{
     Requirement, Section, R_3_3_2, R_3_4_2, R_3_4_3, R_3_5_1, R_5_1_6, R_5_2_1, R_5_3_1, R_5_5_4,
-    R_6_2_4,
+    R_6_2_4, R_A_1,
 };
 use crate::stream::StreamType;
 
@@ -36,6 +36,9 @@ pub enum UsageKind {
     RequestNotActive(u16),
     /// §5.1: BEGIN_REQUEST for a request id that is still active.
     RequestActive(u16),
+    /// Appendix A: a stream this side does not send (STDOUT from the web
+    /// server, PARAMS from the application, …).
+    WrongDirection(StreamType),
     /// §6.2: STDOUT or STDERR before the web server ended PARAMS.
     OutputBeforeParams(u16),
     /// §3.5: a new request on a connection that a request without
@@ -77,6 +80,7 @@ impl UsageKind {
             UsageKind::StreamEnded { .. } => R_5_3_1,
             UsageKind::RequestNotActive(_) => R_5_5_4,
             UsageKind::RequestActive(_) => R_5_1_6,
+            UsageKind::WrongDirection(_) => R_A_1,
             UsageKind::OutputBeforeParams(_) => R_6_2_4,
             UsageKind::ConnectionClosed => R_3_5_1,
             UsageKind::MalformedQuery => R_3_4_3,
@@ -107,6 +111,15 @@ impl fmt::Display for UsageKind {
             UsageKind::RequestActive(id) => write!(
                 f,
                 "BEGIN_REQUEST for request id {id}, which is still active"
+            ),
+            UsageKind::WrongDirection(stream) => write!(
+                f,
+                "{} travels {} only",
+                stream.record_type().name(),
+                match stream.direction() {
+                    Direction::ToApplication => "from web server to application",
+                    Direction::ToWebServer => "from application to web server",
+                }
             ),
             UsageKind::OutputBeforeParams(id) => write!(
                 f,
