@@ -288,17 +288,12 @@ impl<'a> Pairs<'a> {
         // Each is at most 2^31-1, so their sum cannot overflow: one check
         // covers both, and the cold path says which part ran over.
         let both = name_len + value_len;
-        let split = rest
-            .get(..both)
-            .and_then(|pair| pair.split_at_checked(name_len));
-        let Some((name, value)) = split else {
-            return Err(Self::overrun(
-                self.base,
-                start,
-                rest.len(),
-                name_len,
-                value_len,
-            ));
+        let overrun = || Self::overrun(self.base, start, rest.len(), name_len, value_len);
+        let Some((pair, _)) = rest.split_at_checked(both) else {
+            return Err(overrun());
+        };
+        let Some((name, value)) = pair.split_at_checked(name_len) else {
+            return Err(overrun());
         };
         self.pos = p + both;
         Ok(Pair {
