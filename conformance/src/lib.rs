@@ -16,6 +16,7 @@ pub mod client;
 pub mod conversation;
 pub mod dump_cmd;
 pub mod expectations;
+pub mod explore;
 pub mod load;
 pub mod output;
 pub mod preflight;
