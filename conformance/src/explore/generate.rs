@@ -94,7 +94,10 @@ fn params(rng: &mut ChaCha8Rng) -> Vec<Param> {
         .collect()
 }
 
-fn mgmt(rng: &mut ChaCha8Rng) -> Mgmt {
+fn mgmt(rng: &mut ChaCha8Rng, hostile: bool) -> Mgmt {
+    if hostile && chance(rng, 30) {
+        return Mgmt::ForRequest(rng.random_range(12..=255));
+    }
     if chance(rng, 60) {
         let mut names: Vec<Vec<u8>> = KNOWN_VARIABLES
             .iter()
@@ -146,7 +149,7 @@ fn request(rng: &mut ChaCha8Rng, profile: &Profile, id: u16, keep_conn: bool) ->
     };
     let mgmt = if chance(rng, 30) {
         (0..rng.random_range(1..=2))
-            .map(|_| (rng.random_range(0..records), mgmt(rng)))
+            .map(|_| (rng.random_range(0..records), mgmt(rng, profile.hostile)))
             .collect()
     } else {
         Vec::new()
@@ -159,7 +162,7 @@ fn request(rng: &mut ChaCha8Rng, profile: &Profile, id: u16, keep_conn: bool) ->
             .map(|_| (rng.random_range(0..records), rng.random_range(0..40)))
             .collect()
     };
-    Request {
+    let mut r = Request {
         id,
         role,
         keep_conn,
@@ -171,7 +174,19 @@ fn request(rng: &mut ChaCha8Rng, profile: &Profile, id: u16, keep_conn: bool) ->
         mgmt,
         abort_after,
         splits,
+    };
+    if !(1..=3).contains(&role) {
+        // Refused at BEGIN_REQUEST: one short write, so that the
+        // application has read it all before it answers and closes (bytes
+        // left unread would reset the connection and lose its answer).
+        r.params.clear();
+        r.stdin.clear();
+        r.cuts = Default::default();
+        r.mgmt.clear();
+        r.abort_after = None;
+        r.splits.clear();
     }
+    r
 }
 
 /// Bytes that break §3.3: a record of version 2, or a header whose

@@ -89,6 +89,10 @@ pub struct ExploreArgs {
     /// Also send what a broken web server sends: unknown roles, malformed records.
     #[arg(long)]
     pub hostile: bool,
+    /// Stop after this many distinct findings (1 to 16).
+    #[arg(long, value_name = "N", default_value_t = MAX_FINDINGS as u8,
+          value_parser = clap::value_parser!(u8).range(1..=MAX_FINDINGS as i64))]
+    pub findings: u8,
     /// Directory for the reproducers, one file per finding (created if missing).
     #[arg(long, value_name = "DIR", default_value = "fcgi-findings")]
     pub out: PathBuf,
@@ -195,7 +199,12 @@ pub async fn main(args: ExploreArgs) -> ExitCode {
             Ok(s) => s,
             Err(e) => return usage_error(&e),
         };
-    let report = explore(&mut session, seed, time, args.conversations, &args.out).await;
+    let budget = Budget {
+        time,
+        conversations: args.conversations,
+        findings: usize::from(args.findings),
+    };
+    let report = explore(&mut session, seed, budget, &args.out).await;
     session.close().await;
     let text = match args.target.format {
         Format::Text => report.text(),
@@ -214,13 +223,20 @@ pub async fn main(args: ExploreArgs) -> ExitCode {
     }
 }
 
+/// When a run ends.
+struct Budget {
+    time: Option<Duration>,
+    conversations: Option<u64>,
+    findings: usize,
+}
+
 async fn explore(
     session: &mut Session,
     seed: u64,
-    time: Option<Duration>,
-    budget: Option<u64>,
+    budget: Budget,
     out: &std::path::Path,
 ) -> Report {
+    let time = budget.time;
     let t0 = Instant::now();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut report = Report {
@@ -234,8 +250,9 @@ async fn explore(
         unusable: None,
     };
     // Bounded: by the conversation budget or the time, and by MAX_CONVERSATIONS.
-    while report.conversations < budget.unwrap_or(MAX_CONVERSATIONS)
+    while report.conversations < budget.conversations.unwrap_or(MAX_CONVERSATIONS)
         && time.is_none_or(|t| t0.elapsed() < t)
+        && report.findings.len() < budget.findings
     {
         if crate::spawn::stopping() {
             break;
@@ -249,7 +266,7 @@ async fn explore(
                 .findings
                 .iter()
                 .any(|k| k.first.property == f.property && k.first.requirement == f.requirement);
-            if !known && report.findings.len() < MAX_FINDINGS {
+            if !known {
                 let before = Size::of(&plan);
                 let first = f.clone();
                 let shrunk = shrink::shrink(session, plan, f, conns).await;

@@ -80,6 +80,8 @@ struct Walk {
     unknown_answers: Vec<u8>,
     /// Bytes were sent that break a rule on purpose (`--hostile`).
     hostile: bool,
+    /// What was sent no longer frames: the machine is told nothing more.
+    sent_broken: bool,
     /// The keep_conn flag of the request that ended last.
     last_end_keep: Option<bool>,
     contract: Contract,
@@ -105,6 +107,7 @@ impl Walk {
             unknown_sent: Vec::new(),
             unknown_answers: Vec::new(),
             hostile: false,
+            sent_broken: false,
             last_end_keep: None,
             contract,
         }
@@ -114,7 +117,8 @@ impl Walk {
     /// machine refuses (an ABORT after the answer came, say) only update
     /// our bookkeeping: the order of bytes on the wire decides.
     fn sent(&mut self, bytes: &[u8]) {
-        if self.hostile || self.sent.push(bytes).is_err() {
+        if self.sent_broken || self.sent.push(bytes).is_err() {
+            self.sent_broken = true;
             self.hostile = true;
             return;
         }
@@ -125,11 +129,13 @@ impl Walk {
                 Ok(Some(r)) => r,
                 Ok(None) => break,
                 Err(_) => {
+                    self.sent_broken = true;
                     self.hostile = true;
                     break;
                 }
             };
             if rec.header.version != 1 {
+                self.sent_broken = true;
                 self.hostile = true;
                 break;
             }

@@ -32,6 +32,9 @@ pub enum Mgmt {
     GetValues(Vec<Vec<u8>>),
     /// A management record of a type no application knows (§4.2).
     Unknown(u8),
+    /// With `--hostile`: a record of an undefined type under the request's
+    /// own id (§8); any answer to it is a management record, id 0 (R-A-3).
+    ForRequest(u8),
 }
 
 /// One request.
@@ -245,7 +248,7 @@ impl Request {
             for (after, m) in &self.mgmt {
                 if (*after as usize).min(last) == i {
                     outs.push(Out {
-                        bytes: m.record(),
+                        bytes: m.record(self.id),
                         split: None,
                     });
                 }
@@ -256,7 +259,7 @@ impl Request {
 }
 
 impl Mgmt {
-    fn record(&self) -> Vec<u8> {
+    fn record(&self, request_id: u16) -> Vec<u8> {
         match self {
             Mgmt::GetValues(names) => {
                 let q = fcgi_proto::management::query(names.iter().map(Vec::as_slice))
@@ -264,6 +267,7 @@ impl Mgmt {
                 record(RecordType::GetValues, NULL_REQUEST_ID, &q, 0)
             }
             Mgmt::Unknown(t) => record(RecordType::from_u8(*t), NULL_REQUEST_ID, &[0; 8], 0),
+            Mgmt::ForRequest(t) => record(RecordType::from_u8(*t), request_id, b"?", 0),
         }
     }
 }

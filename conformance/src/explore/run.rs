@@ -145,6 +145,21 @@ impl Live<'_> {
         }
     }
 
+    /// After a write failed: reads what is left (bounded by the timeout)
+    /// and records the close as the target's.
+    async fn drain_after_failed_write(&mut self) {
+        // Bounded: every turn reads bytes (capped in all) or ends.
+        while let Ok(n) = tokio::time::timeout(self.timeout, self.rd.read(&mut self.buf)).await {
+            if let Flow::Stop = self.take(n) {
+                break;
+            }
+        }
+        if !self.closed_by_target {
+            self.closed_by_target = true;
+            self.rec.close(Dir::FromTarget);
+        }
+    }
+
     /// Writes `bytes` in one write call sequence, reading meanwhile.
     async fn write(&mut self, bytes: &[u8]) -> Flow {
         let mut at = 0;
@@ -157,7 +172,11 @@ impl Live<'_> {
                         self.rec.write(Dir::ToTarget, rest.get(..n).unwrap_or_default());
                         at += n;
                     }
-                    _ => return Flow::Stop,
+                    _ => {
+                        // The target closed or reset the connection: keep what it sent before.
+                        self.drain_after_failed_write().await;
+                        return Flow::Stop;
+                    }
                 },
                 n = self.rd.read(&mut self.buf) => {
                     if let Flow::Stop = self.take(n) { return Flow::Stop; }

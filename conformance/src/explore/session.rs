@@ -57,7 +57,8 @@ fn known_good(role: u16) -> Request {
     Request {
         id: 1,
         role,
-        keep_conn: false,
+        // The runner closes after the answer: no wait on a target that would not.
+        keep_conn: true,
         params: vec![super::plan::Param {
             name: ALIVE_PARAM.as_bytes().to_vec(),
             value: b"1".to_vec(),
