@@ -3,6 +3,7 @@
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::name_value::{self, MAX_SHORT_LEN};
 use fcgi_proto::record::{records, RecordType};
+use fcgi_proto::stream::StreamType;
 
 /// A whole FastCGI request as nginx 1.22.1 sent it to a FastCGI app
 /// (`GET /index.php?a=1`, `fastcgi_keep_conn on`, browser-like headers):
@@ -171,8 +172,8 @@ pub fn encoder_for(size: usize) -> Encoder {
 pub fn stdout_stream(size: usize) -> Vec<u8> {
     let enc = encoder_for(size);
     let mut out = Vec::new();
-    let _ = enc.stream(RecordType::Stdout, 1, &stdout_payload(), &mut out);
-    let _ = enc.end_stream(RecordType::Stdout, 1, &mut out);
+    let _ = enc.stream(StreamType::Stdout, 1, &stdout_payload(), &mut out);
+    let _ = enc.end_stream(StreamType::Stdout, 1, &mut out);
     out
 }
 
@@ -181,8 +182,8 @@ pub fn stdout_stream(size: usize) -> Vec<u8> {
 pub fn response_stream() -> Vec<u8> {
     let enc = Encoder::default();
     let mut out = Vec::new();
-    let _ = enc.stream(RecordType::Stdout, 1, RESPONSE_BODY, &mut out);
-    let _ = enc.end_stream(RecordType::Stdout, 1, &mut out);
+    let _ = enc.stream(StreamType::Stdout, 1, RESPONSE_BODY, &mut out);
+    let _ = enc.end_stream(StreamType::Stdout, 1, &mut out);
     let _ = enc.end_request(
         1,
         0,

@@ -11,8 +11,9 @@ use fcgi_proto::connection::{
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::name_value;
-use fcgi_proto::record::{records, Record, RecordType};
+use fcgi_proto::record::{records, Record};
 use fcgi_proto::role::Role;
+use fcgi_proto::stream::StreamType;
 use fcgi_proto::Error;
 
 /// Pairs seen and name plus value bytes seen.
@@ -113,8 +114,8 @@ pub fn decode_records_chunked(
 /// by the empty record, into `out` (cleared first).
 pub fn encode_records(enc: &Encoder, data: &[u8], out: &mut Vec<u8>) -> Result<usize, Error> {
     out.clear();
-    enc.stream(RecordType::Stdout, 1, data, out)?;
-    enc.end_stream(RecordType::Stdout, 1, out)?;
+    enc.stream(StreamType::Stdout, 1, data, out)?;
+    enc.end_stream(StreamType::Stdout, 1, out)?;
     Ok(out.len())
 }
 

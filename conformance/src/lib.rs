@@ -14,6 +14,7 @@ pub mod capture;
 pub mod case;
 pub mod client;
 pub mod conversation;
+pub mod driver;
 pub mod dump_cmd;
 pub mod expectations;
 pub mod explore;

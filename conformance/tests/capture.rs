@@ -5,6 +5,7 @@
 //! for the reassembly edge cases (out of order, retransmitted overlaps, a
 //! loss, a file cut inside a packet, packets cut to the snaplen).
 
+use fcgi_proto::stream::StreamType;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -13,7 +14,6 @@ use etherparse::PacketBuilder;
 use fcgi_conformance::capture::{self, file::Kind, CaptureError, Options};
 use fcgi_proto::dump::{Format, RenderOptions};
 use fcgi_proto::encoder::Encoder;
-use fcgi_proto::record::RecordType;
 use fcgi_proto::role::Role;
 use pcap_parser::pcapng::{EnhancedPacketBlock, InterfaceDescriptionBlock, SectionHeaderBlock};
 use pcap_parser::traits::PcapReaderIterator;
@@ -480,18 +480,18 @@ fn request() -> Vec<u8> {
         .unwrap();
     enc.params(1, [(&b"SCRIPT_NAME"[..], &b"/x"[..])], &mut w)
         .unwrap();
-    enc.end_stream(RecordType::Params, 1, &mut w).unwrap();
-    enc.stream(RecordType::Stdin, 1, b"hello", &mut w).unwrap();
-    enc.end_stream(RecordType::Stdin, 1, &mut w).unwrap();
+    enc.end_stream(StreamType::Params, 1, &mut w).unwrap();
+    enc.stream(StreamType::Stdin, 1, b"hello", &mut w).unwrap();
+    enc.end_stream(StreamType::Stdin, 1, &mut w).unwrap();
     w
 }
 
 fn answer() -> Vec<u8> {
     let enc = Encoder::default();
     let mut w = Vec::new();
-    enc.stream(RecordType::Stdout, 1, b"Status: 200 OK\r\n\r\nhi", &mut w)
+    enc.stream(StreamType::Stdout, 1, b"Status: 200 OK\r\n\r\nhi", &mut w)
         .unwrap();
-    enc.end_stream(RecordType::Stdout, 1, &mut w).unwrap();
+    enc.end_stream(StreamType::Stdout, 1, &mut w).unwrap();
     enc.end_request(
         1,
         0,

@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )]
 
+use fcgi_proto::stream::StreamType;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,6 @@ use fcgi_proto::connection::{Application, ApplicationEvent as Event, RequestId};
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::name_value;
-use fcgi_proto::record::RecordType;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -119,12 +119,12 @@ async fn serve(mut s: TcpStream, behavior: Behavior) {
             match behavior {
                 Behavior::Huge => resp.extend(std::iter::repeat_n(b'h', 100 * 1024)),
                 Behavior::WrongId => {
-                    enc.stream(RecordType::Stdout, 7, &resp, &mut out).unwrap();
+                    enc.stream(StreamType::Stdout, 7, &resp, &mut out).unwrap();
                     continue;
                 }
                 Behavior::Malformed => {
                     let at = out.len();
-                    enc.stream(RecordType::Stdout, id.get(), &resp, &mut out)
+                    enc.stream(StreamType::Stdout, id.get(), &resp, &mut out)
                         .unwrap();
                     out[at] = 2;
                     continue;

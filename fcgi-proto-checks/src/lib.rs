@@ -21,6 +21,7 @@
 #![allow(clippy::panic, clippy::indexing_slicing)]
 
 use arbitrary::{Arbitrary, Unstructured};
+use fcgi_proto::stream::StreamType;
 
 use fcgi_proto::application::{BeginRequestBody, EndRequestBody, ProtocolStatus};
 use fcgi_proto::cgi;
@@ -1344,8 +1345,8 @@ pub fn round_trip(input: &RoundTripInput) {
         .flat_map(|r| r.content.iter().copied())
         .collect();
     let mut s = Vec::new();
-    assert!(enc.stream(RecordType::Stdout, 1, &all, &mut s).is_ok());
-    assert!(enc.end_stream(RecordType::Stdout, 1, &mut s).is_ok());
+    assert!(enc.stream(StreamType::Stdout, 1, &all, &mut s).is_ok());
+    assert!(enc.end_stream(StreamType::Stdout, 1, &mut s).is_ok());
     let mut joined = Vec::new();
     let mut ended = false;
     for r in records_with(&s, ParseOptions::default()) {

@@ -157,15 +157,15 @@ impl Decoder {
 mod tests {
     use super::*;
     use crate::encoder::Encoder;
-    use crate::record::RecordType;
+    use crate::stream::StreamType;
 
     #[test]
     fn one_byte_at_a_time() {
         let mut wire = Vec::new();
         let enc = Encoder::default();
-        enc.stream(RecordType::Stdout, 1, b"hello", &mut wire)
+        enc.stream(StreamType::Stdout, 1, b"hello", &mut wire)
             .unwrap();
-        enc.end_stream(RecordType::Stdout, 1, &mut wire).unwrap();
+        enc.end_stream(StreamType::Stdout, 1, &mut wire).unwrap();
         let mut d = Decoder::new();
         let mut got = Vec::new();
         for b in &wire {

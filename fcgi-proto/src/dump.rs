@@ -652,12 +652,12 @@ pub enum Format {
 ///
 /// ```
 /// use fcgi_proto::dump::{render_with, RenderOptions};
-/// use fcgi_proto::{encoder::Encoder, RecordType};
+/// use fcgi_proto::{encoder::Encoder, stream::StreamType};
 ///
 /// let mut wire = Vec::new();
 /// let enc = Encoder::default();
-/// enc.stream(RecordType::Stdout, 1, b"hello", &mut wire).unwrap();
-/// enc.end_stream(RecordType::Stdout, 1, &mut wire).unwrap();
+/// enc.stream(StreamType::Stdout, 1, b"hello", &mut wire).unwrap();
+/// enc.end_stream(StreamType::Stdout, 1, &mut wire).unwrap();
 /// let text = render_with(&wire, RenderOptions { offsets: false, ..RenderOptions::default() });
 /// // In a test: insta::assert_snapshot!(text);
 /// assert_eq!(
@@ -987,6 +987,7 @@ impl Renderer {
 mod tests {
     use super::*;
     use crate::encoder::Encoder;
+    use crate::stream::StreamType;
 
     #[test]
     fn pairs_split_across_records_are_shown_whole() {
@@ -997,7 +998,7 @@ mod tests {
         let mut w = Vec::new();
         enc.params(1, [(&b"NAME"[..], &b"value"[..])], &mut w)
             .unwrap();
-        enc.end_stream(RecordType::Params, 1, &mut w).unwrap();
+        enc.end_stream(StreamType::Params, 1, &mut w).unwrap();
         let d = dump(&w);
         assert!(d.is_clean());
         let text = d.to_string();
@@ -1025,7 +1026,7 @@ mod tests {
             .unwrap();
         enc.record(RecordType::Params, 1, b"MEvalu", &mut w)
             .unwrap();
-        enc.end_stream(RecordType::Params, 1, &mut w).unwrap();
+        enc.end_stream(StreamType::Params, 1, &mut w).unwrap();
         let d = dump(&w);
         let err = d.first_error().unwrap();
         // The pair starts at the first content byte of the first record.
@@ -1076,7 +1077,7 @@ mod tests {
             .unwrap();
         enc.record(RecordType::Params, 1, b"MEvalue", &mut w)
             .unwrap();
-        enc.end_stream(RecordType::Params, 1, &mut w).unwrap();
+        enc.end_stream(StreamType::Params, 1, &mut w).unwrap();
         let text = render(&w);
         let lines: Vec<&str> = text.lines().collect();
         assert!(

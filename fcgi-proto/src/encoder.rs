@@ -7,6 +7,7 @@ use crate::management::UnknownTypeBody;
 use crate::name_value;
 use crate::record::{Header, RecordType, MAX_CONTENT_LEN, NULL_REQUEST_ID};
 use crate::role::Role;
+use crate::stream::StreamType;
 
 /// How much padding follows each record's content (§3.3, R-3.3-4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -76,29 +77,32 @@ impl Encoder {
         Ok(())
     }
 
-    /// Appends stream content (§5.3) as as many records as it needs. Empty
-    /// `data` writes nothing: only [`Encoder::end_stream`] writes the empty record.
+    /// Appends stream content (§5.2, §5.3) as as many records as it needs,
+    /// each of the record type that carries `stream`. Empty `data` writes
+    /// nothing: only [`Encoder::end_stream`] writes the empty record. Taking a
+    /// [`StreamType`] rather than a record type means only the five stream
+    /// types can be written this way.
     pub fn stream(
         &self,
-        record_type: RecordType,
+        stream: StreamType,
         request_id: u16,
         data: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         for chunk in data.chunks(self.chunk_len()) {
-            self.record(record_type, request_id, chunk, out)?;
+            self.record(stream.record_type(), request_id, chunk, out)?;
         }
         Ok(())
     }
 
-    /// Appends the empty record that ends a stream (§5.3, R-5.3-1).
+    /// Appends the empty record that ends `stream` (§5.3, R-5.3-1).
     pub fn end_stream(
         &self,
-        record_type: RecordType,
+        stream: StreamType,
         request_id: u16,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        self.record(record_type, request_id, &[], out)
+        self.record(stream.record_type(), request_id, &[], out)
     }
 
     /// Appends `FCGI_BEGIN_REQUEST` (§5.1).
@@ -165,7 +169,7 @@ impl Encoder {
             _ => {
                 let block = out.split_off(body);
                 out.truncate(mark);
-                self.stream(RecordType::Params, request_id, &block, out)
+                self.stream(StreamType::Params, request_id, &block, out)
             }
         }
     }
@@ -207,8 +211,8 @@ mod tests {
         let data = vec![7u8; 65535 * 2 + 10];
         let mut out = Vec::new();
         let enc = Encoder::with_padding(Padding::None);
-        enc.stream(RecordType::Stdin, 3, &data, &mut out).unwrap();
-        enc.end_stream(RecordType::Stdin, 3, &mut out).unwrap();
+        enc.stream(StreamType::Stdin, 3, &data, &mut out).unwrap();
+        enc.end_stream(StreamType::Stdin, 3, &mut out).unwrap();
         let lens: Vec<_> = records(&out)
             .map(|r| r.unwrap().header.content_length)
             .collect();
@@ -219,7 +223,7 @@ mod tests {
     fn empty_stream_data_writes_nothing() {
         let mut out = Vec::new();
         Encoder::default()
-            .stream(RecordType::Stdout, 1, b"", &mut out)
+            .stream(StreamType::Stdout, 1, b"", &mut out)
             .unwrap();
         assert!(out.is_empty());
     }

@@ -51,11 +51,11 @@
 //! `docs/snapshot-testing.md`); a changed byte shows as a changed line.
 //!
 //! ```
-//! use fcgi_proto::{application::ProtocolStatus, dump, encoder::Encoder, RecordType};
+//! use fcgi_proto::{application::ProtocolStatus, dump, encoder::Encoder, stream::StreamType};
 //! let enc = Encoder::default();
 //! let mut wire = Vec::new();
-//! enc.stream(RecordType::Stdout, 1, b"Status: 204\r\n\r\n", &mut wire)?;
-//! enc.end_stream(RecordType::Stdout, 1, &mut wire)?;
+//! enc.stream(StreamType::Stdout, 1, b"Status: 204\r\n\r\n", &mut wire)?;
+//! enc.end_stream(StreamType::Stdout, 1, &mut wire)?;
 //! enc.end_request(1, 0, ProtocolStatus::RequestComplete, &mut wire)?;
 //! insta::assert_snapshot!(dump::render(&wire), @r#"
 //!      0  STDOUT            id=1 len=15 pad=1  "Status: 204\r\n\r\n"

@@ -155,16 +155,15 @@ impl Streams {
         end: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        let record_type = stream.record_type();
         if self.is_ended(stream) {
             return Err(Error::usage(ErrorKind::StreamAfterEnd {
-                record_type,
+                record_type: stream.record_type(),
                 request_id,
             }));
         }
-        encoder.stream(record_type, request_id, data, out)?;
+        encoder.stream(stream, request_id, data, out)?;
         if end {
-            encoder.end_stream(record_type, request_id, out)?;
+            encoder.end_stream(stream, request_id, out)?;
             self.end(stream);
         }
         Ok(())
@@ -363,11 +362,11 @@ mod tests {
     fn gathers_interleaved_streams() {
         let enc = Encoder::default();
         let mut w = Vec::new();
-        enc.stream(RecordType::Stdin, 1, b"ab", &mut w).unwrap();
-        enc.stream(RecordType::Stdin, 2, b"xy", &mut w).unwrap();
-        enc.stream(RecordType::Stdin, 1, b"cd", &mut w).unwrap();
-        enc.end_stream(RecordType::Stdin, 2, &mut w).unwrap();
-        enc.end_stream(RecordType::Stdin, 1, &mut w).unwrap();
+        enc.stream(StreamType::Stdin, 1, b"ab", &mut w).unwrap();
+        enc.stream(StreamType::Stdin, 2, b"xy", &mut w).unwrap();
+        enc.stream(StreamType::Stdin, 1, b"cd", &mut w).unwrap();
+        enc.end_stream(StreamType::Stdin, 2, &mut w).unwrap();
+        enc.end_stream(StreamType::Stdin, 1, &mut w).unwrap();
         let mut r = Reassembler::default();
         let done: Vec<_> = records(&w)
             .filter_map(|rec| r.push(&rec.unwrap()).unwrap())
@@ -380,7 +379,7 @@ mod tests {
     fn limit_is_an_error() {
         let enc = Encoder::default();
         let mut w = Vec::new();
-        enc.stream(RecordType::Stdin, 1, &[0; 100], &mut w).unwrap();
+        enc.stream(StreamType::Stdin, 1, &[0; 100], &mut w).unwrap();
         let mut r = Reassembler::new(Limits {
             max_stream_bytes: 99,
             ..Limits::default()
@@ -400,8 +399,8 @@ mod tests {
     fn data_after_end_is_an_error() {
         let enc = Encoder::default();
         let mut w = Vec::new();
-        enc.end_stream(RecordType::Stdout, 1, &mut w).unwrap();
-        enc.stream(RecordType::Stdout, 1, b"late", &mut w).unwrap();
+        enc.end_stream(StreamType::Stdout, 1, &mut w).unwrap();
+        enc.stream(StreamType::Stdout, 1, b"late", &mut w).unwrap();
         let mut r = Reassembler::default();
         let mut it = records(&w);
         assert!(r.push(&it.next().unwrap().unwrap()).unwrap().is_some());

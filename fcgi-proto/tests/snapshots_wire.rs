@@ -14,6 +14,7 @@
     clippy::indexing_slicing
 )]
 
+use fcgi_proto::stream::StreamType;
 use std::fmt::Write as _;
 
 #[path = "common/dump_check.rs"]
@@ -175,7 +176,7 @@ fn record_params() {
             &mut w,
         )
         .unwrap();
-    enc().end_stream(RecordType::Params, 1, &mut w).unwrap();
+    enc().end_stream(StreamType::Params, 1, &mut w).unwrap();
     clean("record_params", &w);
 }
 
@@ -209,8 +210,8 @@ fn record_params_long_forms() {
     )
     .unwrap();
     let mut w = Vec::new();
-    enc().stream(RecordType::Params, 1, &block, &mut w).unwrap();
-    enc().end_stream(RecordType::Params, 1, &mut w).unwrap();
+    enc().stream(StreamType::Params, 1, &block, &mut w).unwrap();
+    enc().end_stream(StreamType::Params, 1, &mut w).unwrap();
     clean("record_params_long_forms", &w);
 }
 
@@ -233,7 +234,7 @@ fn record_params_split_across_records() {
             &mut w,
         )
         .unwrap();
-    split.end_stream(RecordType::Params, 1, &mut w).unwrap();
+    split.end_stream(StreamType::Params, 1, &mut w).unwrap();
     clean("record_params_split_across_records", &w);
 }
 
@@ -241,31 +242,31 @@ fn record_params_split_across_records() {
 fn record_streams() {
     let mut w = Vec::new();
     enc()
-        .stream(RecordType::Stdin, 1, b"quantity=100&item=3047936", &mut w)
+        .stream(StreamType::Stdin, 1, b"quantity=100&item=3047936", &mut w)
         .unwrap();
-    enc().end_stream(RecordType::Stdin, 1, &mut w).unwrap();
+    enc().end_stream(StreamType::Stdin, 1, &mut w).unwrap();
     enc()
         .stream(
-            RecordType::Data,
+            StreamType::Data,
             1,
             &[0, 1, 2, 0x7f, 0x80, 0xfe, 0xff],
             &mut w,
         )
         .unwrap();
-    enc().end_stream(RecordType::Data, 1, &mut w).unwrap();
+    enc().end_stream(StreamType::Data, 1, &mut w).unwrap();
     enc()
         .stream(
-            RecordType::Stdout,
+            StreamType::Stdout,
             1,
             b"Status: 200 OK\r\nContent-Type: text/html; charset=\"utf-8\"\r\n\r\n<p>hello</p>\n",
             &mut w,
         )
         .unwrap();
-    enc().end_stream(RecordType::Stdout, 1, &mut w).unwrap();
+    enc().end_stream(StreamType::Stdout, 1, &mut w).unwrap();
     enc()
-        .stream(RecordType::Stderr, 1, b"warning: \\ and \t\n", &mut w)
+        .stream(StreamType::Stderr, 1, b"warning: \\ and \t\n", &mut w)
         .unwrap();
-    enc().end_stream(RecordType::Stderr, 1, &mut w).unwrap();
+    enc().end_stream(StreamType::Stderr, 1, &mut w).unwrap();
     clean("record_streams", &w);
 }
 
@@ -274,8 +275,8 @@ fn record_stream_longer_than_one_record() {
     // 70000 bytes: 65535 in the first record, the rest in the second.
     let data: Vec<u8> = (0..70000u32).map(|i| b'a' + (i % 26) as u8).collect();
     let mut w = Vec::new();
-    enc().stream(RecordType::Stdout, 1, &data, &mut w).unwrap();
-    enc().end_stream(RecordType::Stdout, 1, &mut w).unwrap();
+    enc().stream(StreamType::Stdout, 1, &data, &mut w).unwrap();
+    enc().end_stream(StreamType::Stdout, 1, &mut w).unwrap();
     clean("record_stream_longer_than_one_record", &w);
 }
 
@@ -289,7 +290,7 @@ fn record_padding_policies() {
         Padding::Fixed(255),
     ] {
         Encoder::with_padding(pad)
-            .stream(RecordType::Stdout, 1, b"abc", &mut w)
+            .stream(StreamType::Stdout, 1, b"abc", &mut w)
             .unwrap();
     }
     clean("record_padding_policies", &w);
@@ -697,9 +698,9 @@ fn flow_refusals() {
 #[test]
 fn malformed_wrong_version() {
     let mut w = Vec::new();
-    enc().stream(RecordType::Stdout, 1, b"ok", &mut w).unwrap();
+    enc().stream(StreamType::Stdout, 1, b"ok", &mut w).unwrap();
     let at = w.len();
-    enc().stream(RecordType::Stdout, 1, b"v2", &mut w).unwrap();
+    enc().stream(StreamType::Stdout, 1, b"v2", &mut w).unwrap();
     w[at] = 2;
     malformed("malformed_wrong_version", &w);
     // Read leniently, the record frames and the dump shows its version.
@@ -736,7 +737,7 @@ fn malformed_truncated_content_and_padding() {
     let mut w = Vec::new();
     enc()
         .stream(
-            RecordType::Stdout,
+            StreamType::Stdout,
             1,
             b"Content-type: text/plain\r\n\r\nhi",
             &mut w,
@@ -781,7 +782,7 @@ fn malformed_truncated_params() {
             &mut w,
         )
         .unwrap();
-    enc().end_stream(RecordType::Params, 1, &mut w).unwrap();
+    enc().end_stream(StreamType::Params, 1, &mut w).unwrap();
     malformed("malformed_truncated_params_one_record", &w);
 
     // A block split over records and ended one byte short: the error is on
@@ -793,9 +794,9 @@ fn malformed_truncated_params() {
     let block = fcgi_proto::name_value::encode_pairs(PARAMS).unwrap();
     let mut w = Vec::new();
     split
-        .stream(RecordType::Params, 1, &block[..block.len() - 1], &mut w)
+        .stream(StreamType::Params, 1, &block[..block.len() - 1], &mut w)
         .unwrap();
-    split.end_stream(RecordType::Params, 1, &mut w).unwrap();
+    split.end_stream(StreamType::Params, 1, &mut w).unwrap();
     malformed("malformed_truncated_params_split", &w);
 
     // A block ended inside a 4-byte length.
@@ -803,7 +804,7 @@ fn malformed_truncated_params() {
     enc()
         .record(RecordType::Params, 1, &[1, 0x80, 0], &mut w)
         .unwrap();
-    enc().end_stream(RecordType::Params, 1, &mut w).unwrap();
+    enc().end_stream(StreamType::Params, 1, &mut w).unwrap();
     malformed("malformed_truncated_params_in_length", &w);
 
     // GET_VALUES with a pair that overruns.
@@ -825,7 +826,7 @@ fn unusual_but_framed() {
     // that never ends: these frame and decode, so the dump is clean; the
     // state machines, not the dump, judge the conversation.
     let mut w = Vec::new();
-    enc().stream(RecordType::Stdout, 1, b"abc", &mut w).unwrap();
+    enc().stream(StreamType::Stdout, 1, b"abc", &mut w).unwrap();
     w[7] = 0x5a;
     w[12] = 0xff;
     enc()
@@ -844,11 +845,11 @@ fn dump_format_doc_example_is_real() {
     enc()
         .params(1, [(&b"SCRIPT_NAME"[..], &b"/x"[..])], &mut w)
         .unwrap();
-    enc().end_stream(RecordType::Params, 1, &mut w).unwrap();
+    enc().end_stream(StreamType::Params, 1, &mut w).unwrap();
     enc()
-        .stream(RecordType::Stdin, 1, b"hello", &mut w)
+        .stream(StreamType::Stdin, 1, b"hello", &mut w)
         .unwrap();
-    enc().end_stream(RecordType::Stdin, 1, &mut w).unwrap();
+    enc().end_stream(StreamType::Stdin, 1, &mut w).unwrap();
     w.extend_from_slice(&[1, 6, 0]);
     let text = dump::render(&w);
     let Some(doc) = repo::file("docs/dump-format.md") else {
@@ -866,9 +867,9 @@ fn dump_format_doc_example_is_real() {
 fn dump_format_doc_example_without_offsets_is_real() {
     let mut w = Vec::new();
     enc()
-        .stream(RecordType::Stdout, 1, b"hello", &mut w)
+        .stream(StreamType::Stdout, 1, b"hello", &mut w)
         .unwrap();
-    enc().end_stream(RecordType::Stdout, 1, &mut w).unwrap();
+    enc().end_stream(StreamType::Stdout, 1, &mut w).unwrap();
     w.extend_from_slice(&[1, 6, 0]);
     let text = dump::render_with(
         &w,
@@ -900,7 +901,7 @@ fn params_longer_than_the_gather_limit() {
             &mut w,
         )
         .unwrap();
-    enc().end_stream(RecordType::Params, 1, &mut w).unwrap();
+    enc().end_stream(StreamType::Params, 1, &mut w).unwrap();
     let d = dump(&w);
     assert!(d.is_clean(), "{:?}", d.first_error());
     let last = d.entries.last().unwrap();
@@ -918,7 +919,7 @@ fn params_longer_than_the_gather_limit() {
     split
         .params(2, [(&b"SMALL"[..], &b"ok"[..])], &mut w)
         .unwrap();
-    split.end_stream(RecordType::Params, 2, &mut w).unwrap();
+    split.end_stream(StreamType::Params, 2, &mut w).unwrap();
     let text = dump::render(&w);
     assert!(
         text.contains("1 pair (whole stream)\n          SMALL = \"ok\"\n"),

@@ -23,6 +23,7 @@ use fcgi_proto::requirement::{
     R_3_3_5, R_4_1_7, R_4_2_2, R_5_2_1, R_5_3_1, R_5_5_4, R_6_2_4, R_A_1, R_A_3,
 };
 use fcgi_proto::role::Role;
+use fcgi_proto::stream::StreamType;
 use fcgi_proto::{Error, ErrorKind, Limits, RecordType};
 use proptest::prelude::*;
 
@@ -66,7 +67,7 @@ fn app_with_config(ids: &[u16], keep_conn: bool, config: ApplicationConfig) -> A
     let w = wire(|e, w| {
         for &id in ids {
             e.begin_request(id, Role::Responder, keep_conn, w).unwrap();
-            e.end_stream(RecordType::Params, id, w).unwrap();
+            e.end_stream(StreamType::Params, id, w).unwrap();
         }
     });
     assert!(to_app(&mut c, &w).iter().all(Result::is_ok));
@@ -104,7 +105,7 @@ fn app_params_after_params_ended() {
     let mut c = app_with(&[1], true);
     let w = wire(|e, w| {
         e.params(1, [(&b"LATE"[..], &b"1"[..])], w).unwrap();
-        e.end_stream(RecordType::Params, 1, w).unwrap();
+        e.end_stream(StreamType::Params, 1, w).unwrap();
     });
     let r = to_app(&mut c, &w);
     let kind = ErrorKind::StreamAfterEnd {
@@ -124,10 +125,10 @@ fn app_params_after_params_ended() {
 fn app_data_and_stdin_after_their_end() {
     let mut c = app_with(&[1], true);
     let w = wire(|e, w| {
-        e.end_stream(RecordType::Data, 1, w).unwrap();
-        e.stream(RecordType::Data, 1, b"late", w).unwrap();
-        e.end_stream(RecordType::Stdin, 1, w).unwrap();
-        e.end_stream(RecordType::Stdin, 1, w).unwrap();
+        e.end_stream(StreamType::Data, 1, w).unwrap();
+        e.stream(StreamType::Data, 1, b"late", w).unwrap();
+        e.end_stream(StreamType::Stdin, 1, w).unwrap();
+        e.end_stream(StreamType::Stdin, 1, w).unwrap();
     });
     let r = to_app(&mut c, &w);
     assert_eq!(r[0].as_deref().ok(), Some("DataEnd { request_id: 1 }"));
@@ -273,9 +274,9 @@ fn app_records_for_ended_or_unknown_ids() {
     // After END_REQUEST the id is inactive (R-5.5-4): its late input is
     // ignored (§3.3), or refused under InactivePolicy::Error.
     let late = wire(|e, w| {
-        e.stream(RecordType::Stdin, 1, b"late", w).unwrap();
+        e.stream(StreamType::Stdin, 1, b"late", w).unwrap();
         e.abort_request(1, w).unwrap();
-        e.end_stream(RecordType::Params, 9, w).unwrap();
+        e.end_stream(StreamType::Params, 9, w).unwrap();
     });
     for policy in [InactivePolicy::Ignore, InactivePolicy::Error] {
         let config = ApplicationConfig::default().with_inactive(policy);
@@ -353,7 +354,7 @@ fn app_params_pair_limit_and_malformed_block() {
         e.begin_request(1, Role::Responder, true, w).unwrap();
         e.params(1, [(&b"A"[..], &b"1"[..]), (&b"B"[..], &b"2"[..])], w)
             .unwrap();
-        e.end_stream(RecordType::Params, 1, w).unwrap();
+        e.end_stream(StreamType::Params, 1, w).unwrap();
     });
     let r = to_app(&mut c, &w);
     assert!(matches!(
@@ -368,7 +369,7 @@ fn app_params_pair_limit_and_malformed_block() {
         e.begin_request(1, Role::Responder, true, w).unwrap();
         e.record(RecordType::Params, 1, &[3, 0x80, 0, 0], w)
             .unwrap();
-        e.end_stream(RecordType::Params, 1, w).unwrap();
+        e.end_stream(StreamType::Params, 1, w).unwrap();
     });
     let r = to_app(&mut c, &w);
     assert!(
@@ -443,9 +444,9 @@ fn app_writing_rules() {
 fn server_stderr_after_its_end() {
     let mut c = server_with(&[1], WebServerConfig::default());
     let w = wire(|e, w| {
-        e.stream(RecordType::Stderr, 1, b"a", w).unwrap();
-        e.end_stream(RecordType::Stderr, 1, w).unwrap();
-        e.stream(RecordType::Stderr, 1, b"b", w).unwrap();
+        e.stream(StreamType::Stderr, 1, b"a", w).unwrap();
+        e.end_stream(StreamType::Stderr, 1, w).unwrap();
+        e.stream(StreamType::Stderr, 1, b"b", w).unwrap();
     });
     let r = to_server(&mut c, &w);
     assert_err(
@@ -581,7 +582,7 @@ fn server_end_request_sizes_keep_the_request_active() {
 #[test]
 fn server_null_id_and_output_before_params_on_stderr() {
     let mut c = server_with(&[1], WebServerConfig::default());
-    let w = wire(|e, w| e.stream(RecordType::Stdout, 0, b"x", w).unwrap());
+    let w = wire(|e, w| e.stream(StreamType::Stdout, 0, b"x", w).unwrap());
     assert_err(
         &to_server(&mut c, &w)[0],
         &ErrorKind::NullRequestId(RecordType::Stdout),
@@ -591,7 +592,7 @@ fn server_null_id_and_output_before_params_on_stderr() {
     let mut out = Vec::new();
     c.begin_request(rid(3), Role::Responder, true, &mut out)
         .unwrap();
-    let w = wire(|e, w| e.stream(RecordType::Stderr, 3, b"early", w).unwrap());
+    let w = wire(|e, w| e.stream(StreamType::Stderr, 3, b"early", w).unwrap());
     let r = to_server(&mut c, &w);
     assert_err(&r[0], &ErrorKind::OutputBeforeParams(3), 0);
     assert_eq!(r[0].as_ref().unwrap_err().requirement(), Some(R_6_2_4));
@@ -692,7 +693,7 @@ fn server_writing_rules() {
 #[test]
 fn server_end_request_with_stdout_open() {
     let body = wire(|e, w| {
-        e.stream(RecordType::Stdout, 1, b"partial", w).unwrap();
+        e.stream(StreamType::Stdout, 1, b"partial", w).unwrap();
         e.end_request(1, 0, ProtocolStatus::RequestComplete, w)
             .unwrap();
     });
@@ -720,7 +721,7 @@ fn server_end_request_with_stdout_open() {
 fn server_reuses_an_id_after_end_request() {
     let mut c = server_with(&[1], WebServerConfig::default());
     let end = wire(|e, w| {
-        e.end_stream(RecordType::Stdout, 1, w).unwrap();
+        e.end_stream(StreamType::Stdout, 1, w).unwrap();
         e.end_request(1, 0, ProtocolStatus::RequestComplete, w)
             .unwrap();
     });
@@ -1054,10 +1055,10 @@ fn reassembler_open_stream_limit() {
         ..Limits::default()
     });
     let w = wire(|e, w| {
-        e.stream(RecordType::Stdin, 1, b"x", w).unwrap();
-        e.stream(RecordType::Data, 1, b"x", w).unwrap();
-        e.stream(RecordType::Stdin, 2, b"x", w).unwrap();
-        e.stream(RecordType::Stdin, 3, b"x", w).unwrap();
+        e.stream(StreamType::Stdin, 1, b"x", w).unwrap();
+        e.stream(StreamType::Data, 1, b"x", w).unwrap();
+        e.stream(StreamType::Stdin, 2, b"x", w).unwrap();
+        e.stream(StreamType::Stdin, 3, b"x", w).unwrap();
     });
     let results: Vec<_> = records(&w).map(|rec| r.push(&rec.unwrap())).collect();
     assert!(results[..3].iter().all(|x| matches!(x, Ok(None))));
@@ -1080,8 +1081,8 @@ fn reassembler_params_limit_and_reset() {
         ..Limits::default()
     });
     let w = wire(|e, w| {
-        e.stream(RecordType::Params, 1, &[1, 1, b'a'], w).unwrap();
-        e.stream(RecordType::Params, 1, &[b'b', 0], w).unwrap();
+        e.stream(StreamType::Params, 1, &[1, 1, b'a'], w).unwrap();
+        e.stream(StreamType::Params, 1, &[b'b', 0], w).unwrap();
     });
     let results: Vec<_> = records(&w).map(|rec| r.push(&rec.unwrap())).collect();
     assert!(matches!(results[0], Ok(None)));
@@ -1094,7 +1095,7 @@ fn reassembler_params_limit_and_reset() {
         16,
     );
     // A stream that ended can start over only after reset (a new request).
-    let end = wire(|e, w| e.end_stream(RecordType::Stdin, 2, w).unwrap());
+    let end = wire(|e, w| e.end_stream(StreamType::Stdin, 2, w).unwrap());
     let rec = records(&end).next().unwrap().unwrap();
     assert!(r.push(&rec).unwrap().is_some());
     assert!(r.push(&rec).is_err());
@@ -1176,9 +1177,9 @@ fn params_block_errors_point_into_the_input() {
     // error of the state machines), not an offset inside the gathered block.
     let w = wire(|e, w| {
         e.begin_request(1, Role::Responder, true, w).unwrap();
-        e.stream(RecordType::Stdin, 1, &[0; 40], w).unwrap();
+        e.stream(StreamType::Stdin, 1, &[0; 40], w).unwrap();
         e.record(RecordType::Params, 1, &[3, 0x80, 0], w).unwrap();
-        e.end_stream(RecordType::Params, 1, w).unwrap();
+        e.end_stream(StreamType::Params, 1, w).unwrap();
     });
     let kind = ErrorKind::TruncatedLength {
         which: PairPart::Value,
@@ -1200,8 +1201,8 @@ fn errors_say_whose_fault_they_are() {
     // The peer sends STDOUT after its end: Protocol, at the record.
     let mut c = server_with(&[1], WebServerConfig::default());
     let w = wire(|e, w| {
-        e.end_stream(RecordType::Stdout, 1, w).unwrap();
-        e.stream(RecordType::Stdout, 1, b"late", w).unwrap();
+        e.end_stream(StreamType::Stdout, 1, w).unwrap();
+        e.stream(StreamType::Stdout, 1, b"late", w).unwrap();
     });
     let r = to_server(&mut c, &w);
     let e = r[1].as_ref().unwrap_err();
@@ -1225,7 +1226,7 @@ fn errors_say_whose_fault_they_are() {
     }));
     let w = wire(|e, w| {
         e.begin_request(1, Role::Responder, true, w).unwrap();
-        e.stream(RecordType::Params, 1, b"abc", w).unwrap();
+        e.stream(StreamType::Params, 1, b"abc", w).unwrap();
     });
     let r = to_app(&mut a, &w);
     assert_eq!(r[1].as_ref().unwrap_err().class(), ErrorClass::Limit);
@@ -1251,7 +1252,7 @@ fn an_error_rejects_the_record_not_the_connection() {
     assert_err(&r[0], &ErrorKind::RequestEnded(1), 0);
     assert_eq!(s, before, "a refused record changes nothing");
     let w = wire(|e, w| {
-        e.stream(RecordType::Stdout, 2, b"still judged", w).unwrap();
+        e.stream(StreamType::Stdout, 2, b"still judged", w).unwrap();
     });
     assert!(to_server(&mut s, &w)[0].is_ok());
 
@@ -1262,10 +1263,10 @@ fn an_error_rejects_the_record_not_the_connection() {
     }));
     let w = wire(|e, w| {
         e.begin_request(1, Role::Responder, true, w).unwrap();
-        e.stream(RecordType::Params, 1, b"toolong", w).unwrap();
-        e.stream(RecordType::Params, 1, &[1, 1, b'a', b'b'], w)
+        e.stream(StreamType::Params, 1, b"toolong", w).unwrap();
+        e.stream(StreamType::Params, 1, &[1, 1, b'a', b'b'], w)
             .unwrap();
-        e.end_stream(RecordType::Stdin, 1, w).unwrap();
+        e.end_stream(StreamType::Stdin, 1, w).unwrap();
     });
     let r = to_app(&mut a, &w);
     assert!(matches!(

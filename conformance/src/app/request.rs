@@ -1,11 +1,11 @@
 //! Requests the runner sends, in every legal encoding the differential
 //! cases need, and the echo contract's answers (docs/echo-contract.md).
 
+use fcgi_proto::stream::StreamType;
 use std::collections::BTreeMap;
 
 use fcgi_proto::encoder::{Encoder, Padding};
 use fcgi_proto::name_value::{encode_pair_with, LengthForm};
-use fcgi_proto::record::RecordType;
 use fcgi_proto::role::Role;
 
 /// Params as (name, value) byte strings, in order.
@@ -138,8 +138,8 @@ impl Req {
             padding: self.padding,
             max_record_content: self.params_record_size,
         };
-        let _ = enc.stream(RecordType::Params, self.id, &self.params_block(), &mut out);
-        let _ = enc.end_stream(RecordType::Params, self.id, &mut out);
+        let _ = enc.stream(StreamType::Params, self.id, &self.params_block(), &mut out);
+        let _ = enc.end_stream(StreamType::Params, self.id, &mut out);
         out
     }
 
@@ -150,9 +150,9 @@ impl Req {
             max_record_content: self.stdin_record_size,
         };
         let mut body = Vec::new();
-        let _ = enc.stream(RecordType::Stdin, self.id, &self.stdin, &mut body);
+        let _ = enc.stream(StreamType::Stdin, self.id, &self.stdin, &mut body);
         let mut end = Vec::new();
-        let _ = enc.end_stream(RecordType::Stdin, self.id, &mut end);
+        let _ = enc.end_stream(StreamType::Stdin, self.id, &mut end);
         (body, end)
     }
 
@@ -164,8 +164,8 @@ impl Req {
                 padding: self.padding,
                 max_record_content: self.stdin_record_size,
             };
-            let _ = enc.stream(RecordType::Data, self.id, d, &mut out);
-            let _ = enc.end_stream(RecordType::Data, self.id, &mut out);
+            let _ = enc.stream(StreamType::Data, self.id, d, &mut out);
+            let _ = enc.end_stream(StreamType::Data, self.id, &mut out);
         }
         out
     }
@@ -302,6 +302,7 @@ pub fn parse_echo(body: &[u8]) -> Option<Echo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fcgi_proto::record::RecordType;
 
     #[test]
     fn echo_round_trip() {

@@ -500,9 +500,9 @@ mod tests {
         let enc = Encoder::default();
         let mut w = begin(1, Role::Responder, false);
         enc.params(1, [(&b"A"[..], &b"b"[..])], &mut w).unwrap();
-        enc.end_stream(RecordType::Params, 1, &mut w).unwrap();
-        enc.stream(RecordType::Stdin, 1, b"body", &mut w).unwrap();
-        enc.end_stream(RecordType::Stdin, 1, &mut w).unwrap();
+        enc.end_stream(StreamType::Params, 1, &mut w).unwrap();
+        enc.stream(StreamType::Stdin, 1, b"body", &mut w).unwrap();
+        enc.end_stream(StreamType::Stdin, 1, &mut w).unwrap();
         let mut c = Application::default();
         let ev: Vec<_> = feed(&mut c, &w).into_iter().map(Result::unwrap).collect();
         assert_eq!(ev.len(), 5);
@@ -533,7 +533,7 @@ mod tests {
     fn inactive_ids_are_ignored_or_refused() {
         let mut w = Vec::new();
         Encoder::default()
-            .stream(RecordType::Stdin, 7, b"x", &mut w)
+            .stream(StreamType::Stdin, 7, b"x", &mut w)
             .unwrap();
         let mut c = Application::default();
         assert!(feed(&mut c, &w)[0].clone().unwrap().starts_with("Ignored"));
@@ -552,9 +552,9 @@ mod tests {
     fn stream_after_end_and_wrong_direction() {
         let enc = Encoder::default();
         let mut w = begin(1, Role::Responder, true);
-        enc.end_stream(RecordType::Stdin, 1, &mut w).unwrap();
-        enc.stream(RecordType::Stdin, 1, b"late", &mut w).unwrap();
-        enc.end_stream(RecordType::Stdout, 1, &mut w).unwrap();
+        enc.end_stream(StreamType::Stdin, 1, &mut w).unwrap();
+        enc.stream(StreamType::Stdin, 1, b"late", &mut w).unwrap();
+        enc.end_stream(StreamType::Stdout, 1, &mut w).unwrap();
         let mut c = Application::default();
         let r = feed(&mut c, &w);
         assert!(matches!(
@@ -612,7 +612,7 @@ mod tests {
     fn params_limit() {
         let enc = Encoder::default();
         let mut w = begin(1, Role::Responder, true);
-        enc.stream(RecordType::Params, 1, &[1; 40], &mut w).unwrap();
+        enc.stream(StreamType::Params, 1, &[1; 40], &mut w).unwrap();
         let mut c = Application::new(ApplicationConfig {
             limits: Limits {
                 max_params_bytes: 32,

@@ -465,9 +465,9 @@ mod tests {
     fn response_flow() {
         let enc = Encoder::default();
         let mut w = Vec::new();
-        enc.stream(RecordType::Stdout, 1, b"Status: 200\r\n\r\nhi", &mut w)
+        enc.stream(StreamType::Stdout, 1, b"Status: 200\r\n\r\nhi", &mut w)
             .unwrap();
-        enc.end_stream(RecordType::Stdout, 1, &mut w).unwrap();
+        enc.end_stream(StreamType::Stdout, 1, &mut w).unwrap();
         enc.end_request(1, 0, ProtocolStatus::RequestComplete, &mut w)
             .unwrap();
         let mut c = started(1);
@@ -485,7 +485,7 @@ mod tests {
             .unwrap();
         enc.end_request(1, 0, ProtocolStatus::RequestComplete, &mut w)
             .unwrap();
-        enc.stream(RecordType::Stdout, 9, b"x", &mut w).unwrap();
+        enc.stream(StreamType::Stdout, 9, b"x", &mut w).unwrap();
         let mut c = started(1);
         let r = handle_all(&mut c, &w);
         assert!(r[0].is_ok());
@@ -515,9 +515,9 @@ mod tests {
     fn stdout_after_end_and_wrong_direction() {
         let enc = Encoder::default();
         let mut w = Vec::new();
-        enc.end_stream(RecordType::Stdout, 1, &mut w).unwrap();
-        enc.stream(RecordType::Stdout, 1, b"x", &mut w).unwrap();
-        enc.stream(RecordType::Stdin, 1, b"x", &mut w).unwrap();
+        enc.end_stream(StreamType::Stdout, 1, &mut w).unwrap();
+        enc.stream(StreamType::Stdout, 1, b"x", &mut w).unwrap();
+        enc.stream(StreamType::Stdin, 1, b"x", &mut w).unwrap();
         let mut c = started(1);
         let r = handle_all(&mut c, &w);
         assert!(matches!(
@@ -538,7 +538,7 @@ mod tests {
             .unwrap();
         let mut w = Vec::new();
         Encoder::default()
-            .stream(RecordType::Stdout, 1, b"x", &mut w)
+            .stream(StreamType::Stdout, 1, b"x", &mut w)
             .unwrap();
         let e = handle_all(&mut c, &w)[0].clone().unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::OutputBeforeParams(1));

@@ -4,6 +4,7 @@ use crate::app::ctx::Ctx;
 use crate::case::Outcome;
 use fcgi_proto::encoder::{Encoder, Padding};
 use fcgi_proto::record::{Header, RecordType};
+use fcgi_proto::stream::StreamType;
 
 use super::helpers::*;
 
@@ -213,8 +214,8 @@ async fn cut_mid_request(ctx: Ctx) -> Outcome {
 async fn inactive_id_ignored(ctx: Ctx) -> Outcome {
     let enc = Encoder::default();
     let mut stray = Vec::new();
-    let _ = enc.stream(RecordType::Stdin, 7, b"stray", &mut stray);
-    let _ = enc.end_stream(RecordType::Stdin, 7, &mut stray);
+    let _ = enc.stream(StreamType::Stdin, 7, b"stray", &mut stray);
+    let _ = enc.end_stream(StreamType::Stdin, 7, &mut stray);
     stray_then_served(&ctx, stray, 7, "strays").await
 }
 

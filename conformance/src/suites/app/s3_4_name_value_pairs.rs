@@ -3,7 +3,7 @@
 use crate::app::ctx::Ctx;
 use crate::case::Outcome;
 use fcgi_proto::encoder::Encoder;
-use fcgi_proto::record::RecordType;
+use fcgi_proto::stream::StreamType;
 
 use super::helpers::*;
 
@@ -56,9 +56,9 @@ async fn truncated_params(ctx: Ctx) -> Outcome {
     block.extend_from_slice(b"ECHOabc");
     let enc = Encoder::default();
     let mut b = req.begin_bytes();
-    let _ = enc.stream(RecordType::Params, 1, &block, &mut b);
-    let _ = enc.end_stream(RecordType::Params, 1, &mut b);
-    let _ = enc.end_stream(RecordType::Stdin, 1, &mut b);
+    let _ = enc.stream(StreamType::Params, 1, &block, &mut b);
+    let _ = enc.end_stream(StreamType::Params, 1, &mut b);
+    let _ = enc.end_stream(StreamType::Stdin, 1, &mut b);
     match hostile(&ctx, &b, true).await {
         Ok(what) => Outcome::info(format!(
             "on a PARAMS block that overruns its stream the application {what}"

@@ -4,7 +4,7 @@ use crate::app::ctx::{dump_preview, well_formed, Ctx};
 use crate::app::request::parse_echo;
 use crate::case::Outcome;
 use fcgi_proto::encoder::Encoder;
-use fcgi_proto::record::RecordType;
+use fcgi_proto::stream::StreamType;
 
 use super::helpers::*;
 
@@ -136,7 +136,7 @@ async fn stderr(ctx: Ctx) -> Outcome {
 async fn extra_empty_record(ctx: Ctx) -> Outcome {
     let req = echo_req(&ctx, b"").keep(true);
     let mut wire = req.bytes();
-    let _ = Encoder::default().end_stream(RecordType::Stdin, 1, &mut wire);
+    let _ = Encoder::default().end_stream(StreamType::Stdin, 1, &mut wire);
     let mut c = match ctx.conn("extra empty record").await {
         Ok(c) => c,
         Err(o) => return o,

@@ -5,6 +5,7 @@ use crate::app::request::Req;
 use crate::case::Outcome;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::record::RecordType;
+use fcgi_proto::stream::StreamType;
 
 use super::helpers::*;
 
@@ -50,7 +51,7 @@ async fn abort_during_stdin(ctx: Ctx) -> Outcome {
     b.extend(req.params_bytes());
     let mut half = Vec::new();
     let _ = Encoder::default().stream(
-        RecordType::Stdin,
+        StreamType::Stdin,
         1,
         req.stdin.get(..2048).unwrap_or_default(),
         &mut half,

@@ -5,6 +5,7 @@ use crate::server::harness::SeenRequest;
 use crate::server::http::HttpRequest;
 use fcgi_proto::application::ProtocolStatus;
 use fcgi_proto::record::RecordType;
+use fcgi_proto::stream::StreamType;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -242,35 +243,35 @@ async fn multiplex(ctx: &mut Ctx) -> Outcome {
             let (m1, m2) = (h1.len() / 2, h2.len() / 2);
             let mut out = Vec::new();
             let _ = enc.stream(
-                RecordType::Stdout,
+                StreamType::Stdout,
                 r2.id,
                 h2.get(..m2).unwrap_or_default(),
                 &mut out,
             );
             let _ = enc.stream(
-                RecordType::Stdout,
+                StreamType::Stdout,
                 r1.id,
                 h1.get(..m1).unwrap_or_default(),
                 &mut out,
             );
             let _ = enc.stream(
-                RecordType::Stdout,
+                StreamType::Stdout,
                 r2.id,
                 h2.get(m2..).unwrap_or_default(),
                 &mut out,
             );
-            let _ = enc.end_stream(RecordType::Stdout, r2.id, &mut out);
+            let _ = enc.end_stream(StreamType::Stdout, r2.id, &mut out);
             ctx.app.write(r1.conn, out);
             ctx.app
                 .end_request(r2.conn, r2.id, 0, ProtocolStatus::RequestComplete);
             let mut out = Vec::new();
             let _ = enc.stream(
-                RecordType::Stdout,
+                StreamType::Stdout,
                 r1.id,
                 h1.get(m1..).unwrap_or_default(),
                 &mut out,
             );
-            let _ = enc.end_stream(RecordType::Stdout, r1.id, &mut out);
+            let _ = enc.end_stream(StreamType::Stdout, r1.id, &mut out);
             ctx.app.write(r1.conn, out);
             ctx.app
                 .end_request(r1.conn, r1.id, 0, ProtocolStatus::RequestComplete);

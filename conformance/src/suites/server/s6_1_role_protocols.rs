@@ -2,7 +2,7 @@
 
 use crate::case::Outcome;
 use crate::server::http::{self};
-use fcgi_proto::record::RecordType;
+use fcgi_proto::stream::StreamType;
 
 use super::helpers::*;
 
@@ -105,23 +105,23 @@ async fn stderr_interleaved(ctx: &mut Ctx) -> Outcome {
         move |app, s| {
             let mut out = Vec::new();
             let enc = app.encoder;
-            let _ = enc.stream(RecordType::Stdout, s.id, &head, &mut out);
+            let _ = enc.stream(StreamType::Stdout, s.id, &head, &mut out);
             for i in 0..3 {
                 let _ = enc.stream(
-                    RecordType::Stderr,
+                    StreamType::Stderr,
                     s.id,
                     format!("STDERR-LINE-{i}\n").as_bytes(),
                     &mut out,
                 );
                 let _ = enc.stream(
-                    RecordType::Stdout,
+                    StreamType::Stdout,
                     s.id,
                     format!("body-{i}\n").as_bytes(),
                     &mut out,
                 );
             }
-            let _ = enc.end_stream(RecordType::Stderr, s.id, &mut out);
-            let _ = enc.end_stream(RecordType::Stdout, s.id, &mut out);
+            let _ = enc.end_stream(StreamType::Stderr, s.id, &mut out);
+            let _ = enc.end_stream(StreamType::Stdout, s.id, &mut out);
             out
         },
         true,
