@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use fcgi_conformance::case::CaseInfo;
 use fcgi_conformance::output::usage_error;
-use fcgi_conformance::{app, dump_cmd, load, server, stdio};
+use fcgi_conformance::{app, dump_cmd, explore, load, server, stdio};
 
 /// Conformance suite for FastCGI 1.0 applications and web servers.
 #[derive(Parser, Debug)]
@@ -52,6 +52,10 @@ enum Command {
     Server(server::ServerArgs),
     /// Load a FastCGI application and check every response (h2load-like).
     Load(load::LoadArgs),
+    /// Explore an application with generated conversations; shrink and save what fails.
+    Explore(explore::ExploreArgs),
+    /// Run a conversation file (as explore saves) again against an application.
+    Replay(explore::replay::ReplayArgs),
     /// List the cases with their spec sections and requirement IDs.
     List {
         /// Which suite (both when omitted).
@@ -68,6 +72,20 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         spec: Option<PathBuf>,
     },
+    /// Render the interop matrix (implementation × case) as markdown or HTML.
+    Matrix {
+        /// One column each, in order: `[NAME[@VERSION]=]FILE`, a JSON report
+        /// (`--json`) or an expectations file (case id -> verdict).
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<String>,
+        /// Output format (HTML cells link to the case in the HTML report
+        /// beside each JSON report, when there is one).
+        #[arg(long, value_enum, default_value_t = MatrixFormat::Markdown)]
+        format: MatrixFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to complete for.
@@ -79,6 +97,41 @@ enum Command {
         /// The page of this subcommand (e.g. `app`) instead of the whole command's.
         subcommand: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum MatrixFormat {
+    Markdown,
+    Html,
+}
+
+/// `matrix INPUT…`: every input is read before anything is written.
+fn run_matrix(
+    inputs: &[String],
+    format: MatrixFormat,
+    output: Option<&std::path::Path>,
+) -> ExitCode {
+    use fcgi_conformance::report::matrix;
+    let mut columns = Vec::with_capacity(inputs.len());
+    for i in inputs {
+        match matrix::read_column(i) {
+            Ok(c) => columns.push(c),
+            Err(e) => return usage_error(&format!("matrix: {e}")),
+        }
+    }
+    let mut table = app::cases();
+    table.extend(server::cases());
+    let text = match format {
+        MatrixFormat::Markdown => matrix::to_markdown(&table, &columns),
+        MatrixFormat::Html => matrix::to_html(&table, &columns),
+    };
+    match output {
+        None => write_or_fail(&text, ExitCode::SUCCESS),
+        Some(p) => match std::fs::write(p, text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => usage_error(&format!("cannot write {}: {e}", p.display())),
+        },
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -314,7 +367,11 @@ fn main() -> ExitCode {
     // Whatever --spawn starts is killed on SIGINT/SIGTERM, on a panic and at the end.
     let _cleanup = matches!(
         cli.command,
-        Command::App(_) | Command::Server(_) | Command::Load(_)
+        Command::App(_)
+            | Command::Server(_)
+            | Command::Load(_)
+            | Command::Explore(_)
+            | Command::Replay(_)
     )
     .then(fcgi_conformance::spawn::install_cleanup);
     match cli.command {
@@ -340,6 +397,11 @@ fn main() -> ExitCode {
             run_requirements(&cases, spec, format)
         }
         Command::List { suite, format, .. } => run_list(suite, format),
+        Command::Matrix {
+            inputs,
+            format,
+            output,
+        } => run_matrix(&inputs, format, output.as_deref()),
         Command::Completions { shell } => run_completions(shell),
         Command::Man { subcommand } => run_man(subcommand.as_deref()),
         Command::App(args) => match runtime() {
@@ -352,6 +414,14 @@ fn main() -> ExitCode {
         },
         Command::Load(args) => match runtime() {
             Ok(rt) => rt.block_on(load::main(args)),
+            Err(code) => code,
+        },
+        Command::Explore(args) => match runtime() {
+            Ok(rt) => rt.block_on(explore::main(args)),
+            Err(code) => code,
+        },
+        Command::Replay(args) => match runtime() {
+            Ok(rt) => rt.block_on(explore::replay::main(args)),
             Err(code) => code,
         },
         Command::Server(args) => match runtime() {
