@@ -157,7 +157,10 @@ fn a_selection_of_no_case_is_refused() {
     refused(
         &d,
         &["app", "--only", "nomatch"],
-        &["--only 'nomatch' selects no app case", "sections: 2.2, 3.3"],
+        &[
+            "--only 'nomatch' selects no app case",
+            "sections: 2.2, 3.2, 3.3",
+        ],
     );
     refused(
         &d,
