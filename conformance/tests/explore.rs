@@ -163,6 +163,41 @@ fault_cases! {
     cut_long_values: "cut-long-values", false => "echo" "R-3.4-2";
     cut_long_stdin: "cut-long-stdin", false => "echo" "R-3.3-12";
     double_end_on_abort: "double-end-on-abort", false => "records-accepted" "R-5.5-4";
+    serve_unknown_role: "serve-unknown-role", true => "unknown-role" "R-5.1-3";
+    unknown_type_under_record_id: "unknown-type-under-record-id", true => "records-accepted" "R-A-3";
+    no_close_after_unknown_role: "no-close-after-unknown-role", true => "closes-without-keep-conn" "R-3.5-1";
+    // The malformed record ends the first connection; the next one is not served.
+    die_on_malformed: "die-on-malformed", true => "end-request" "R-5.5-5";
+}
+
+/// Faults explore does not find by design (see docs/guide.md): SHOULD
+/// rules are no properties, and DATA is held to only where it is echoed.
+#[test]
+fn faults_out_of_reach_are_not_reported_as_found() {
+    let marker = MarkerGuard::new("explore-out-of-reach");
+    let dir = support::temp_dir();
+    let out = dir.path().join("findings");
+    let out = out.to_str().unwrap_or_default().to_string();
+    for fault in ["unaligned", "variables-on-deny", "filter-ignores-data"] {
+        let cmd = spawn_cmd(Some(fault));
+        let r = cli(
+            &[
+                "explore",
+                "--spawn",
+                &cmd,
+                "--seed",
+                "21",
+                "--conversations",
+                "40",
+                "--format",
+                "json",
+                "--out",
+                &out,
+            ],
+            &marker,
+        );
+        assert_eq!(r.code, Some(0), "{fault}: {}\n{}", r.summary(), r.stdout);
+    }
 }
 
 #[test]
