@@ -198,6 +198,7 @@ mod tests {
         let profile = Profile {
             roles: vec![1, 2, 3],
             mpxs: true,
+            get_values: true,
             hostile: false,
         };
         let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(3);
