@@ -44,8 +44,12 @@ fn finds(fault: &str, hostile: bool, expected: &[(&str, &str)]) {
     let out = dir.path().join("findings");
     let out = out.to_str().unwrap_or_default().to_string();
     let cmd = spawn_cmd(Some(fault));
+    let junit = dir.path().join("junit.xml");
+    let junit = junit.to_str().unwrap_or_default().to_string();
     let mut args = vec![
         "explore",
+        "--junit",
+        &junit,
         "--spawn",
         &cmd,
         "--seed",
@@ -68,6 +72,11 @@ fn finds(fault: &str, hostile: bool, expected: &[(&str, &str)]) {
     assert_eq!(r.code, Some(1), "{fault}: {}\n{}", r.summary(), r.stdout);
     let report = json(&r);
     assert_eq!(report["seed"], 21);
+    let xml = std::fs::read_to_string(&junit).unwrap_or_default();
+    assert!(
+        xml.contains("failures=\"1\"") && xml.contains("type=\"finding\""),
+        "{fault}: {xml}"
+    );
     let f = &report["findings"][0];
     let got = (
         f["finding"]["property"].as_str().unwrap_or_default(),

@@ -14,7 +14,7 @@ use crate::case::{CaseResult, Suite, Verdict};
 
 pub use flaky::{compare as flaky_cases, Flaky};
 pub use json::to_json;
-pub use junit::to_junit;
+pub use junit::{to_junit, xml_escape};
 pub use text::{to_text, Color};
 
 /// Schema name of the JSON report (docs/report-format.md).
