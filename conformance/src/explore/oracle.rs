@@ -93,9 +93,7 @@ fn preview(b: &[u8]) -> String {
 
 impl Walk {
     fn new(contract: Contract) -> Self {
-        let loose = ParseOptions {
-            strict_version: false,
-        };
+        let loose = ParseOptions::default().with_strict_version(false);
         Walk {
             ws: WebServer::new(WebServerConfig::default().with_require_stdout_end(false)),
             sent: Decoder::with_options(loose, 2 * MAX_RECORD_LEN + (64 << 20)),

@@ -28,15 +28,10 @@ pub struct ReplayArgs {
 
 /// END_REQUESTs in `bytes`, loosely framed.
 fn ends(bytes: &[u8]) -> usize {
-    fcgi_proto::record::records_with(
-        bytes,
-        ParseOptions {
-            strict_version: false,
-        },
-    )
-    .map_while(Result::ok)
-    .filter(|r| r.record_type() == RecordType::EndRequest)
-    .count()
+    fcgi_proto::record::records_with(bytes, ParseOptions::default().with_strict_version(false))
+        .map_while(Result::ok)
+        .filter(|r| r.record_type() == RecordType::EndRequest)
+        .count()
 }
 
 /// The script of a recorded conversation: its writes, with a wait before

@@ -38,12 +38,9 @@ pub struct Expect {
 /// record that does not frame.
 pub fn expect(bytes: &[u8]) -> Expect {
     let mut e = Expect::default();
-    for rec in fcgi_proto::record::records_with(
-        bytes,
-        ParseOptions {
-            strict_version: false,
-        },
-    ) {
+    for rec in
+        fcgi_proto::record::records_with(bytes, ParseOptions::default().with_strict_version(false))
+    {
         let Ok(rec) = rec else { break };
         match rec.record_type() {
             RecordType::BeginRequest => {
@@ -71,9 +68,7 @@ impl Seen {
     fn new() -> Self {
         Seen {
             decoder: Decoder::with_options(
-                ParseOptions {
-                    strict_version: false,
-                },
+                ParseOptions::default().with_strict_version(false),
                 2 * MAX_RECORD_LEN + READ_CHUNK,
             ),
             ends: 0,

@@ -93,9 +93,7 @@ fn one(r: Request) -> Plan {
 /// The records the target sent on `c`, loosely framed (any version).
 fn received(c: &Connection) -> Vec<(RecordType, Vec<u8>)> {
     let mut d = Decoder::with_options(
-        ParseOptions {
-            strict_version: false,
-        },
+        ParseOptions::default().with_strict_version(false),
         2 * MAX_RECORD_LEN + (16 << 20),
     );
     let mut out = Vec::new();

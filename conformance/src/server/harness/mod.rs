@@ -205,7 +205,7 @@ impl AppSide {
                     queue_bytes: queue_bytes.clone(),
                     values,
                     limits,
-                    encoder: Encoder::with_padding(Padding::None),
+                    encoder: Encoder::default().with_padding(Padding::None),
                     stats,
                     params_held: BTreeMap::new(),
                     violations: 0,
@@ -225,7 +225,7 @@ impl AppSide {
             ignored_closed: 0,
             opened_total: 0,
             get_values_total: 0,
-            encoder: Encoder::with_padding(Padding::None),
+            encoder: Encoder::default().with_padding(Padding::None),
             bounds: bounds.clone(),
         }
     }
