@@ -13,6 +13,7 @@ pub mod bounds;
 pub mod capture;
 pub mod case;
 pub mod client;
+pub mod driver;
 pub mod dump_cmd;
 pub mod expectations;
 pub mod load;

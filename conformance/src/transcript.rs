@@ -30,6 +30,16 @@ pub enum Dir {
     ToServer,
 }
 
+impl Dir {
+    /// The opposite direction.
+    pub fn other(self) -> Dir {
+        match self {
+            Dir::ToApp => Dir::ToServer,
+            Dir::ToServer => Dir::ToApp,
+        }
+    }
+}
+
 /// Finds record boundaries in a byte stream without keeping it: counts
 /// headers, and remembers where the last record that fits in the kept
 /// prefix ends.

@@ -1,7 +1,9 @@
 //! One connection from the runner (playing the web server) to the
 //! application under test: bytes out, records in, every wait bounded, and
 //! every record the application sends judged by the codec's web-server
-//! state machine (`fcgi_proto::connection::WebServer`).
+//! state machine (`fcgi_proto::connection::WebServer`), all over the shared
+//! driver ([`crate::driver`]). The cases send bytes of their own making,
+//! well-formed or not, so every write takes the driver's raw path.
 
 use std::time::Duration;
 
@@ -11,12 +13,12 @@ use fcgi_proto::decoder::Decoder;
 use fcgi_proto::record::RecordType;
 use fcgi_proto::role::Role;
 use fcgi_proto::{Error, OwnedRecord};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::bounds::{self, keep, Bounds, Hold, Kept};
-use crate::target::{connect, Addr, Stream};
-use crate::transcript::{ConnLog, Dir, Transcript};
+use crate::driver::{Driver, ReadError};
+use crate::target::{connect, Addr};
+use crate::transcript::Transcript;
 
 /// Why a read or write gave up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,13 +214,12 @@ pub fn barrier_bytes() -> Vec<u8> {
 
 /// A connection to the application.
 pub struct Conn {
-    stream: Stream,
-    decoder: Decoder,
+    /// The socket, the decoder of what comes back, the transcript tap, and
+    /// the judge: a web-server state machine taught what we sent (the
+    /// mirror), judging the records that come back.
+    driver: Driver<WebServer>,
     out_decoder: Decoder,
     timeout: Duration,
-    log: ConnLog,
-    /// Mirror of what we sent, judging what comes back.
-    judge: WebServer,
     /// Protocol violations the judge found in the application's records,
     /// the first [`bounds::VIOLATIONS_KEPT`] of them.
     pub violations: Vec<Error>,
@@ -278,21 +279,17 @@ impl Conn {
         let stream = connect(addr, timeout)
             .await
             .map_err(|e| ConnError::Io(format!("connect to {addr}: {e}")))?;
+        let judge = WebServer::new(WebServerConfig::default().with_limits(fcgi_proto::Limits {
+            max_requests: 65535,
+            ..fcgi_proto::Limits::default()
+        }));
         Ok(Conn {
-            stream,
-            decoder: Decoder::new(),
+            driver: Driver::new(stream, judge).with_tap(transcript.connection(label)),
             out_decoder: Decoder::with_options(
-                fcgi_proto::record::ParseOptions {
-                    strict_version: false,
-                },
+                fcgi_proto::record::ParseOptions::default().with_strict_version(false),
                 64 << 20,
             ),
             timeout,
-            log: transcript.connection(label),
-            judge: WebServer::new(WebServerConfig::default().with_limits(fcgi_proto::Limits {
-                max_requests: 65535,
-                ..fcgi_proto::Limits::default()
-            })),
             violations: Vec::new(),
             violations_dropped: 0,
             received: Vec::new(),
@@ -325,17 +322,18 @@ impl Conn {
             };
             self.scratch.clear();
             let s = &mut self.scratch;
+            let judge = self.driver.reader.party_mut();
             let _ = match t {
                 RecordType::BeginRequest => {
                     let b = fcgi_proto::application::BeginRequestBody::parse(&content, 0);
                     let (role, keep) =
                         b.map_or((Role::Responder, false), |b| (b.role, b.keep_conn()));
-                    self.judge.begin_request(id, role, keep, s)
+                    judge.begin_request(id, role, keep, s)
                 }
-                RecordType::Params if content.is_empty() => self.judge.end_params(id, s),
-                RecordType::Stdin if content.is_empty() => self.judge.end_stdin(id, s),
-                RecordType::Data if content.is_empty() => self.judge.end_data(id, s),
-                RecordType::AbortRequest => self.judge.abort_request(id, s),
+                RecordType::Params if content.is_empty() => judge.end_params(id, s),
+                RecordType::Stdin if content.is_empty() => judge.end_stdin(id, s),
+                RecordType::Data if content.is_empty() => judge.end_data(id, s),
+                RecordType::AbortRequest => judge.abort_request(id, s),
                 _ => Ok(()),
             };
         }
@@ -348,15 +346,11 @@ impl Conn {
 
     /// Sends bytes in writes of at most `chop` bytes (Autobahn's chopsize).
     pub async fn send_chopped(&mut self, bytes: &[u8], chop: usize) -> Result<(), ConnError> {
-        self.log.record(Dir::ToApp, bytes);
         self.mirror(bytes);
         let timeout = self.timeout;
         let (limit, opened) = (self.deadline, self.opened);
         for chunk in bytes.chunks(chop.max(1)) {
-            let w = async {
-                self.stream.write_all(chunk).await?;
-                self.stream.flush().await
-            };
+            let w = self.driver.writer.send_raw(chunk);
             let wanted = Instant::now() + timeout;
             match tokio::time::timeout_at(wanted.min(limit), w).await {
                 Err(_) if wanted > limit => {
@@ -383,14 +377,15 @@ impl Conn {
         let wanted = Instant::now() + wait;
         let deadline = wanted.min(self.deadline);
         loop {
-            match self.decoder.next_record() {
-                Ok(Some(r)) => {
+            match self.driver.reader.next_event() {
+                Ok(Some(inbound)) => {
+                    let r = &inbound.record;
                     let owned = r.to_owned();
                     let offset = r.offset;
                     if r.header.record_len() % 8 == 0 {
                         self.aligned_records += 1;
                     }
-                    if let Err(e) = self.judge.handle(&r) {
+                    if let Err(e) = inbound.event {
                         if self.violations.len() < bounds::VIOLATIONS_KEPT {
                             self.violations.push(e);
                         } else {
@@ -425,20 +420,19 @@ impl Conn {
                 });
             }
             if self.closed {
-                return Err(match self.decoder.finish() {
+                return Err(match self.driver.reader.finish() {
                     Err(e) => ConnError::Malformed(e),
                     Ok(()) => ConnError::Closed,
                 });
             }
-            let mut buf = [0u8; 16 * 1024];
-            let n = match tokio::time::timeout_at(deadline, self.stream.read(&mut buf)).await {
+            match tokio::time::timeout_at(deadline, self.driver.reader.fill()).await {
                 Err(_) if wanted > self.deadline => {
                     return Err(ConnError::Deadline {
                         after: self.opened.elapsed(),
                     })
                 }
                 Err(_) => return Err(ConnError::Timeout),
-                Ok(Err(e)) => {
+                Ok(Err(ReadError::Io(e))) => {
                     if matches!(
                         e.kind(),
                         std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
@@ -448,16 +442,9 @@ impl Conn {
                     }
                     return Err(io_error(e));
                 }
-                Ok(Ok(n)) => n,
-            };
-            if n == 0 {
-                self.closed = true;
-                continue;
-            }
-            let got = buf.get(..n).unwrap_or_default();
-            self.log.record(Dir::ToServer, got);
-            if let Err(e) = self.decoder.push(got) {
-                return Err(ConnError::Malformed(e));
+                Ok(Err(ReadError::Malformed(e))) => return Err(ConnError::Malformed(e)),
+                Ok(Ok(0)) => self.closed = true,
+                Ok(Ok(_)) => {}
             }
         }
     }
@@ -555,7 +542,7 @@ impl Conn {
 
     /// Half-closes our side (no more bytes from the web server).
     pub async fn shutdown(&mut self) {
-        let _ = tokio::time::timeout(self.timeout, self.stream.shutdown()).await;
+        let _ = tokio::time::timeout(self.timeout, self.driver.writer.shutdown()).await;
     }
 }
 
@@ -575,6 +562,7 @@ mod tests {
     use crate::bounds::Pool;
     use fcgi_proto::encoder::Encoder;
     use fcgi_proto::stream::StreamType;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
     /// An in-process application on loopback: reads what comes, then

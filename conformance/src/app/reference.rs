@@ -15,15 +15,14 @@ use fcgi_proto::application::ProtocolStatus;
 use fcgi_proto::connection::{
     Application, ApplicationConfig, ApplicationEvent as Event, RequestId,
 };
-use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::{Encoder, Padding};
 use fcgi_proto::management::Values;
 use fcgi_proto::name_value;
 use fcgi_proto::record::{RecordType, NULL_REQUEST_ID};
 use fcgi_proto::role::Role;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use crate::driver::{Driver, WriteHook, WriteOutcome};
 use crate::target::{Addr, Listener, Stream};
 
 /// One deliberate defect of the reference application, for the suite's
@@ -165,7 +164,8 @@ enum Out {
 }
 
 struct Shared {
-    conn: Mutex<Application>,
+    /// The connection's state machine, also the driver's party.
+    conn: Arc<Mutex<Application>>,
     /// Responses under way, by request id.
     tasks: Mutex<Vec<(RequestId, tokio::task::JoinHandle<()>)>>,
     faults: Arc<BTreeSet<Fault>>,
@@ -185,12 +185,9 @@ impl Shared {
         encoder_for(&self.faults)
     }
 
-    async fn send(&self, mut bytes: Vec<u8>) {
+    async fn send(&self, bytes: Vec<u8>) {
         if bytes.is_empty() {
             return;
-        }
-        if self.has(Fault::BadVersion) {
-            set_version(&mut bytes, 2);
         }
         let _ = self.tx.send(Out::Bytes(bytes)).await;
     }
@@ -203,9 +200,20 @@ impl Shared {
 /// How the reference application pads: to 8 bytes, or not at all under [`Fault::Unaligned`].
 fn encoder_for(faults: &BTreeSet<Fault>) -> Encoder {
     if faults.contains(&Fault::Unaligned) {
-        Encoder::with_padding(Padding::None)
+        Encoder::default().with_padding(Padding::None)
     } else {
         Encoder::default()
+    }
+}
+
+/// [`Fault::BadVersion`], on the driver's write path: every record sent
+/// with version 2.
+struct BadVersion;
+
+impl WriteHook for BadVersion {
+    fn on_write(&mut self, bytes: &mut Vec<u8>) -> WriteOutcome {
+        set_version(bytes, 2);
+        WriteOutcome::Go
     }
 }
 
@@ -224,45 +232,45 @@ fn set_version(bytes: &mut [u8], v: u8) {
 }
 
 async fn serve(stream: Stream, faults: Arc<BTreeSet<Fault>>, stop: Arc<AtomicBool>) {
-    let (mut rd, mut wr) = tokio::io::split(stream);
+    let encoder = encoder_for(&faults);
+    let app = Arc::new(Mutex::new(Application::new(
+        ApplicationConfig::default().with_encoder(encoder),
+    )));
+    let mut driver = Driver::new(stream, app.clone()).with_read_buffer(64 * 1024);
+    if faults.contains(&Fault::BadVersion) {
+        driver = driver.with_write_hook(Box::new(BadVersion));
+    }
+    let (mut reader, mut writer) = driver.into_parts();
     let (tx, mut rx) = mpsc::channel::<Out>(64);
     let writer = tokio::spawn(async move {
         while let Some(out) = rx.recv().await {
             match out {
                 Out::Bytes(b) => {
-                    if wr.write_all(&b).await.is_err() {
+                    if writer.send(&b).await.is_err() {
                         break;
                     }
                 }
                 Out::Close => break,
             }
         }
-        let _ = wr.shutdown().await;
+        let _ = writer.shutdown().await;
     });
-    let encoder = encoder_for(&faults);
     let shared = Arc::new(Shared {
-        conn: Mutex::new(Application::new(
-            ApplicationConfig::default().with_encoder(encoder),
-        )),
+        conn: app,
         tasks: Mutex::new(Vec::new()),
         faults,
         tx,
     });
-    let mut decoder = Decoder::new();
     let mut reqs: BTreeMap<RequestId, ReqState> = BTreeMap::new();
-    let mut buf = vec![0u8; 64 * 1024];
     'conn: loop {
         // An idle connection is closed after a minute: every wait is bounded.
-        let n = match tokio::time::timeout(Duration::from_secs(60), rd.read(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => n,
+        match tokio::time::timeout(Duration::from_secs(60), reader.fill()).await {
+            Ok(Ok(n)) if n > 0 => {}
             _ => break,
-        };
-        if decoder.push(buf.get(..n).unwrap_or_default()).is_err() {
-            break;
         }
         loop {
-            let rec = match decoder.next_record() {
-                Ok(Some(r)) => r,
+            let ev = match reader.next_event() {
+                Ok(Some(inbound)) => inbound.event.map(Event::into_owned),
                 Ok(None) => break,
                 Err(_) => {
                     if shared.has(Fault::DieOnMalformed) {
@@ -271,7 +279,6 @@ async fn serve(stream: Stream, faults: Arc<BTreeSet<Fault>>, stop: Arc<AtomicBoo
                     break 'conn;
                 }
             };
-            let ev = shared.lock().handle(&rec).map(Event::into_owned);
             match ev {
                 Err(_) => {
                     if shared.has(Fault::DieOnMalformed) {

@@ -1,5 +1,6 @@
-//! One transport connection to the application, driven by its own task:
-//! it writes what requests ask for through `fcgi_proto::connection::WebServer`
+//! One transport connection to the application, driven by its own task
+//! over the shared driver ([`crate::driver`], playing the web server): it
+//! writes what requests ask for through `fcgi_proto::connection::WebServer`
 //! and routes each record the application sends to the request it belongs to.
 
 use fcgi_proto::stream::StreamType;
@@ -10,17 +11,15 @@ use std::time::Duration;
 
 use fcgi_proto::application::EndRequestBody;
 use fcgi_proto::connection::{RequestId, WebServer, WebServerEvent as Event};
-use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::error::ErrorKind;
 use fcgi_proto::name_value::{self, LengthForm};
-use fcgi_proto::record::HEADER_LEN;
 use fcgi_proto::role::Role;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::{ClientError, Faults};
+use crate::driver::{Driver, ReadError, Reader, WriteOutcome, Writer};
 use crate::target::Stream;
 
 /// What a request hears from its connection.
@@ -86,29 +85,37 @@ struct Req {
 pub(crate) fn spawn(stream: Stream, faults: Faults, abort_wait: Duration) -> Handle {
     let (tx, rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared::default());
+    let mut driver = Driver::new(stream, WebServer::default());
+    if let Some(h) = faults.write_hook() {
+        driver = driver.with_write_hook(h);
+    }
+    if let Some(h) = faults.read_hook() {
+        driver = driver.with_read_hook(h);
+    }
+    let (reader, writer) = driver.into_parts();
     let task = Task {
-        proto: WebServer::default(),
+        reader,
+        writer,
         encoder: Encoder::default(),
         reqs: BTreeMap::new(),
         shared: shared.clone(),
         faults,
         abort_wait,
-        pad_skip: PaddingIgnorer::default(),
         keep: true,
         cut: false,
     };
-    tokio::spawn(task.run(stream, rx));
+    tokio::spawn(task.run(rx));
     Handle { tx, shared }
 }
 
 struct Task {
-    proto: WebServer,
+    reader: Reader<WebServer>,
+    writer: Writer,
     encoder: Encoder,
     reqs: BTreeMap<RequestId, Req>,
     shared: Arc<Shared>,
     faults: Faults,
     abort_wait: Duration,
-    pad_skip: PaddingIgnorer,
     keep: bool,
     /// A cut fault truncated the last request: close once it is written.
     cut: bool,
@@ -120,10 +127,7 @@ enum Flow {
 }
 
 impl Task {
-    async fn run(mut self, stream: Stream, mut rx: mpsc::UnboundedReceiver<Command>) {
-        let (mut rd, mut wr) = tokio::io::split(stream);
-        let mut decoder = Decoder::new();
-        let mut buf = vec![0u8; 16 * 1024];
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
         let mut commands_open = true;
         loop {
             let deadline = self
@@ -134,23 +138,27 @@ impl Task {
                 .map(|t| t + self.abort_wait);
             let flow = tokio::select! {
                 cmd = rx.recv(), if commands_open => match cmd {
-                    Some(cmd) => self.command(cmd, &mut wr).await,
+                    Some(cmd) => self.command(cmd).await,
                     None => {
                         commands_open = false;
                         if self.reqs.is_empty() { Flow::Stop } else { Flow::Go }
                     }
                 },
-                n = rd.read(&mut buf) => match n {
+                n = self.reader.fill() => match n {
                     Ok(0) => {
-                        let err = decoder.finish().err();
+                        let err = self.reader.finish().err();
                         self.fail_all(|bytes| match &err {
                             Some(e) => ClientError::Malformed(*e),
                             None => ClientError::EarlyClose { response_bytes: bytes },
                         });
                         Flow::Stop
                     }
-                    Ok(n) => self.input(buf.get(..n).unwrap_or_default(), &mut decoder),
-                    Err(e) => {
+                    Ok(_) => self.input(),
+                    Err(ReadError::Malformed(e)) => {
+                        self.fail_all(|_| ClientError::Malformed(e));
+                        Flow::Stop
+                    }
+                    Err(ReadError::Io(e)) => {
                         self.fail_all(|_| ClientError::Io(std::io::Error::new(e.kind(), e.to_string())));
                         Flow::Stop
                     }
@@ -166,7 +174,7 @@ impl Task {
             }
         }
         self.shared.dead.store(true, Ordering::SeqCst);
-        let _ = wr.shutdown().await;
+        let _ = self.writer.shutdown().await;
     }
 
     fn fail_all(&mut self, make: impl Fn(usize) -> ClientError) {
@@ -178,13 +186,13 @@ impl Task {
         self.shared.dead.store(true, Ordering::SeqCst);
     }
 
-    async fn write(
-        &mut self,
-        wr: &mut tokio::io::WriteHalf<Stream>,
-        out: &[u8],
-    ) -> Result<(), ClientError> {
-        wr.write_all(out).await.map_err(ClientError::Io)?;
-        wr.flush().await.map_err(ClientError::Io)
+    /// Writes through the driver (and its fault hook); a hook that cut
+    /// the bytes closes the connection once they are written.
+    async fn write(&mut self, out: &[u8]) -> Result<(), ClientError> {
+        if self.writer.send(out).await.map_err(ClientError::Io)? == WriteOutcome::Close {
+            self.cut = true;
+        }
+        Ok(())
     }
 
     fn params_block(&self, params: &[(Vec<u8>, Vec<u8>)]) -> Result<Vec<u8>, ClientError> {
@@ -210,7 +218,7 @@ impl Task {
         Ok(block)
     }
 
-    async fn command(&mut self, cmd: Command, wr: &mut tokio::io::WriteHalf<Stream>) -> Flow {
+    async fn command(&mut self, cmd: Command) -> Flow {
         match cmd {
             Command::Start {
                 role,
@@ -238,7 +246,7 @@ impl Task {
                     },
                 );
                 let _ = reply.send(Ok(id));
-                if let Err(e) = self.write(wr, &out).await {
+                if let Err(e) = self.write(&out).await {
                     self.fail_all(|_| e.copy());
                     return Flow::Stop;
                 }
@@ -256,15 +264,15 @@ impl Task {
                 let mut out = Vec::new();
                 let mut r = Ok(());
                 if !data.is_empty() {
-                    r = self.proto.stdin(id, &data, &mut out);
+                    r = self.reader.party_mut().stdin(id, &data, &mut out);
                 }
-                if end && !self.faults.no_stdin_end && r.is_ok() {
-                    r = self.proto.end_stdin(id, &mut out);
+                if end && r.is_ok() {
+                    r = self.reader.party_mut().end_stdin(id, &mut out);
                 }
                 if r.is_err() {
                     return Flow::Go;
                 }
-                if let Err(e) = self.write(wr, &out).await {
+                if let Err(e) = self.write(&out).await {
                     self.fail_all(|_| e.copy());
                     return Flow::Stop;
                 }
@@ -286,13 +294,13 @@ impl Task {
                     return Flow::Stop;
                 }
                 let mut out = Vec::new();
-                if self.proto.abort_request(id, &mut out).is_err() {
+                if self.reader.party_mut().abort_request(id, &mut out).is_err() {
                     return Flow::Go;
                 }
                 if let Some(r) = self.reqs.get_mut(&id) {
                     r.aborted_at = Some(Instant::now());
                 }
-                if let Err(e) = self.write(wr, &out).await {
+                if let Err(e) = self.write(&out).await {
                     self.fail_all(|_| e.copy());
                     return Flow::Stop;
                 }
@@ -310,21 +318,21 @@ impl Task {
         out: &mut Vec<u8>,
     ) -> Result<RequestId, ClientError> {
         self.keep = keep_conn;
-        let start = out.len();
-        let free = self
-            .proto
-            .free_id()
-            .ok_or(ClientError::Malformed(fcgi_proto::Error::new(
-                ErrorKind::LimitExceeded {
-                    limit: fcgi_proto::error::Limit::ConcurrentRequests,
-                    max: 65535,
-                },
-                0,
-            )))?;
+        let free =
+            self.reader
+                .party()
+                .free_id()
+                .ok_or(ClientError::Malformed(fcgi_proto::Error::new(
+                    ErrorKind::LimitExceeded {
+                        limit: fcgi_proto::error::Limit::ConcurrentRequests,
+                        max: 65535,
+                    },
+                    0,
+                )))?;
         let block = self.params_block(params)?;
         if self.faults.reuse_active_id
             && free != RequestId::MIN
-            && self.proto.is_active(RequestId::MIN)
+            && self.reader.party().is_active(RequestId::MIN)
         {
             // Fault: a second request under the id of an active one (R-5.1-6).
             let enc = self.encoder;
@@ -342,13 +350,11 @@ impl Task {
             return Ok(free);
         }
         let m = ClientError::Malformed;
-        self.proto
-            .begin_request(free, role, keep_conn, out)
-            .map_err(m)?;
-        self.proto.params_raw(free, &block, out).map_err(m)?;
-        if !self.faults.no_params_end {
-            self.proto.end_params(free, out).map_err(m)?;
-        }
+        // The ends of streams and the cuts are the write hook's faults.
+        let ws = self.reader.party_mut();
+        ws.begin_request(free, role, keep_conn, out).map_err(m)?;
+        ws.params_raw(free, &block, out).map_err(m)?;
+        ws.end_params(free, out).map_err(m)?;
         if let Some((data, end)) = stdin {
             let data = if self.faults.short_stdin && end && !data.is_empty() {
                 data.get(..data.len() - 1).unwrap_or_default().to_vec()
@@ -356,42 +362,19 @@ impl Task {
                 data
             };
             if !data.is_empty() {
-                self.proto.stdin(free, &data, out).map_err(m)?;
+                ws.stdin(free, &data, out).map_err(m)?;
             }
-            if end && !self.faults.no_stdin_end {
-                self.proto.end_stdin(free, out).map_err(m)?;
+            if end {
+                ws.end_stdin(free, out).map_err(m)?;
             }
-        }
-        let uri = params
-            .iter()
-            .find(|(n, _)| n == b"REQUEST_URI")
-            .map_or(&[][..], |(_, v)| v.as_slice());
-        let hit = |pat: Option<&str>| {
-            pat.is_some_and(|p| uri.windows(p.len().max(1)).any(|w| w == p.as_bytes()))
-        };
-        // BEGIN_REQUEST is 16 bytes; each cut keeps a header and 4 bytes more.
-        if hit(self.faults.cut_begin_for) {
-            out.truncate(start + HEADER_LEN + 4);
-            self.cut = true;
-        } else if hit(self.faults.cut_params_for) {
-            out.truncate(start + 16 + HEADER_LEN + 4);
-            self.cut = true;
         }
         Ok(free)
     }
 
-    fn input(&mut self, bytes: &[u8], decoder: &mut Decoder) -> Flow {
-        let bytes = if self.faults.ignore_padding {
-            self.pad_skip.rewrite(bytes)
-        } else {
-            bytes.to_vec()
-        };
-        if let Err(e) = decoder.push(&bytes) {
-            self.fail_all(|_| ClientError::Malformed(e));
-            return Flow::Stop;
-        }
+    /// Routes every whole record read so far.
+    fn input(&mut self) -> Flow {
         loop {
-            let rec = match decoder.next_record() {
+            let inbound = match self.reader.next_event() {
                 Ok(Some(r)) => r,
                 Ok(None) => return Flow::Go,
                 Err(e) => {
@@ -399,7 +382,7 @@ impl Task {
                     return Flow::Stop;
                 }
             };
-            let ev = match self.proto.handle(&rec) {
+            let ev = match inbound.event {
                 Ok(ev) => ev,
                 Err(e) => {
                     let err = |_: usize| match e.kind() {
@@ -462,39 +445,5 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
-    }
-}
-
-/// The "ignored padding" fault: rewrites every record header's
-/// paddingLength to 0, so the padding bytes are read as the next header.
-#[derive(Debug, Default)]
-struct PaddingIgnorer {
-    header: Vec<u8>,
-    skip: usize,
-}
-
-impl PaddingIgnorer {
-    fn rewrite(&mut self, input: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(input.len());
-        for &b in input {
-            if self.skip > 0 {
-                self.skip -= 1;
-                out.push(b);
-                continue;
-            }
-            self.header.push(b);
-            if self.header.len() == HEADER_LEN {
-                let h = std::mem::take(&mut self.header);
-                let content = usize::from(u16::from_be_bytes([
-                    h.get(4).copied().unwrap_or(0),
-                    h.get(5).copied().unwrap_or(0),
-                ]));
-                for (i, x) in h.iter().enumerate() {
-                    out.push(if i == 6 { 0 } else { *x });
-                }
-                self.skip = content;
-            }
-        }
-        out
     }
 }

@@ -27,6 +27,7 @@
 
 mod conn;
 mod error;
+mod faults;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,48 +39,10 @@ use fcgi_proto::role::Role;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 pub use error::ClientError;
+pub use faults::Faults;
 
 use crate::target::{self, Addr};
 use conn::{Command, ConnEvent, Handle};
-
-/// Defects the conformance self-check injects into the bundled web-server
-/// side, to prove that the server suite notices them. All off by default;
-/// never turn one on outside tests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Faults {
-    /// Leave out the empty PARAMS record that ends the stream (breaks R-5.2-1).
-    pub no_params_end: bool,
-    /// Leave out the empty STDIN record (breaks R-5.3-1).
-    pub no_stdin_end: bool,
-    /// Send one byte less of the body than CONTENT_LENGTH says (breaks R-6.2-3).
-    pub short_stdin: bool,
-    /// Begin a second concurrent request under the id of an active one (breaks R-5.1-6).
-    pub reuse_active_id: bool,
-    /// Write a value longer than 127 bytes with a one-byte length (breaks R-3.4-2).
-    pub long_value_short_form: bool,
-    /// Read records as if paddingLength were always 0 (breaks R-3.3-3).
-    pub ignore_padding: bool,
-    /// Neither abort nor close when the caller gives up on a request (R-5.4-3, R-5.4-4).
-    pub no_abort: bool,
-    /// Never retry on a fresh connection after a stale one (the stale-connection race).
-    pub no_stale_retry: bool,
-    /// Reference web server: CONTENT_LENGTH one more than the body (breaks R-6.2-3).
-    pub wrong_content_length: bool,
-    /// Reference web server: present a response cut short as complete (R-5.5-5).
-    pub truncated_as_complete: bool,
-    /// Reference web server: copy STDERR into the HTTP body (§5.3, R-5.3-2).
-    pub stderr_in_body: bool,
-    /// Reference web server: answer 200 whatever the CGI Status header says (R-6.1-8).
-    pub ignore_status: bool,
-    /// Cut BEGIN_REQUEST mid-record (its header and half its body), then
-    /// close the connection, for requests whose REQUEST_URI contains this
-    /// text: no whole request ever reaches the application.
-    pub cut_begin_for: Option<&'static str>,
-    /// Send BEGIN_REQUEST whole, cut the first PARAMS record mid-record,
-    /// then close the connection, for requests whose REQUEST_URI contains
-    /// this text.
-    pub cut_params_for: Option<&'static str>,
-}
 
 /// How the client talks to one application.
 #[derive(Debug, Clone)]
@@ -100,8 +63,6 @@ pub struct Config {
     pub max_response_bytes: usize,
     /// Bound on connecting and on each wait for the application.
     pub timeout: Duration,
-    /// Injected defects (self-check only).
-    pub faults: Faults,
 }
 
 impl Config {
@@ -116,7 +77,6 @@ impl Config {
             extra_params: Vec::new(),
             max_response_bytes: 64 << 20,
             timeout: Duration::from_secs(30),
-            faults: Faults::default(),
         }
     }
 }
@@ -211,6 +171,8 @@ impl Drop for InflightGuard {
 
 struct Inner {
     config: Config,
+    /// Defects injected by the self-check (none outside it).
+    faults: Faults,
     pool: Mutex<Vec<Handle>>,
     inflight: Arc<Inflight>,
     closing: AtomicBool,
@@ -233,9 +195,16 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client; connects lazily.
     pub fn new(config: Config) -> Self {
+        Client::with_faults(config, Faults::default())
+    }
+
+    /// A client whose connections carry the self-check's `faults`
+    /// (the bundled reference web server's, never a user's).
+    pub(crate) fn with_faults(config: Config, faults: Faults) -> Self {
         Client {
             inner: Arc::new(Inner {
                 config,
+                faults,
                 pool: Mutex::new(Vec::new()),
                 inflight: Arc::new(Inflight::default()),
                 closing: AtomicBool::new(false),
@@ -308,7 +277,7 @@ impl Client {
         let stream = target::connect(&cfg.addr, cfg.timeout)
             .await
             .map_err(ClientError::Connect)?;
-        let h = conn::spawn(stream, cfg.faults, cfg.timeout);
+        let h = conn::spawn(stream, self.inner.faults, cfg.timeout);
         h.shared.active.store(1, Ordering::SeqCst);
         if cfg.keep_conn {
             let mut pool = self.inner.pool.lock().unwrap_or_else(|p| p.into_inner());
@@ -536,7 +505,7 @@ impl ResponseStream {
                     let stale = self.reused
                         && !self.seen_any
                         && e.closed_before_response()
-                        && !self.client.inner.config.faults.no_stale_retry;
+                        && !self.client.inner.faults.no_stale_retry;
                     if stale && self.can_retry() {
                         if let Err(e) = self.retry().await {
                             self.done = true;

@@ -4,7 +4,7 @@
 //! application sends with the same machine (§3.3, §5). STDOUT is counted,
 //! never kept. After a violation, a timeout or a close the connection is
 //! dropped and a fresh one opened, so that one bad answer does not stop the
-//! run.
+//! run. The connection runs on the shared driver ([`crate::driver`]).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,14 +13,13 @@ use std::time::Duration;
 
 use fcgi_proto::application::ProtocolStatus;
 use fcgi_proto::connection::{RequestId, WebServer, WebServerConfig, WebServerEvent as Event};
-use fcgi_proto::decoder::Decoder;
 use fcgi_proto::error::ErrorKind;
 use fcgi_proto::record::RecordType;
 use fcgi_proto::role::Role;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
 use super::stats::Stats;
+use crate::driver::{Driver, ReadError, Reader};
 use crate::target::{self, Addr, Stream};
 
 /// Consecutive failed connects after which a worker gives up.
@@ -145,15 +144,15 @@ fn next_id(ws: &WebServer, last: u16) -> Option<RequestId> {
 }
 
 async fn run_connection(plan: &Plan, stream: Stream, stats: &mut Stats) -> Lost {
-    let (mut rd, mut wr) = tokio::io::split(stream);
     // END_REQUEST with STDOUT open is counted (below), not refused: the
     // response is whole, and refusing would drop the connection each time.
-    let mut ws = WebServer::new(WebServerConfig::default().with_require_stdout_end(false));
-    let mut decoder = Decoder::new();
+    let ws = WebServer::new(WebServerConfig::default().with_require_stdout_end(false));
+    let (mut rd, mut wr) = Driver::new(stream, ws)
+        .with_read_buffer(READ_CHUNK)
+        .into_parts();
     let mut open: BTreeMap<RequestId, Open> = BTreeMap::new();
     let mut pending: Vec<u8> = Vec::new();
     let mut written = 0usize;
-    let mut buf = vec![0u8; READ_CHUNK];
     let mut last_heard = Instant::now();
     let mut last_id = 0u16;
     // Once no more requests start, the open ones get one timeout to end.
@@ -168,12 +167,12 @@ async fn run_connection(plan: &Plan, stream: Stream, stats: &mut Stats) -> Lost 
                 drain_until = Some(Instant::now() + plan.timeout);
                 break;
             }
-            let Some(id) = next_id(&ws, last_id) else {
+            let Some(id) = next_id(rd.party(), last_id) else {
                 break;
             };
             last_id = id.get();
             let at = pending.len();
-            if let Err(e) = write_request(&mut ws, id, plan, &mut pending) {
+            if let Err(e) = write_request(rd.party_mut(), id, plan, &mut pending) {
                 // Our own request did not encode: a bug or a limit, not the target's fault.
                 pending.truncate(at);
                 stats.error("request-not-encoded");
@@ -202,7 +201,7 @@ async fn run_connection(plan: &Plan, stream: Stream, stats: &mut Stats) -> Lost 
         let wait_end = hard_end.min(idle_end);
         let wait = wait_end.saturating_duration_since(Instant::now());
         tokio::select! {
-            n = wr.write(pending.get(written..).unwrap_or_default()), if written < pending.len() => match n {
+            n = wr.write_some(pending.get(written..).unwrap_or_default()), if written < pending.len() => match n {
                 Ok(0) | Err(_) => {
                     fail_open(stats, &mut open, "write-failed");
                     return Lost::Again;
@@ -212,9 +211,9 @@ async fn run_connection(plan: &Plan, stream: Stream, stats: &mut Stats) -> Lost 
                     stats.bytes_out += n as u64;
                 }
             },
-            n = rd.read(&mut buf) => match n {
+            n = rd.fill() => match n {
                 Ok(0) => {
-                    let kind = match decoder.finish() {
+                    let kind = match rd.finish() {
                         Err(e) => { stats.violation(&e); "closed-mid-record" }
                         Ok(()) => "closed-mid-response",
                     };
@@ -224,8 +223,7 @@ async fn run_connection(plan: &Plan, stream: Stream, stats: &mut Stats) -> Lost 
                 Ok(n) => {
                     last_heard = Instant::now();
                     stats.bytes_in += n as u64;
-                    let input = buf.get(..n).unwrap_or_default();
-                    match take_records(input, &mut decoder, &mut ws, &mut open, stats) {
+                    match take_records(&mut rd, &mut open, stats) {
                         Ok(()) => {}
                         Err(Bad::Violation(e)) => {
                             stats.violation(&e);
@@ -238,7 +236,12 @@ async fn run_connection(plan: &Plan, stream: Stream, stats: &mut Stats) -> Lost 
                         }
                     }
                 }
-                Err(_) => {
+                Err(ReadError::Malformed(e)) => {
+                    stats.violation(&e);
+                    fail_open(stats, &mut open, "dropped-after-violation");
+                    return Lost::Again;
+                }
+                Err(ReadError::Io(_)) => {
                     fail_open(stats, &mut open, "read-failed");
                     return Lost::Again;
                 }
@@ -276,19 +279,16 @@ fn write_request(
     ws.end_stdin(id, out)
 }
 
-/// Feeds what was read to the decoder and the machine; counts ends.
+/// Judges the records read so far with the machine; counts ends.
 fn take_records(
-    input: &[u8],
-    decoder: &mut Decoder,
-    ws: &mut WebServer,
+    rd: &mut Reader<WebServer>,
     open: &mut BTreeMap<RequestId, Open>,
     stats: &mut Stats,
 ) -> Result<(), Bad> {
-    decoder.push(input)?;
-    // Bounded: each turn consumes one record of what was pushed.
-    while let Some(rec) = decoder.next_record()? {
-        let at = rec.offset;
-        match ws.handle(&rec)? {
+    // Bounded: each turn consumes one record of what was read.
+    while let Some(inbound) = rd.next_event()? {
+        let at = inbound.record.offset;
+        match inbound.event? {
             Event::Stdout { request_id, data } => {
                 let n = data.len() as u64;
                 stats.stdout_bytes += n;

@@ -77,8 +77,7 @@ impl RefServer {
         ccfg.keep_conn = true;
         ccfg.multiplex = cfg.multiplex;
         ccfg.timeout = cfg.timeout;
-        ccfg.faults = cfg.faults;
-        let client = Client::new(ccfg);
+        let client = Client::with_faults(ccfg, cfg.faults);
         let (stop, mut stopped) = watch::channel(false);
         let c = client.clone();
         let task = tokio::spawn(async move {
