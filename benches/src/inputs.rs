@@ -1,5 +1,6 @@
 //! The bytes every bench works on, built once and shared with the peers.
 
+use core::num::NonZeroU16;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::name_value::{self, MAX_SHORT_LEN};
 use fcgi_proto::record::{records, RecordType};
@@ -161,9 +162,9 @@ pub fn stdout_payload() -> Vec<u8> {
 /// The encoder that splits a stream into records of `size` content bytes,
 /// padded to 8 as the spec recommends.
 pub fn encoder_for(size: usize) -> Encoder {
-    Encoder {
-        max_record_content: u16::try_from(size).ok(),
-        ..Encoder::default()
+    match u16::try_from(size).ok().and_then(NonZeroU16::new) {
+        Some(max) => Encoder::default().with_max_record_content(max),
+        None => Encoder::default(),
     }
 }
 

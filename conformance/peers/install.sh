@@ -11,6 +11,10 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${1:-$HERE/bin}
 PKGS="php-fpm php-cgi nginx-light lighttpd apache2 fcgiwrap libfcgi-dev libfcgi-bin spawn-fcgi golang-go"
+# The report tests: xmllint checks the JUnit report against docs/schemas/junit-10.xsd,
+# headless chromium loads the HTML report (conformance/tests/html_report.rs).
+# An image that only runs the suite (the Dockerfile) sets FCGI_PEERS_NO_TEST_TOOLS=1.
+[ -n "${FCGI_PEERS_NO_TEST_TOOLS:-}" ] || PKGS="$PKGS libxml2-utils chromium"
 # Debian's python3 has no venv module (nor ensurepip) without python3-venv;
 # a python3 of its own (pyenv, a container image's) usually has both.
 python3 -c 'import venv, ensurepip' 2>/dev/null || PKGS="$PKGS python3-venv"

@@ -52,14 +52,14 @@ for NAME in "$@"; do
     EXPECT="$HERE/$NAME/expected.json"
     if [ "$UPDATE" = 1 ] || [ ! -f "$EXPECT" ]; then
         "$BIN" app --connect "$ADDR" "$@" --timeout 2 --format json \
-            --junit "$OUT/app-$NAME.xml" --transcript "$OUT/app-$NAME-transcripts" \
+            --junit "$OUT/app-$NAME.xml" --html "$OUT/app-$NAME.html" --transcript "$OUT/app-$NAME-transcripts" \
             >"$OUT/app-$NAME.json"
         python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); json.dump({c["id"]: c["verdict"] for c in d["cases"]}, open(sys.argv[2],"w"), indent=2, sort_keys=True); open(sys.argv[2],"a").write("\n")' \
             "$OUT/app-$NAME.json" "$EXPECT"
         echo "wrote $EXPECT"
     else
         "$BIN" app --connect "$ADDR" "$@" --timeout 2 --format json --expect "$EXPECT" \
-            --junit "$OUT/app-$NAME.xml" --transcript "$OUT/app-$NAME-transcripts" \
+            --junit "$OUT/app-$NAME.xml" --html "$OUT/app-$NAME.html" --transcript "$OUT/app-$NAME-transcripts" \
             >"$OUT/app-$NAME.json"
         rc=$?
         if [ $rc -ne 0 ]; then

@@ -77,8 +77,8 @@ for NAME in $NAMES; do
     AUTH=$(sed -n 's/^HTTP_AUTHORIZER=//p' "$OUT/$NAME/start.out")
     echo "== $NAME: $URL${AUTH:+ (authorizer $AUTH)}"
     set -- --timeout "$TIMEOUT" --listen "127.0.0.1:$PORT" --http "$URL" \
-        --junit "$OUT/$NAME/junit.xml" --transcript "$OUT/$NAME/transcripts" \
-        --format json
+        --junit "$OUT/$NAME/junit.xml" --html "$OUT/$NAME/report.html" \
+        --transcript "$OUT/$NAME/transcripts" --format json
     [ -n "$AUTH" ] && set -- "$@" --authorizer "$AUTH"
     [ $UPDATE = 1 ] || set -- "$@" --expect "$EXPECT"
     "$BIN" server "$@" >"$OUT/$NAME/report.json"

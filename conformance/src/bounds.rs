@@ -83,6 +83,10 @@ pub const TRANSCRIPT_BYTES: usize = 1 << 20;
 /// Connections one case's transcript names; later ones are counted.
 pub const TRANSCRIPT_CONNS: usize = 256;
 
+/// Timed writes and reads one case's transcript keeps apart; past them,
+/// bytes join their direction's last one and carry its (updated) time.
+pub const TRANSCRIPT_EVENTS: usize = 4096;
+
 /// Bytes of rendered transcript text per case. Reports keep every
 /// case's transcript until the run ends, so this bounds them all.
 pub const TRANSCRIPT_TEXT: usize = 1 << 20;

@@ -68,6 +68,20 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         spec: Option<PathBuf>,
     },
+    /// Render the interop matrix (implementation × case) as markdown or HTML.
+    Matrix {
+        /// One column each, in order: `[NAME[@VERSION]=]FILE`, a JSON report
+        /// (`--json`) or an expectations file (case id -> verdict).
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<String>,
+        /// Output format (HTML cells link to the case in the HTML report
+        /// beside each JSON report, when there is one).
+        #[arg(long, value_enum, default_value_t = MatrixFormat::Markdown)]
+        format: MatrixFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to complete for.
@@ -79,6 +93,41 @@ enum Command {
         /// The page of this subcommand (e.g. `app`) instead of the whole command's.
         subcommand: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum MatrixFormat {
+    Markdown,
+    Html,
+}
+
+/// `matrix INPUT…`: every input is read before anything is written.
+fn run_matrix(
+    inputs: &[String],
+    format: MatrixFormat,
+    output: Option<&std::path::Path>,
+) -> ExitCode {
+    use fcgi_conformance::report::matrix;
+    let mut columns = Vec::with_capacity(inputs.len());
+    for i in inputs {
+        match matrix::read_column(i) {
+            Ok(c) => columns.push(c),
+            Err(e) => return usage_error(&format!("matrix: {e}")),
+        }
+    }
+    let mut table = app::cases();
+    table.extend(server::cases());
+    let text = match format {
+        MatrixFormat::Markdown => matrix::to_markdown(&table, &columns),
+        MatrixFormat::Html => matrix::to_html(&table, &columns),
+    };
+    match output {
+        None => write_or_fail(&text, ExitCode::SUCCESS),
+        Some(p) => match std::fs::write(p, text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => usage_error(&format!("cannot write {}: {e}", p.display())),
+        },
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -340,6 +389,11 @@ fn main() -> ExitCode {
             run_requirements(&cases, spec, format)
         }
         Command::List { suite, format, .. } => run_list(suite, format),
+        Command::Matrix {
+            inputs,
+            format,
+            output,
+        } => run_matrix(&inputs, format, output.as_deref()),
         Command::Completions { shell } => run_completions(shell),
         Command::Man { subcommand } => run_man(subcommand.as_deref()),
         Command::App(args) => match runtime() {

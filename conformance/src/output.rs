@@ -43,6 +43,12 @@ pub struct RunArgs {
     /// Report format on standard output.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Also write the JSON report (schema `fcgi-conformance-report/1`) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also write a self-contained HTML report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Also write a JUnit XML report to this file.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -108,6 +114,11 @@ pub fn color_for(choice: ColorChoice, no_color: Option<&std::ffi::OsStr>, tty: b
 /// flaky case still fails). A reader that
 /// closes standard output early only ends the writing there.
 pub fn emit(report: &Report, args: &RunArgs, checked: &Checked) -> ExitCode {
+    let mut report = report.clone();
+    report.options.repeat = usize::from(args.repeat);
+    report.options.strict = args.strict;
+    report.options.expect = args.expect.as_ref().map(|p| p.display().to_string());
+    let report = &report;
     let color = color_for(
         args.color,
         std::env::var_os("NO_COLOR").as_deref(),
@@ -120,9 +131,16 @@ pub fn emit(report: &Report, args: &RunArgs, checked: &Checked) -> ExitCode {
     if let Err(e) = stdio::out(&text) {
         return usage_error(&format!("cannot write the report to standard output: {e}"));
     }
-    if let Some(path) = &args.junit {
-        if let Err(e) = std::fs::write(path, report::to_junit(report)) {
-            return usage_error(&format!("cannot write {}: {e}", path.display()));
+    let files = [
+        (&args.junit, report::to_junit as fn(&Report) -> String),
+        (&args.json, |r: &Report| report::to_json(r) + "\n"),
+        (&args.html, report::to_html),
+    ];
+    for (path, render) in files {
+        if let Some(path) = path {
+            if let Err(e) = std::fs::write(path, render(report)) {
+                return usage_error(&format!("cannot write {}: {e}", path.display()));
+            }
         }
     }
     if let Some(dir) = &args.transcript {

@@ -28,8 +28,14 @@ pub fn check(args: &RunArgs, suite: Suite, cases: &[CaseInfo]) -> Result<Checked
         Some(p) => Some(expectations::load(p, suite.name(), cases)?),
         None => None,
     };
-    if let Some(p) = &args.junit {
-        check_file(p, "--junit")?;
+    for (p, flag) in [
+        (&args.junit, "--junit"),
+        (&args.json, "--json"),
+        (&args.html, "--html"),
+    ] {
+        if let Some(p) = p {
+            check_file(p, flag)?;
+        }
     }
     if let Some(p) = &args.transcript {
         check_dir(p, "--transcript")?;

@@ -13,6 +13,7 @@
 #[path = "../../fcgi-proto/tests/common/dump_check.rs"]
 mod dump_check;
 
+use core::num::NonZeroU16;
 use std::collections::BTreeMap;
 
 use arbitrary::{Arbitrary, Unstructured};
@@ -44,7 +45,7 @@ fn padding() -> impl Strategy<Value = Padding> {
 }
 
 fn parse_options() -> impl Strategy<Value = ParseOptions> {
-    any::<bool>().prop_map(|strict_version| ParseOptions { strict_version })
+    any::<bool>().prop_map(|strict| ParseOptions::default().with_strict_version(strict))
 }
 
 /// What a parser saw: each record's header, offset, content and padding,
@@ -113,7 +114,7 @@ fn mangled_stream() -> impl Strategy<Value = Vec<u8>> {
         any::<bool>(),
     )
         .prop_map(|(recs, pad, edits, cut, do_cut)| {
-            let mut wire = encode(&recs, &Encoder::with_padding(pad));
+            let mut wire = encode(&recs, &Encoder::default().with_padding(pad));
             if !wire.is_empty() {
                 for (at, b) in edits {
                     let i = at.index(wire.len());
@@ -134,7 +135,7 @@ proptest! {
     /// headers carry the padding the policy asks for and padding is zeros.
     #[test]
     fn records_round_trip(recs in owned_records(), pad in padding()) {
-        let enc = Encoder::with_padding(pad);
+        let enc = Encoder::default().with_padding(pad);
         let wire = encode(&recs, &enc);
         let (seen, err) = one_shot(&wire, ParseOptions::default());
         prop_assert!(err.is_none(), "{:?}", err);
@@ -165,7 +166,7 @@ proptest! {
         pad in padding(),
         sizes in prop::collection::vec(1usize..300, 1..16),
     ) {
-        let wire = encode(&recs, &Encoder::with_padding(pad));
+        let wire = encode(&recs, &Encoder::default().with_padding(pad));
         let (seen, err) = chunked(&wire, &sizes, ParseOptions::default());
         prop_assert!(err.is_none(), "{:?}", err);
         let back: Vec<OwnedRecord> = seen
@@ -250,7 +251,7 @@ proptest! {
         max_record in 1u16..64,
         pad in padding(),
     ) {
-        let enc = Encoder { padding: pad, max_record_content: Some(max_record) };
+        let enc = Encoder::default().with_padding(pad).with_max_record_content(NonZeroU16::new(max_record).unwrap());
         let mut wire = Vec::new();
         let mut want: BTreeMap<(u16, StreamType), Vec<u8>> = BTreeMap::new();
         for (id, t, data) in &parts {

@@ -988,13 +988,11 @@ mod tests {
     use super::*;
     use crate::encoder::Encoder;
     use crate::stream::StreamType;
+    use core::num::NonZeroU16;
 
     #[test]
     fn pairs_split_across_records_are_shown_whole() {
-        let enc = Encoder {
-            max_record_content: Some(3),
-            ..Encoder::default()
-        };
+        let enc = Encoder::default().with_max_record_content(NonZeroU16::new(3).unwrap());
         let mut w = Vec::new();
         enc.params(1, [(&b"NAME"[..], &b"value"[..])], &mut w)
             .unwrap();

@@ -1,11 +1,13 @@
 //! Writing records (§3.3): headers, padding, streams split at 65535 bytes
 //! and the empty record that ends a stream (§5.3).
 
+use core::num::NonZeroU16;
+
 use crate::application::{BeginRequestBody, EndRequestBody, ProtocolStatus};
 use crate::error::{Error, ErrorKind};
 use crate::management::UnknownTypeBody;
 use crate::name_value;
-use crate::record::{Header, RecordType, MAX_CONTENT_LEN, NULL_REQUEST_ID};
+use crate::record::{Header, RecordType, NULL_REQUEST_ID};
 use crate::role::Role;
 use crate::stream::StreamType;
 
@@ -35,28 +37,62 @@ impl Padding {
 
 /// Writes records into a caller's buffer (§3.3). Sans-IO: it appends to a
 /// `Vec<u8>` and never touches a socket.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+///
+/// Built from its `Default` (8-byte alignment, records of up to 65535
+/// bytes) with the `with_*` methods; the fields are private, so a field
+/// added later breaks no caller and no value can be out of range.
+///
+/// ```
+/// use core::num::NonZeroU16;
+/// use fcgi_proto::encoder::{Encoder, Padding};
+/// let enc = Encoder::default()
+///     .with_padding(Padding::None)
+///     .with_max_record_content(NonZeroU16::new(1024).unwrap());
+/// assert_eq!(enc.max_record_content().get(), 1024);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Encoder {
-    /// Padding policy; default [`Padding::Align8`].
-    pub padding: Padding,
-    /// Largest content per record when splitting streams, 1..=65535; default 65535.
-    pub max_record_content: Option<u16>,
+    padding: Padding,
+    max_record_content: NonZeroU16,
+}
+
+impl Default for Encoder {
+    fn default() -> Self {
+        Encoder {
+            padding: Padding::default(),
+            max_record_content: NonZeroU16::MAX,
+        }
+    }
 }
 
 impl Encoder {
-    /// An encoder with the given padding.
-    pub fn with_padding(padding: Padding) -> Self {
-        Encoder {
-            padding,
-            max_record_content: None,
-        }
+    /// The same encoder with another padding policy (§3.3, R-3.3-4).
+    pub fn with_padding(mut self, padding: Padding) -> Self {
+        self.padding = padding;
+        self
+    }
+
+    /// The same encoder splitting streams (§5.3) into records of at most
+    /// `max` content bytes; the default is 65535, the most a record holds
+    /// (§3.3). A zero size cannot be asked for: a stream is split into
+    /// records with content.
+    pub fn with_max_record_content(mut self, max: NonZeroU16) -> Self {
+        self.max_record_content = max;
+        self
+    }
+
+    /// The padding policy (§3.3); default [`Padding::Align8`].
+    pub fn padding(&self) -> Padding {
+        self.padding
+    }
+
+    /// The largest content per record when splitting streams (§5.3); default 65535.
+    pub fn max_record_content(&self) -> NonZeroU16 {
+        self.max_record_content
     }
 
     fn chunk_len(&self) -> usize {
-        match self.max_record_content {
-            Some(0) | None => MAX_CONTENT_LEN,
-            Some(n) => usize::from(n),
-        }
+        usize::from(self.max_record_content.get())
     }
 
     /// Appends one record (§3.3). Fails if `content` exceeds 65535 bytes.
@@ -210,13 +246,29 @@ mod tests {
     fn splits_long_streams() {
         let data = vec![7u8; 65535 * 2 + 10];
         let mut out = Vec::new();
-        let enc = Encoder::with_padding(Padding::None);
+        let enc = Encoder::default().with_padding(Padding::None);
         enc.stream(StreamType::Stdin, 3, &data, &mut out).unwrap();
         enc.end_stream(StreamType::Stdin, 3, &mut out).unwrap();
         let lens: Vec<_> = records(&out)
             .map(|r| r.unwrap().header.content_length)
             .collect();
         assert_eq!(lens, vec![65535, 65535, 10, 0]);
+    }
+
+    #[test]
+    fn streams_split_at_the_size_asked_for() {
+        let enc = Encoder::default()
+            .with_padding(Padding::None)
+            .with_max_record_content(NonZeroU16::new(4).unwrap());
+        assert_eq!(Encoder::default().max_record_content(), NonZeroU16::MAX);
+        assert_eq!(enc.padding(), Padding::None);
+        let mut out = Vec::new();
+        enc.stream(StreamType::Stdout, 1, b"abcdefghij", &mut out)
+            .unwrap();
+        let lens: Vec<_> = records(&out)
+            .map(|r| r.unwrap().header.content_length)
+            .collect();
+        assert_eq!(lens, vec![4, 4, 2]);
     }
 
     #[test]

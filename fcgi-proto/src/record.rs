@@ -280,11 +280,27 @@ pub enum Status<T> {
     Partial(usize),
 }
 
-/// Options of the record parser (§3.3).
+/// Options of the record parser (§3.3). Built from its `Default` with the
+/// `with_*` methods; the fields are private, so a field added later breaks
+/// no caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParseOptions {
-    /// Reject versions other than 1 (§3.3, R-3.3-1). Default: true.
-    pub strict_version: bool,
+    strict_version: bool,
+}
+
+impl ParseOptions {
+    /// The same options, rejecting records whose version is not 1 (`true`,
+    /// the default) or parsing every version's header alike (`false`)
+    /// (§3.3, R-3.3-1).
+    pub fn with_strict_version(mut self, strict: bool) -> Self {
+        self.strict_version = strict;
+        self
+    }
+
+    /// Whether versions other than 1 are rejected (§3.3, R-3.3-1).
+    pub fn strict_version(&self) -> bool {
+        self.strict_version
+    }
 }
 
 impl Default for ParseOptions {

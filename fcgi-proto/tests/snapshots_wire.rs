@@ -14,6 +14,7 @@
     clippy::indexing_slicing
 )]
 
+use core::num::NonZeroU16;
 use fcgi_proto::stream::StreamType;
 use std::fmt::Write as _;
 
@@ -219,10 +220,7 @@ fn record_params_long_forms() {
 fn record_params_split_across_records() {
     // Pairs cut mid-name and mid-length: the records show previews and the
     // end record shows the stream's pairs.
-    let split = Encoder {
-        max_record_content: Some(7),
-        ..Encoder::default()
-    };
+    let split = Encoder::default().with_max_record_content(NonZeroU16::new(7).unwrap());
     let mut w = Vec::new();
     split
         .params(
@@ -289,7 +287,8 @@ fn record_padding_policies() {
         Padding::Fixed(3),
         Padding::Fixed(255),
     ] {
-        Encoder::with_padding(pad)
+        Encoder::default()
+            .with_padding(pad)
             .stream(StreamType::Stdout, 1, b"abc", &mut w)
             .unwrap();
     }
@@ -704,12 +703,7 @@ fn malformed_wrong_version() {
     w[at] = 2;
     malformed("malformed_wrong_version", &w);
     // Read leniently, the record frames and the dump shows its version.
-    let d = dump::dump_with(
-        &w,
-        ParseOptions {
-            strict_version: false,
-        },
-    );
+    let d = dump::dump_with(&w, ParseOptions::default().with_strict_version(false));
     assert!(d.is_clean());
     insta::assert_snapshot!("malformed_wrong_version_lenient", d.to_string());
 }
@@ -787,10 +781,7 @@ fn malformed_truncated_params() {
 
     // A block split over records and ended one byte short: the error is on
     // the end record, at the input offset where the cut pair starts.
-    let split = Encoder {
-        max_record_content: Some(8),
-        ..Encoder::default()
-    };
+    let split = Encoder::default().with_max_record_content(NonZeroU16::new(8).unwrap());
     let block = fcgi_proto::name_value::encode_pairs(PARAMS).unwrap();
     let mut w = Vec::new();
     split
@@ -912,10 +903,7 @@ fn params_longer_than_the_gather_limit() {
         .take(d.entries.len() - 1)
         .all(|e| e.detail == dump::Detail::PartialBlock));
     // A stream under the limit on the same connection is still gathered.
-    let split = Encoder {
-        max_record_content: Some(4),
-        ..Encoder::default()
-    };
+    let split = Encoder::default().with_max_record_content(NonZeroU16::new(4).unwrap());
     split
         .params(2, [(&b"SMALL"[..], &b"ok"[..])], &mut w)
         .unwrap();

@@ -286,9 +286,7 @@ impl Conn {
         Ok(Conn {
             driver: Driver::new(stream, judge).with_tap(transcript.connection(label)),
             out_decoder: Decoder::with_options(
-                fcgi_proto::record::ParseOptions {
-                    strict_version: false,
-                },
+                fcgi_proto::record::ParseOptions::default().with_strict_version(false),
                 64 << 20,
             ),
             timeout,

@@ -414,5 +414,68 @@ pub async fn run(opts: Options) -> Result<Report, RunError> {
         }
     ));
     report.stopped_after = scheduled.stopped_after.map(str::to_string);
+    report.options = crate::report::RunOptions {
+        timeout_ms: u64::try_from(opts.timeout.as_millis()).unwrap_or(u64::MAX),
+        jobs: Some(opts.jobs),
+        only: opts.only.clone(),
+        skip: opts.skip.clone(),
+        params: opts
+            .params
+            .iter()
+            .map(|(n, v)| {
+                format!(
+                    "{}={}",
+                    String::from_utf8_lossy(n),
+                    String::from_utf8_lossy(v)
+                )
+            })
+            .collect(),
+        repeat: 1,
+        ..crate::report::RunOptions::default()
+    };
+    report.probes = Some(crate::report::Probes::App(app_probes(
+        &probed,
+        &capacity,
+        jobs,
+        opts.timeout,
+        is_spawn,
+    )));
     Ok(report)
+}
+
+/// The report's structured form of what [`probe`] and the capacity probe
+/// learned, and of what the runner decided from them.
+fn app_probes(
+    probed: &Probed,
+    capacity: &capacity::Capacity,
+    jobs: usize,
+    timeout: Duration,
+    is_spawn: bool,
+) -> crate::report::AppProbes {
+    use crate::report::{AfterEnd, AppProbes, Decided, GetValuesAnswers};
+    let quiet = crate::suites::app::quiet(timeout);
+    AppProbes {
+        echo_contract: probed.echo,
+        baseline_status: probed.baseline_status,
+        get_values: GetValuesAnswers {
+            mpxs_conns: probed.mpxs_conns,
+            max_conns: capacity.max_conns,
+        },
+        connections_at_once: capacity.connections,
+        decided: Decided {
+            jobs,
+            jobs_reason: if is_spawn {
+                "the runner started the application: one case at a time".to_string()
+            } else {
+                capacity.reason.clone()
+            },
+            after_end_request: if probed.barrier {
+                AfterEnd::Barrier
+            } else {
+                AfterEnd::QuietPeriod
+            },
+            quiet_period_ms: (!probed.barrier)
+                .then(|| u64::try_from(quiet.as_millis()).unwrap_or(u64::MAX)),
+        },
+    }
 }

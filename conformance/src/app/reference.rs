@@ -200,7 +200,7 @@ impl Shared {
 /// How the reference application pads: to 8 bytes, or not at all under [`Fault::Unaligned`].
 fn encoder_for(faults: &BTreeSet<Fault>) -> Encoder {
     if faults.contains(&Fault::Unaligned) {
-        Encoder::with_padding(Padding::None)
+        Encoder::default().with_padding(Padding::None)
     } else {
         Encoder::default()
     }

@@ -3,6 +3,7 @@
 
 use fcgi_proto::stream::StreamType;
 use std::collections::BTreeMap;
+use std::num::NonZeroU16;
 
 use fcgi_proto::encoder::{Encoder, Padding};
 use fcgi_proto::name_value::{encode_pair_with, LengthForm};
@@ -28,10 +29,10 @@ pub struct Req {
     pub data: Option<Vec<u8>>,
     /// Padding policy.
     pub padding: Padding,
-    /// Largest content per PARAMS record (1 = one-byte records).
-    pub params_record_size: Option<u16>,
-    /// Largest content per STDIN/DATA record.
-    pub stdin_record_size: Option<u16>,
+    /// Largest content per PARAMS record (1 = one-byte records); `None`: 65535.
+    pub params_record_size: Option<NonZeroU16>,
+    /// Largest content per STDIN/DATA record; `None`: 65535.
+    pub stdin_record_size: Option<NonZeroU16>,
     /// Use the 4-byte length form for every name and value.
     pub long_forms: bool,
     /// Put a GET_VALUES record between every two of the request's records.
@@ -123,10 +124,20 @@ impl Req {
         block
     }
 
+    /// The encoder for one of the request's streams: its padding, records
+    /// of at most `size` content bytes.
+    fn encoder(&self, size: Option<NonZeroU16>) -> Encoder {
+        let enc = Encoder::default().with_padding(self.padding);
+        match size {
+            Some(max) => enc.with_max_record_content(max),
+            None => enc,
+        }
+    }
+
     /// The request's records: BEGIN_REQUEST only.
     pub fn begin_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        let enc = Encoder::with_padding(self.padding);
+        let enc = Encoder::default().with_padding(self.padding);
         let _ = enc.begin_request(self.id, self.role, self.keep_conn, &mut out);
         out
     }
@@ -134,10 +145,7 @@ impl Req {
     /// PARAMS stream, ended.
     pub fn params_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        let enc = Encoder {
-            padding: self.padding,
-            max_record_content: self.params_record_size,
-        };
+        let enc = self.encoder(self.params_record_size);
         let _ = enc.stream(StreamType::Params, self.id, &self.params_block(), &mut out);
         let _ = enc.end_stream(StreamType::Params, self.id, &mut out);
         out
@@ -145,10 +153,7 @@ impl Req {
 
     /// STDIN content without its end, then the end record, separately.
     pub fn stdin_parts(&self) -> (Vec<u8>, Vec<u8>) {
-        let enc = Encoder {
-            padding: self.padding,
-            max_record_content: self.stdin_record_size,
-        };
+        let enc = self.encoder(self.stdin_record_size);
         let mut body = Vec::new();
         let _ = enc.stream(StreamType::Stdin, self.id, &self.stdin, &mut body);
         let mut end = Vec::new();
@@ -160,10 +165,7 @@ impl Req {
     pub fn data_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         if let Some(d) = &self.data {
-            let enc = Encoder {
-                padding: self.padding,
-                max_record_content: self.stdin_record_size,
-            };
+            let enc = self.encoder(self.stdin_record_size);
             let _ = enc.stream(StreamType::Data, self.id, d, &mut out);
             let _ = enc.end_stream(StreamType::Data, self.id, &mut out);
         }
@@ -182,7 +184,8 @@ impl Req {
         split_records(&self.data_bytes(), &mut parts);
         if self.management_between {
             let mut gv = Vec::new();
-            let _ = Encoder::with_padding(self.padding)
+            let _ = Encoder::default()
+                .with_padding(self.padding)
                 .get_values([fcgi_proto::management::MAX_CONNS.as_bytes()], &mut gv);
             let mut with = Vec::new();
             for p in parts {
@@ -203,9 +206,7 @@ impl Req {
 fn split_records(bytes: &[u8], out: &mut Vec<Vec<u8>>) {
     for r in fcgi_proto::record::records_with(
         bytes,
-        fcgi_proto::record::ParseOptions {
-            strict_version: false,
-        },
+        fcgi_proto::record::ParseOptions::default().with_strict_version(false),
     )
     .map_while(Result::ok)
     {
@@ -319,7 +320,7 @@ mod tests {
     fn management_between_and_splitting() {
         let mut r = Req::responder(1, &[], b"hi");
         r.management_between = true;
-        r.params_record_size = Some(1);
+        r.params_record_size = Some(NonZeroU16::MIN);
         let bytes = r.bytes();
         let d = fcgi_proto::dump::dump(&bytes);
         assert!(d.is_clean());

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Flaky, Report, Summary, JSON_SCHEMA};
+use super::{rfc3339, Flaky, Probes, Report, RunOptions, Summary, JSON_SCHEMA};
 use crate::case::CaseResult;
 
 #[derive(Serialize)]
@@ -11,7 +11,11 @@ struct JsonReport<'a> {
     tool_version: &'static str,
     suite: &'static str,
     target: &'a str,
+    started_at: String,
     duration_ms: u128,
+    options: &'a RunOptions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    probes: Option<&'a Probes>,
     summary: Summary,
     #[serde(skip_serializing_if = "Option::is_none")]
     stopped_after: Option<&'a str>,
@@ -31,6 +35,9 @@ pub fn to_json(report: &Report) -> String {
         tool_version: env!("CARGO_PKG_VERSION"),
         suite: report.suite.name(),
         target: &report.target,
+        started_at: rfc3339(report.started_at),
+        options: &report.options,
+        probes: report.probes.as_ref(),
         duration_ms: report.duration.as_millis(),
         summary: report.summary(),
         stopped_after: report.stopped_after.as_deref(),

@@ -1,10 +1,19 @@
 //! JUnit XML: one `<testcase>` per case, failures for `fail`, skips for
-//! `skip`; `warn` and `info` pass with their detail in `<system-out>`.
+//! `skip`, errors for cases that could not be judged because the target
+//! stopped serving; `warn` and `info` pass with their detail in
+//! `<system-out>`. Valid against the Jenkins xUnit plugin's JUnit schema
+//! (`docs/schemas/junit-10.xsd`), which allows no `skipped` on `<testsuites>`.
 
 use std::fmt::Write as _;
 
-use super::Report;
-use crate::case::Verdict;
+use super::{rfc3339, Report};
+use crate::case::{CaseResult, Verdict, STOPPED_PREFIX};
+
+/// A case skipped because the target stopped serving: it could not be
+/// judged, which JUnit calls an error, unlike a skip by choice.
+fn not_judged(c: &CaseResult) -> bool {
+    c.outcome.verdict == Verdict::Skip && c.outcome.detail.starts_with(STOPPED_PREFIX)
+}
 
 /// Escapes text for XML attributes and content; drops characters XML 1.0 forbids.
 pub fn xml_escape(s: &str) -> String {
@@ -37,25 +46,29 @@ pub fn to_junit(report: &Report) -> String {
             .iter()
             .filter(|c| c.outcome.verdict != Verdict::Fail && flaky(c.info.id).is_some())
             .count();
+    let errors = report.cases.iter().filter(|c| not_judged(c)).count();
+    let skipped = s.skip - errors;
     let name = format!("fcgi-conformance {}", report.suite.name());
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
-        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
+        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
         xml_escape(&name),
         report.cases.len(),
         failures,
-        s.skip,
+        errors,
         report.duration.as_secs_f64()
     );
     let _ = writeln!(
         x,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{:.3}\">",
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\" timestamp=\"{}\">",
         xml_escape(&format!("{} ({})", name, report.target)),
         report.cases.len(),
         failures,
-        s.skip,
-        report.duration.as_secs_f64()
+        errors,
+        skipped,
+        report.duration.as_secs_f64(),
+        rfc3339(report.started_at)
     );
     for c in &report.cases {
         let _ = write!(
@@ -95,6 +108,13 @@ pub fn to_junit(report: &Report) -> String {
                         c.outcome.expected.as_deref().unwrap_or("-"),
                         c.outcome.actual.as_deref().unwrap_or("-")
                     ))
+                );
+            }
+            Verdict::Skip if not_judged(c) => {
+                let _ = write!(
+                    x,
+                    "\n      <error message=\"{}\" type=\"target-stopped\"/>\n    ",
+                    xml_escape(&c.outcome.detail)
                 );
             }
             Verdict::Skip => {

@@ -1,20 +1,27 @@
 //! The report model shared by both suites, and its renderings: text for
-//! people, JSON for tools, JUnit XML for CI systems.
+//! people, JSON for tools, JUnit XML for CI systems, HTML for browsers.
 
 mod flaky;
+mod html;
 mod json;
 mod junit;
+pub mod matrix;
+mod meta;
 mod text;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use crate::case::{CaseResult, Suite, Verdict};
 
 pub use flaky::{compare as flaky_cases, Flaky};
+pub use html::to_html;
 pub use json::to_json;
 pub use junit::to_junit;
+pub use meta::{
+    rfc3339, AfterEnd, AppProbes, Decided, GetValuesAnswers, Probes, RunOptions, ServerProbes,
+};
 pub use text::{to_text, Color};
 
 /// Schema name of the JSON report (docs/report-format.md).
@@ -58,6 +65,13 @@ pub struct Report {
     /// Wall time of the run.
     #[serde(skip)]
     pub duration: Duration,
+    /// When the run started (wall clock).
+    #[serde(skip)]
+    pub started_at: SystemTime,
+    /// The options it ran with.
+    pub options: RunOptions,
+    /// What the setup probes learned and the runner decided, when known.
+    pub probes: Option<Probes>,
     /// Results in the order they are reported (by section, then id); of
     /// the first run when the selection was repeated.
     pub cases: Vec<CaseResult>,
@@ -95,6 +109,12 @@ impl Report {
             suite,
             target,
             duration,
+            // The run ended about now, so it started `duration` ago.
+            started_at: SystemTime::now()
+                .checked_sub(duration)
+                .unwrap_or(SystemTime::UNIX_EPOCH),
+            options: RunOptions::default(),
+            probes: None,
             cases,
             stopped_after,
             repeat: 1,

@@ -226,7 +226,13 @@ async fn http_reachable(url: &Url, wait: Duration) -> bool {
 }
 
 /// One report of the runs of a selection (see [`Report::repeated`]).
-fn report_of(target: &str, t0: Instant, runs: Vec<Vec<CaseResult>>) -> Option<Report> {
+fn report_of(
+    target: &str,
+    t0: Instant,
+    runs: Vec<Vec<CaseResult>>,
+    plan: &Plan,
+    probes: crate::report::ServerProbes,
+) -> Option<Report> {
     // Each run's wall time is not kept apart; the whole goes to the report.
     let reports: Vec<Report> = runs
         .into_iter()
@@ -234,6 +240,17 @@ fn report_of(target: &str, t0: Instant, runs: Vec<Vec<CaseResult>>) -> Option<Re
         .collect();
     let mut report = Report::repeated(reports)?;
     report.duration = t0.elapsed();
+    report.started_at = std::time::SystemTime::now()
+        .checked_sub(report.duration)
+        .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+    report.options = crate::report::RunOptions {
+        timeout_ms: u64::try_from(plan.timeout.as_millis()).unwrap_or(u64::MAX),
+        only: plan.only.clone(),
+        skip: plan.skip.clone(),
+        repeat: plan.repeat,
+        ..crate::report::RunOptions::default()
+    };
+    report.probes = Some(crate::report::Probes::Server(probes));
     Some(report)
 }
 
@@ -293,7 +310,12 @@ pub async fn main(args: ServerArgs) -> ExitCode {
             Ok(r) => r,
             Err(e) => return usage_error(&format!("cannot start the reference web server: {e}")),
         };
-        return match report_of("bundled reference web server", t0, runs) {
+        let probes = crate::report::ServerProbes {
+            http: None,
+            authorizer: None,
+            spawned: false,
+        };
+        return match report_of("bundled reference web server", t0, runs, &plan, probes) {
             Some(report) => emit(&report, &args.run, &checked),
             None => usage_error("no run took place (give --repeat 1 or more)"),
         };
@@ -349,12 +371,17 @@ pub async fn main(args: ServerArgs) -> ExitCode {
         return usage_error(&e);
     }
     let target = http.to_string();
+    let probes = crate::report::ServerProbes {
+        http: Some(target.clone()),
+        authorizer: authorizer.as_ref().map(ToString::to_string),
+        spawned: spawned.is_some(),
+    };
     let runs = run_planned(listener, http, authorizer, &plan).await;
     progress.iter().for_each(Progress::finish);
     if let Some(mut s) = spawned {
         s.stop().await;
     }
-    match report_of(&target, t0, runs) {
+    match report_of(&target, t0, runs, &plan, probes) {
         Some(report) => emit(&report, &args.run, &checked),
         None => usage_error("no run took place (give --repeat 1 or more)"),
     }

@@ -213,7 +213,7 @@ impl AppSide {
                     queue_bytes: queue_bytes.clone(),
                     values,
                     limits,
-                    encoder: Encoder::with_padding(Padding::None),
+                    encoder: Encoder::default().with_padding(Padding::None),
                     stats,
                     params_held: BTreeMap::new(),
                     violations: 0,
@@ -234,7 +234,7 @@ impl AppSide {
             opened_total: 0,
             get_values_total: 0,
             get_values_by_conn: BTreeMap::new(),
-            encoder: Encoder::with_padding(Padding::None),
+            encoder: Encoder::default().with_padding(Padding::None),
             bounds: bounds.clone(),
         }
     }

@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 fn enc() -> Encoder {
-    Encoder::with_padding(Padding::None)
+    Encoder::default().with_padding(Padding::None)
 }
 
 async fn side(bounds: &Bounds) -> (AppSide, TcpStream) {

@@ -28,7 +28,7 @@ async fn appendix_b_flows(ctx: Ctx) -> Outcome {
     drop(c);
     // Flow 2: a POST whose body spans two STDIN records.
     let mut post = ctx.req(1, &varied(1200)).param("ECHO_FLOW", "2");
-    post.stdin_record_size = Some(700);
+    post.stdin_record_size = std::num::NonZeroU16::new(700);
     let (c, r) = match ctx.serve(&post, None).await {
         Ok(x) => x,
         Err(o) => return o,

@@ -44,7 +44,7 @@ async fn long_values(ctx: Ctx) -> Outcome {
 
 async fn params_one_byte_records(ctx: Ctx) -> Outcome {
     let mut req = echo_req(&ctx, b"tiny records").param("ECHO_TINY", "split");
-    req.params_record_size = Some(1);
+    req.params_record_size = Some(std::num::NonZeroU16::MIN);
     served_alike(ctx, req, None).await
 }
 

@@ -127,7 +127,7 @@ async fn abort_spares_others(ctx: Ctx) -> Outcome {
     let mut b = Req::responder(2, &ctx.params, b"second body")
         .param("ECHO_ID", "2")
         .keep(true);
-    b.params_record_size = Some(64);
+    b.params_record_size = std::num::NonZeroU16::new(64);
     let mut wire = a.begin_bytes();
     wire.extend(b.begin_bytes());
     wire.extend(a.params_bytes());
