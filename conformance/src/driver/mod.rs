@@ -404,11 +404,13 @@ mod tests {
         assert_eq!(whole, 40);
         let sent = 32;
         assert!(
-            text.contains(&format!("web server -> application: {sent} bytes")),
+            text.contains(&format!(
+                "web server -> application {sent} bytes in 3 records"
+            )),
             "{text}"
         );
         assert!(
-            text.contains("application -> web server: 8 bytes"),
+            text.contains("application -> web server 8 bytes in 1 records"),
             "{text}"
         );
         assert!(!text.contains("dropped"), "{text}");
