@@ -10,7 +10,7 @@
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${1:-$HERE/bin}
-PKGS="php-fpm php-cgi nginx-light lighttpd apache2 fcgiwrap libfcgi-dev libfcgi-bin spawn-fcgi golang-go"
+PKGS="php-fpm php-cgi nginx-light lighttpd apache2 fcgiwrap libfcgi-dev libfcgi-bin spawn-fcgi golang-go uwsgi-core uwsgi-plugin-python3 h2o"
 # The report tests: xmllint checks the JUnit report against docs/schemas/junit-10.xsd,
 # headless chromium loads the HTML report (conformance/tests/html_report.rs).
 # An image that only runs the suite (the Dockerfile) sets FCGI_PEERS_NO_TEST_TOOLS=1.

@@ -4,9 +4,12 @@
 #
 #   run-app-suite.sh [--update] [--bin PATH] [--out DIR] [NAME ...]
 #
-# NAME defaults to: php-fpm fcgiwrap libfcgi flup go php-cgi. flup-mpx is left
-# out of the default: after a hostile case it sometimes stops serving for
-# good and sometimes recovers (docs/interop.md), so its verdicts cannot be pinned.
+# NAME defaults to: php-fpm php-fpm-unix fcgiwrap libfcgi flup go php-cgi
+# uwsgi spawn-fcgi. NAME-unix is the peer listening on a unix socket, pinned
+# in <peer>/expected-unix.json; spawn-fcgi runs the runner's own
+# reference-app (FCGI_CONFORMANCE_BIN). flup-mpx is left out of the default:
+# after a hostile case it sometimes stops serving for good and sometimes
+# recovers (docs/interop.md), so its verdicts cannot be pinned.
 # --update rewrites expected.json from this run instead of comparing.
 # Exit status: 0 when every peer matched its expectations, 1 otherwise,
 # 2 when a peer could not be started.
@@ -26,14 +29,20 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
-[ $# -gt 0 ] || set -- php-fpm fcgiwrap libfcgi flup go php-cgi
+[ $# -gt 0 ] || set -- php-fpm php-fpm-unix fcgiwrap libfcgi flup go php-cgi uwsgi spawn-fcgi
 [ -x "$BIN" ] || { echo "run-app-suite.sh: no runner at $BIN (cargo build -p fcgi-conformance first, or --bin)" >&2; exit 2; }
 mkdir -p "$OUT"
 SCRATCH=$(mktemp -d)
 STATUS=0
 for NAME in "$@"; do
     echo "== $NAME"
-    if ! "$HERE/start.sh" "$NAME" "$SCRATCH" >"$SCRATCH/$NAME.start" 2>"$SCRATCH/$NAME.err"; then
+    # NAME-unix: the same peer listening on a unix socket, pinned in
+    # <peer>/expected-unix.json.
+    case "$NAME" in
+        *-unix) PEER=${NAME%-unix}; LISTEN=$SCRATCH/$NAME.sock; EXPECT=$HERE/$PEER/expected-unix.json ;;
+        *) PEER=$NAME; LISTEN=; EXPECT=$HERE/$NAME/expected.json ;;
+    esac
+    if ! "$HERE/start.sh" "$PEER" "$SCRATCH" $LISTEN >"$SCRATCH/$NAME.start" 2>"$SCRATCH/$NAME.err"; then
         echo "could not start $NAME:" >&2
         cat "$SCRATCH/$NAME.err" >&2
         STATUS=2
@@ -48,8 +57,7 @@ for NAME in "$@"; do
             PARAM=*) set -- "$@" --param "${line#PARAM=}" ;;
         esac
     done <"$SCRATCH/$NAME.start"
-    mkdir -p "$HERE/$NAME"
-    EXPECT="$HERE/$NAME/expected.json"
+    mkdir -p "$(dirname "$EXPECT")"
     if [ "$UPDATE" = 1 ] || [ ! -f "$EXPECT" ]; then
         "$BIN" app --connect "$ADDR" "$@" --timeout 2 --format json \
             --junit "$OUT/app-$NAME.xml" --html "$OUT/app-$NAME.html" --transcript "$OUT/app-$NAME-transcripts" \
@@ -68,7 +76,7 @@ for NAME in "$@"; do
         fi
     fi
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d["summary"]; print(" ", d["target"]); print("  %d passed, %d failed, %d warn, %d info, %d skip in %.1fs" % (s["pass"], s["fail"], s["warn"], s["info"], s["skip"], d["duration_ms"]/1000))' "$OUT/app-$NAME.json"
-    "$HERE/stop.sh" "$NAME" "$SCRATCH" >/dev/null 2>&1
+    "$HERE/stop.sh" "$PEER" "$SCRATCH" >/dev/null 2>&1
 done
 rm -rf "$SCRATCH"
 exit $STATUS

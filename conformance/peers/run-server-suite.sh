@@ -4,11 +4,13 @@
 #
 #   run-server-suite.sh [--update] [--bin PATH] [--out DIR] [NAME...]
 #
-# NAME: nginx lighttpd apache2, and nginx-plain apache2-plain for the same
-# servers' configs without connection reuse (default: all five; expectations
-# in <server>/expected.json and <server>/expected-plain.json). For each: pick a free
-# port for the runner, start the server with start.sh (forwarding to that
-# port), run the suite (--junit and --transcript into DIR/NAME), stop the
+# NAME: nginx lighttpd apache2 h2o; nginx-plain apache2-plain h2o-plain for
+# the same servers' configs without connection reuse; nginx-unix for nginx's
+# keep-alive config forwarding to the runner over a unix socket (default: all
+# eight; expectations in <server>/expected.json, expected-plain.json,
+# expected-unix.json). For each: pick a free port (or a socket path) for the
+# runner, start the server with start.sh (forwarding there), run the suite
+# (--junit and --transcript into DIR/NAME), stop the
 # server by PID with stop.sh. Exits nonzero if any verdict differs from
 # expected.json or a server does not start.
 #   --update    rewrite the expectation files from this run instead of comparing
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
-NAMES=${*:-nginx nginx-plain lighttpd apache2 apache2-plain}
+NAMES=${*:-nginx nginx-plain nginx-unix lighttpd apache2 apache2-plain h2o h2o-plain}
 TIMEOUT=${SUITE_TIMEOUT:-2}
 if [ -z "$BIN" ]; then
     BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/fcgi-conformance
@@ -53,13 +55,19 @@ free_port() {
 status=0
 for NAME in $NAMES; do
     case "$NAME" in
-        nginx|lighttpd|apache2) SERVER=$NAME; EXPECT=$HERE/$NAME/expected.json ;;
-        nginx-plain|apache2-plain) SERVER=${NAME%-plain}; EXPECT=$HERE/$SERVER/expected-plain.json ;;
+        nginx|lighttpd|apache2|h2o) SERVER=$NAME; EXPECT=$HERE/$NAME/expected.json ;;
+        nginx-plain|apache2-plain|h2o-plain) SERVER=${NAME%-plain}; EXPECT=$HERE/$SERVER/expected-plain.json ;;
+        nginx-unix) SERVER=nginx; EXPECT=$HERE/nginx/expected-unix.json ;;
         *) echo "run-server-suite.sh: unknown server $NAME" >&2; status=1; continue ;;
     esac
-    PORT=$(free_port)
+    # NAME-unix: the runner listens on a unix socket and the server
+    # forwards to it there.
+    case "$NAME" in
+        *-unix) APP=unix:$SCRATCH/$NAME.sock ;;
+        *) APP=127.0.0.1:$(free_port) ;;
+    esac
     mkdir -p "$OUT/$NAME"
-    if ! sh "$HERE/start.sh" "$SERVER" "$SCRATCH" "127.0.0.1:$PORT" >"$OUT/$NAME/start.out"; then
+    if ! sh "$HERE/start.sh" "$SERVER" "$SCRATCH" "$APP" >"$OUT/$NAME/start.out"; then
         echo "== $NAME: did not start" >&2
         sh "$HERE/stop.sh" "$SERVER" "$SCRATCH" >/dev/null 2>&1
         status=1
@@ -68,7 +76,7 @@ for NAME in $NAMES; do
     # NAME: the keep-alive URL where the config has one (connection reuse
     # is what several cases look at), else the plain one; NAME-plain: the
     # URL without reuse.
-    if [ "$SERVER" = "$NAME" ]; then
+    if [ "$SERVER" = "$NAME" ] || [ "$NAME" = "$SERVER-unix" ]; then
         URL=$(sed -n 's/^HTTP_KEEPALIVE=//p' "$OUT/$NAME/start.out")
         [ -n "$URL" ] || URL=$(sed -n 's/^HTTP=//p' "$OUT/$NAME/start.out")
     else
@@ -76,7 +84,7 @@ for NAME in $NAMES; do
     fi
     AUTH=$(sed -n 's/^HTTP_AUTHORIZER=//p' "$OUT/$NAME/start.out")
     echo "== $NAME: $URL${AUTH:+ (authorizer $AUTH)}"
-    set -- --timeout "$TIMEOUT" --listen "127.0.0.1:$PORT" --http "$URL" \
+    set -- --timeout "$TIMEOUT" --listen "$APP" --http "$URL" \
         --junit "$OUT/$NAME/junit.xml" --html "$OUT/$NAME/report.html" \
         --transcript "$OUT/$NAME/transcripts" --format json
     [ -n "$AUTH" ] && set -- "$@" --authorizer "$AUTH"

@@ -4,11 +4,11 @@
 #   start.sh NAME SCRATCH_DIR [APP_ADDR_OR_PORT]
 #
 # Applications (php-fpm php-cgi fcgiwrap libfcgi libfcgi-opensocket flup
-# flup-mpx go python-echo): the optional third argument is the port (or 127.0.0.1:PORT, or a
+# flup-mpx uwsgi spawn-fcgi go python-echo): the optional third argument is the port (or 127.0.0.1:PORT, or a
 # unix socket path starting with /) to listen on; default: a free port.
 # Prints   ADDR=127.0.0.1:PORT   (or ADDR=unix:/path)   and PARAM=NAME=VALUE
 # lines the runner must send with every request.
-# Web servers (nginx lighttpd apache2): the third argument is required, the
+# Web servers (nginx lighttpd apache2 h2o): the third argument is required, the
 # FastCGI address HOST:PORT the runner listens on. Prints HTTP=http://.../
 # and further URL lines (see README.md).
 # Always writes SCRATCH_DIR/NAME.pid (the peer's process, leader of its own
@@ -36,7 +36,7 @@ PIDFILE=$SCRATCH/$NAME.pid
 mkdir -p "$DIR"
 LOG=$DIR/$NAME.out
 # Servers refuse to start over their own stale pid files (pids get reused).
-rm -f "$DIR/httpd.pid" "$DIR/nginx.pid"
+rm -f "$DIR/httpd.pid" "$DIR/nginx.pid" "$DIR/h2o.pid"
 
 die() { echo "start.sh: $NAME: $*" >&2; exit 1; }
 
@@ -65,14 +65,20 @@ app_listen() {
 
 server_listen() {
     [ -n "$ARG3" ] || die "web servers need the app address HOST:PORT as 3rd argument"
+    APP_SOCK=
     case "$ARG3" in
+        unix:/*) APP_SOCK=${ARG3#unix:}; APP_HOST=; APP_PORT= ;;
         127.0.0.1:*) APP_HOST=127.0.0.1; APP_PORT=${ARG3#127.0.0.1:} ;;
         localhost:*) APP_HOST=127.0.0.1; APP_PORT=${ARG3#localhost:} ;;
         *:*) die "loopback only: the app address must be 127.0.0.1:PORT" ;;
         *) APP_HOST=127.0.0.1; APP_PORT=$ARG3 ;;
     esac
+    if [ -n "$APP_SOCK" ]; then APP_ADDR=unix:$APP_SOCK; else APP_ADDR=$APP_HOST:$APP_PORT; fi
     HTTP_PORT=$(free_port)
 }
+
+# Servers whose config has no unix-socket form here refuse one.
+tcp_only() { [ -z "$APP_SOCK" ] || die "forwards over tcp only here (unix: is configured for nginx)"; }
 
 # Launch "$@" as its own process-group leader (setsid execs in place: $! is
 # the peer itself), all output to $LOG.
@@ -213,6 +219,32 @@ python-echo)
     wait_ready "$LADDR"
     echo "ADDR=$SHOWN"
     ;;
+uwsgi)
+    # uWSGI in its FastCGI mode, the WSGI echo app of uwsgi/echo.py. SIGTERM
+    # would make the master reload its workers: --die-on-term makes it exit,
+    # so stop.sh's TERM to the group stops it.
+    app_listen
+    command -v uwsgi >/dev/null || die "uwsgi not installed (uwsgi-core, uwsgi-plugin-python3)"
+    set -- --plugin python3 --fastcgi-socket "$LADDR" --wsgi-file "$HERE/uwsgi/echo.py" \
+        --master --processes 2 --threads 2 --die-on-term --need-app --disable-logging
+    [ -z "$LSOCK" ] || set -- "$@" --chmod-socket=666
+    launch uwsgi "$@"
+    wait_ready "$LADDR"
+    echo "ADDR=$SHOWN"
+    echo "PARAM=REQUEST_METHOD=GET"
+    ;;
+spawn-fcgi)
+    # spawn-fcgi binds the socket and execs the app with it on descriptor 0
+    # (FCGI_LISTENSOCK_FILENO, §2.2); the app is the bundled reference
+    # application, whose own verdicts are known.
+    app_listen
+    APP=${FCGI_CONFORMANCE_BIN:-$HERE/../../target/debug/fcgi-conformance}
+    [ -x "$APP" ] || die "no runner at $APP (set FCGI_CONFORMANCE_BIN)"
+    if [ -n "$LSOCK" ]; then launch spawn-fcgi -n -s "$LSOCK" -M 0666 -- "$APP" reference-app
+    else launch spawn-fcgi -n -a 127.0.0.1 -p "$LPORT" -- "$APP" reference-app; fi
+    wait_ready "$LADDR"
+    echo "ADDR=$SHOWN"
+    ;;
 go)
     app_listen
     APP=$(binary echo-go)
@@ -227,7 +259,7 @@ nginx)
     server_listen
     mkdir -p "$DIR/body" "$DIR/fcgi" "$DIR/proxy" "$DIR/uwsgi" "$DIR/scgi" "$DIR/logs"
     sed -e "s|@SCRATCH@|$DIR|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
-        -e "s|@APP_HOST@|$APP_HOST|g" -e "s|@APP_PORT@|$APP_PORT|g" \
+        -e "s|@APP_ADDR@|$APP_ADDR|g" \
         "$HERE/nginx/nginx.conf.in" >"$DIR/nginx.conf"
     launch /usr/sbin/nginx -c "$DIR/nginx.conf" -p "$DIR/" -e "$DIR/error.log"
     wait_ready "127.0.0.1:$HTTP_PORT"
@@ -237,6 +269,7 @@ nginx)
     ;;
 lighttpd)
     server_listen
+    tcp_only
     mkdir -p "$DIR/docroot/auth" "$DIR/upload"
     printf 'AUTHORIZED\n' >"$DIR/docroot/auth/ok.txt"
     sed -e "s|@SCRATCH@|$DIR|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
@@ -249,6 +282,7 @@ lighttpd)
     ;;
 apache2)
     server_listen
+    tcp_only
     mkdir -p "$DIR/run" "$DIR/htdocs"
     sed -e "s|@SCRATCH@|$DIR|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
         -e "s|@APP_HOST@|$APP_HOST|g" -e "s|@APP_PORT@|$APP_PORT|g" \
@@ -261,8 +295,23 @@ apache2)
     echo "HTTP=http://127.0.0.1:$HTTP_PORT/"
     echo "HTTP_PLAIN=http://127.0.0.1:$HTTP_PORT/"
     echo "HTTP_KEEPALIVE=http://127.0.0.1:$HTTP_PORT/reuse/"
+    echo "HTTP_AUTHORIZER=http://127.0.0.1:$HTTP_PORT/auth/ok.txt"
+    ;;
+h2o)
+    server_listen
+    tcp_only
+    USER=
+    is_root && USER="user: root"
+    sed -e "s|@SCRATCH@|$DIR|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
+        -e "s|@APP_HOST@|$APP_HOST|g" -e "s|@APP_PORT@|$APP_PORT|g" \
+        -e "s|@USER@|$USER|g" "$HERE/h2o/h2o.conf.in" >"$DIR/h2o.conf"
+    launch /usr/bin/h2o -c "$DIR/h2o.conf"
+    wait_ready "127.0.0.1:$HTTP_PORT"
+    echo "HTTP=http://127.0.0.1:$HTTP_PORT/"
+    echo "HTTP_KEEPALIVE=http://127.0.0.1:$HTTP_PORT/"
+    echo "HTTP_PLAIN=http://127.0.0.1:$HTTP_PORT/plain/"
     ;;
 *)
-    die "unknown peer (php-fpm php-cgi fcgiwrap libfcgi libfcgi-opensocket flup flup-mpx go python-echo nginx lighttpd apache2)"
+    die "unknown peer (php-fpm php-cgi fcgiwrap libfcgi libfcgi-opensocket flup flup-mpx uwsgi spawn-fcgi go python-echo nginx lighttpd apache2 h2o)"
     ;;
 esac

@@ -134,6 +134,12 @@ const CATCHES: &[(Fault, &str, Verdict)] = &[
     ),
     (Fault::VariablesOnDeny, "app/6.3/authorizer", Verdict::Warn),
     (Fault::FilterIgnoresData, "app/6.4/filter", Verdict::Fail),
+    (
+        Fault::OutputBeforeParams,
+        "app/6.1/output-after-params",
+        Verdict::Fail,
+    ),
+    (Fault::WrongDirection, "app/A/direction", Verdict::Fail),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

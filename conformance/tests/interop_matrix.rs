@@ -14,15 +14,27 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fcgi-conformance");
 
-const APP_PEERS: [&str; 7] = [
-    "php-fpm", "php-cgi", "fcgiwrap", "libfcgi", "flup", "flup-mpx", "go",
+const APP_PEERS: [(&str, &str); 10] = [
+    ("php-fpm", "expected.json"),
+    ("php-cgi", "expected.json"),
+    ("fcgiwrap", "expected.json"),
+    ("libfcgi", "expected.json"),
+    ("flup", "expected.json"),
+    ("flup-mpx", "expected.json"),
+    ("go", "expected.json"),
+    ("uwsgi", "expected.json"),
+    ("spawn-fcgi", "expected.json"),
+    ("php-fpm", "expected-unix.json"),
 ];
-const SERVER_PEERS: [(&str, &str); 5] = [
+const SERVER_PEERS: [(&str, &str); 8] = [
     ("nginx", "expected.json"),
     ("nginx", "expected-plain.json"),
+    ("nginx", "expected-unix.json"),
     ("lighttpd", "expected.json"),
     ("apache2", "expected.json"),
     ("apache2", "expected-plain.json"),
+    ("h2o", "expected.json"),
+    ("h2o", "expected-plain.json"),
 ];
 
 fn run(args: &[&str]) -> std::process::Output {
@@ -97,7 +109,7 @@ fn docs_interop_matrices_are_generated_from_the_pinned_verdicts() {
     app.extend(
         APP_PEERS
             .iter()
-            .map(|p| path_str(&peers.join(p).join("expected.json")).to_string()),
+            .map(|(p, f)| path_str(&peers.join(p).join(f)).to_string()),
     );
     let mut server = vec![format!(
         "reference={}",

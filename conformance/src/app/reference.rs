@@ -77,6 +77,10 @@ pub enum Fault {
     VariablesOnDeny,
     /// §6.4: a Filter answered as a Responder once STDIN ends, without waiting for FCGI_DATA.
     FilterIgnoresData,
+    /// §6.2: a STDERR record written as soon as BEGIN_REQUEST arrives, before PARAMS has ended.
+    OutputBeforeParams,
+    /// Appendix A: an empty STDIN record, a web server's type, sent back on BEGIN_REQUEST.
+    WrongDirection,
 }
 
 /// What the reference application says in GET_VALUES_RESULT (§4.1).
@@ -374,6 +378,14 @@ async fn on_event(
         } => {
             if sh.has(Fault::DropOnInterleave) && !reqs.is_empty() {
                 return false;
+            }
+            if sh.has(Fault::OutputBeforeParams) {
+                let _ = enc.record(RecordType::Stderr, id.get(), b"early", &mut out);
+                sh.send(std::mem::take(&mut out)).await;
+            }
+            if sh.has(Fault::WrongDirection) {
+                let _ = enc.record(RecordType::Stdin, id.get(), b"", &mut out);
+                sh.send(std::mem::take(&mut out)).await;
             }
             let role = match role {
                 Role::Unknown(_) if sh.has(Fault::ServeUnknownRole) => Role::Responder,

@@ -139,6 +139,9 @@ impl HttpResponse {
     }
 }
 
+/// Size of the chunks of a request body sent with `Transfer-Encoding: chunked`.
+const CHUNK: usize = 1000;
+
 /// One request to send.
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
@@ -184,7 +187,14 @@ impl HttpRequest {
         for (n, v) in &self.headers {
             s.push_str(&format!("{n}: {v}\r\n"));
         }
-        if !self.body.is_empty() || self.method == "POST" {
+        // With a `Transfer-Encoding: chunked` header the body goes in
+        // chunks and without Content-Length (RFC 9112 §7.1).
+        let chunked = self.headers.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+        });
+        if chunked {
+            s.push_str("Content-Type: application/octet-stream\r\n");
+        } else if !self.body.is_empty() || self.method == "POST" {
             s.push_str(&format!(
                 "Content-Type: application/octet-stream\r\nContent-Length: {}\r\n",
                 self.body.len()
@@ -192,7 +202,16 @@ impl HttpRequest {
         }
         s.push_str("\r\n");
         let mut out = s.into_bytes();
-        out.extend_from_slice(&self.body);
+        if chunked {
+            for piece in self.body.chunks(CHUNK) {
+                out.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+                out.extend_from_slice(piece);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"0\r\n\r\n");
+        } else {
+            out.extend_from_slice(&self.body);
+        }
         out
     }
 }

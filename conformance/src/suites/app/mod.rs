@@ -3,6 +3,7 @@
 //! requirement IDs, says what it expects, and returns a verdict that could
 //! have gone the other way.
 
+mod appendix_a_record_types;
 mod appendix_b_message_flows;
 mod helpers;
 mod s2_2_file_descriptors;
@@ -17,6 +18,7 @@ mod s5_2_params;
 mod s5_3_byte_streams;
 mod s5_4_abort_request;
 mod s5_5_end_request;
+mod s6_1_role_protocols;
 mod s6_2_responder;
 mod s6_3_authorizer;
 mod s6_4_filter;
@@ -49,10 +51,12 @@ pub fn all() -> Vec<Case> {
         s5_3_byte_streams::cases(),
         s5_4_abort_request::cases(),
         s5_5_end_request::cases(),
+        s6_1_role_protocols::cases(),
         s6_2_responder::cases(),
         s6_3_authorizer::cases(),
         s6_4_filter::cases(),
         s8_types_and_constants::cases(),
+        appendix_a_record_types::cases(),
         appendix_b_message_flows::cases(),
     ]
     .into_iter()

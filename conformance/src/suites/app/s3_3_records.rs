@@ -66,6 +66,10 @@ super::cases! {
         "records for an inactive request id are ignored"
         "STDIN and PARAMS records for an id never begun, then a normal request on the same connection: served, nothing answered for the stray id."
         => inactive_id_ignored;
+    "padding-overflow" [R_3_3_3] Alone
+        "a 65535-byte record with one byte of padding"
+        "A STDIN record of 65535 content bytes and 1 padding byte (content and padding together past 65535, which the text does not forbid, OQ-12): whether the answer equals what was sent (info)."
+        => padding_overflow;
 }
 
 async fn version(ctx: Ctx) -> Outcome {
@@ -282,4 +286,20 @@ async fn abort_inactive_id(ctx: Ctx) -> Outcome {
     let mut stray = Vec::new();
     let _ = Encoder::default().abort_request(9, &mut stray);
     stray_then_served(&ctx, stray, 9, "stray abort").await
+}
+
+async fn padding_overflow(ctx: Ctx) -> Outcome {
+    let req = echo_req(&ctx, &varied(usize::from(u16::MAX)));
+    let mut wire = req.begin_bytes();
+    wire.extend(req.params_bytes());
+    wire.extend_from_slice(&Header::new(RecordType::Stdin, req.id, u16::MAX, 1).to_bytes());
+    wire.extend_from_slice(&req.stdin);
+    wire.push(0);
+    wire.extend(req.stdin_parts().1);
+    let o = send_and_judge(&ctx, &req, &wire, "padding overflow").await;
+    Outcome::info(if o.verdict == crate::case::Verdict::Pass {
+        format!("served as sent ({})", o.detail)
+    } else {
+        format!("not served as sent: {}", o.detail)
+    })
 }

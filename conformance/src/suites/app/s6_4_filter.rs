@@ -17,6 +17,10 @@ super::cases! {
         "a Filter request with DATA is served, or refused with UNKNOWN_ROLE"
         "Role Filter with STDIN and FCGI_DATA_LENGTH and FCGI_DATA_LAST_MOD; FCGI_DATA follows only once the application has read the end of STDIN without ending the request: after its answer to a GET_VALUES sent behind STDIN (a pause of a quarter of the timeout for a target that does not answer GET_VALUES there). A well-formed CGI response ended after the DATA was sent (with the echo contract, the data comes back), or FCGI_UNKNOWN_ROLE. A request ended before any DATA was sent fails with the echo contract (the answer cannot carry the data; a Filter that does not read it refuses the role, R-5.1-3) and is info without it (answered from a cache, R-6.4-5)."
         => filter;
+    "filter-data-length" [R_6_4_6] Alone
+        "what a Filter does when FCGI_DATA is shorter than FCGI_DATA_LENGTH"
+        "Role Filter with FCGI_DATA_LENGTH 3000 but 1000 bytes of FCGI_DATA, all sent at once: refused, or served with some status, and how much data the answer says it got (info; the comparison is a SHOULD whose answer only the application can judge, R-6.4-6)."
+        => filter_data_length;
 }
 
 async fn filter(ctx: Ctx) -> Outcome {
@@ -125,4 +129,37 @@ fn ended_before_data(ctx: &Ctx, e: EndRequestBody, when: &str) -> Outcome {
             "{what}: answered without the file data, as a Filter may from its cache (R-6.4-5)"
         )),
     }
+}
+
+async fn filter_data_length(ctx: Ctx) -> Outcome {
+    let mut req = echo_req(&ctx, b"filter stdin")
+        .param("FCGI_DATA_LENGTH", "3000")
+        .param("FCGI_DATA_LAST_MOD", "1700000000");
+    req.role = Role::Filter;
+    req.data = Some(varied(1000));
+    let (c, resp) = match exchange(&ctx, &req.bytes(), req.id, "short data").await {
+        Ok(x) => x,
+        Err(o) => return Outcome::info(format!("not ended: {}", o.detail)),
+    };
+    if resp.end.map(|e| e.protocol_status) == Some(ProtocolStatus::UnknownRole) {
+        return Outcome::info("refuses the Filter role with FCGI_UNKNOWN_ROLE");
+    }
+    let out = match well_formed(&c, &resp) {
+        Ok(o) => o,
+        Err(o) => return Outcome::info(format!("ended, but: {}", o.detail)),
+    };
+    let matches = out
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("x-data-length-matches"))
+        .map(|(_, v)| format!("; X-Data-Length-Matches: {}", String::from_utf8_lossy(v)))
+        .unwrap_or_default();
+    let data = match parse_echo(&out.body).and_then(|e| e.data) {
+        Some(d) => format!("the echo shows {} DATA bytes", d.len()),
+        None => "the answer shows no DATA".to_string(),
+    };
+    Outcome::info(format!(
+        "with 1000 of 3000 announced DATA bytes: status {}, {data}{matches}",
+        out.status
+    ))
 }

@@ -15,17 +15,32 @@ super::cases! {
         "a record of undefined type 20 for an active request"
         "A record of type 20 with the request's id between PARAMS and STDIN: answered with UNKNOWN_TYPE, ignored, or refused (info); the request must still be served or refused, not hang. An UNKNOWN_TYPE answer, being a management record, carries request id 0: any other id fails (R-A-3)."
         => unknown_application_type;
+    "type-zero" [R_8_3, R_A_3] Alone
+        "a record of undefined type 0 for an active request"
+        "The same with type 0, the one undefined value below the defined types: answered with UNKNOWN_TYPE, ignored, or refused (info); the request must still be served or refused. An UNKNOWN_TYPE under any id but 0 fails (R-A-3)."
+        => type_zero;
 }
 
 async fn unknown_application_type(ctx: Ctx) -> Outcome {
-    let req = echo_req(&ctx, b"with a type-20 record");
+    undefined_type(ctx, 20).await
+}
+
+async fn type_zero(ctx: Ctx) -> Outcome {
+    undefined_type(ctx, 0).await
+}
+
+/// A record of the undefined type `t` with the request's id between PARAMS
+/// and STDIN: what the application does with it, and whether the request
+/// is still served or refused.
+async fn undefined_type(ctx: Ctx, t: u8) -> Outcome {
+    let req = echo_req(&ctx, format!("with a type-{t} record").as_bytes());
     let mut wire = req.begin_bytes();
     wire.extend(req.params_bytes());
-    let _ = Encoder::default().record(RecordType::Unknown(20), 1, b"?", &mut wire);
+    let _ = Encoder::default().record(RecordType::Unknown(t), 1, b"?", &mut wire);
     let (body, end) = req.stdin_parts();
     wire.extend(body);
     wire.extend(end);
-    let mut c = match ctx.conn("type 20").await {
+    let mut c = match ctx.conn(&format!("type {t}")).await {
         Ok(c) => c,
         Err(o) => return o,
     };

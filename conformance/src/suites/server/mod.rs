@@ -3,6 +3,7 @@
 //! the server sends and the HTTP response its client gets. One file per
 //! spec section.
 
+mod appendix_a_record_types;
 mod helpers;
 mod s3_3_records;
 mod s3_4_name_value_pairs;
@@ -44,6 +45,7 @@ pub fn all() -> Vec<Case> {
         s6_1_role_protocols::cases(),
         s6_2_responder::cases(),
         s6_3_authorizer::cases(),
+        appendix_a_record_types::cases(),
     ]
     .into_iter()
     .flatten()

@@ -41,6 +41,10 @@ super::cases! {
         "Multiplexing, with responses interleaved and out of order"
         "Two concurrent requests: if they share a connection, the application answers them interleaved, the second first; both HTTP bodies must be exact. One connection each is reported as info."
         => multiplex;
+    "request-id-small" [R_3_3_10] Plain
+        "How large the request ids the server picks are"
+        "Three GETs in a row: the ids the server chose, and the largest (info: the spec asks for small, reused ids and sets no threshold)."
+        => request_id_small;
 }
 
 async fn request_ids(ctx: &mut Ctx) -> Outcome {
@@ -339,4 +343,25 @@ async fn record_header(ctx: &mut Ctx) -> Outcome {
 
 async fn padding_alignment(ctx: &mut Ctx) -> Outcome {
     judge_record_headers(ctx, true).await
+}
+
+async fn request_id_small(ctx: &mut Ctx) -> Outcome {
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let (seen, resp, body) = simple_get(ctx, &format!("request-id-small/{i}")).await;
+        let s = match usable(&seen, "each GET", &resp) {
+            Ok(s) => s,
+            Err(o) => return o,
+        };
+        if let Some(o) = expect_body(&resp, 200, &body) {
+            return o;
+        }
+        ids.push(s.id);
+    }
+    let largest = ids.iter().max().copied().unwrap_or_default();
+    let list: Vec<String> = ids.iter().map(u16::to_string).collect();
+    Outcome::info(format!(
+        "request ids {} over three requests; the largest {largest}",
+        list.join(", ")
+    ))
 }
