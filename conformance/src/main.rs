@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use fcgi_conformance::case::CaseInfo;
 use fcgi_conformance::output::usage_error;
-use fcgi_conformance::{app, dump_cmd, load, server, stdio};
+use fcgi_conformance::{app, dump_cmd, explore, load, server, stdio};
 
 /// Conformance suite for FastCGI 1.0 applications and web servers.
 #[derive(Parser, Debug)]
@@ -52,6 +52,10 @@ enum Command {
     Server(server::ServerArgs),
     /// Load a FastCGI application and check every response (h2load-like).
     Load(load::LoadArgs),
+    /// Explore an application with generated conversations; shrink and save what fails.
+    Explore(explore::ExploreArgs),
+    /// Run a conversation file (as explore saves) again against an application.
+    Replay(explore::replay::ReplayArgs),
     /// List the cases with their spec sections and requirement IDs.
     List {
         /// Which suite (both when omitted).
@@ -363,7 +367,11 @@ fn main() -> ExitCode {
     // Whatever --spawn starts is killed on SIGINT/SIGTERM, on a panic and at the end.
     let _cleanup = matches!(
         cli.command,
-        Command::App(_) | Command::Server(_) | Command::Load(_)
+        Command::App(_)
+            | Command::Server(_)
+            | Command::Load(_)
+            | Command::Explore(_)
+            | Command::Replay(_)
     )
     .then(fcgi_conformance::spawn::install_cleanup);
     match cli.command {
@@ -406,6 +414,14 @@ fn main() -> ExitCode {
         },
         Command::Load(args) => match runtime() {
             Ok(rt) => rt.block_on(load::main(args)),
+            Err(code) => code,
+        },
+        Command::Explore(args) => match runtime() {
+            Ok(rt) => rt.block_on(explore::main(args)),
+            Err(code) => code,
+        },
+        Command::Replay(args) => match runtime() {
+            Ok(rt) => rt.block_on(explore::replay::main(args)),
             Err(code) => code,
         },
         Command::Server(args) => match runtime() {

@@ -1,0 +1,368 @@
+//! `fcgi-conformance explore`: property-based testing of a live FastCGI
+//! application (the runner plays the web server). Conversations are drawn
+//! from seeded strategies ([`generate`]) over what the target serves,
+//! turned into bytes ([`plan`]), run ([`run`]) and judged from their
+//! recording ([`oracle`]); a failing one is shrunk ([`shrink`]) and saved
+//! as a conversation file ([`crate::conversation`]) that `replay` runs
+//! again. Exit 0: nothing found; 1: a finding; 2: bad flags or an unusable
+//! target, said in one line before any conversation.
+
+pub mod generate;
+pub mod oracle;
+pub mod plan;
+pub mod replay;
+mod report;
+pub mod run;
+pub mod session;
+pub mod shrink;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use rand::rngs::ChaCha8Rng;
+use rand::SeedableRng;
+
+use crate::conversation::{Conversation, Side};
+use crate::output::usage_error;
+use crate::target::Addr;
+use report::{Found, Report};
+use session::{Session, Target};
+
+/// Longest `--time`.
+pub const MAX_TIME: Duration = Duration::from_secs(24 * 3600);
+/// Most conversations in one run.
+pub const MAX_CONVERSATIONS: u64 = 10_000_000;
+/// Most distinct findings one run shrinks and saves.
+pub const MAX_FINDINGS: usize = 16;
+/// Budget when neither `--time` nor `--conversations` is given.
+pub const DEFAULT_TIME: Duration = Duration::from_secs(60);
+/// Longest `--timeout`.
+pub const MAX_TIMEOUT: f64 = 300.0;
+
+/// Report format on standard output.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// Text, a few lines.
+    Text,
+    /// JSON (schema `fcgi-conformance-explore/1`).
+    Json,
+}
+
+/// Where the application is: the same flags as `app`.
+#[derive(Args, Debug, Clone)]
+pub struct TargetArgs {
+    /// The application's address: HOST:PORT, [::1]:PORT or unix:/path.
+    /// Without it or --spawn, the bundled reference application.
+    #[arg(long, value_name = "ADDR", conflicts_with = "spawn")]
+    pub connect: Option<String>,
+    /// Start the application with a listening socket on descriptor 0 (§2.2), as `app --spawn` does.
+    #[arg(long, value_name = "CMD")]
+    pub spawn: Option<String>,
+    /// Add NAME=VALUE to every request's params (repeatable), e.g. SCRIPT_FILENAME=/srv/echo.php.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Seconds to wait for a connect or for the next bytes of an answer.
+    #[arg(long, default_value_t = 3.0, value_name = "SECS")]
+    pub timeout: f64,
+    /// Report format on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Flags of `fcgi-conformance explore`.
+#[derive(Args, Debug, Clone)]
+pub struct ExploreArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The seed of the generator (printed at the start and in the report); random if not given.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// How long to explore, e.g. 60s, 500ms, 2m (default 60s unless --conversations is given).
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+    /// How many conversations to run (with --time, whichever ends first).
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=MAX_CONVERSATIONS))]
+    pub conversations: Option<u64>,
+    /// Also send what a broken web server sends: unknown roles, malformed records.
+    #[arg(long)]
+    pub hostile: bool,
+    /// Stop after this many distinct findings (1 to 16).
+    #[arg(long, value_name = "N", default_value_t = MAX_FINDINGS as u8,
+          value_parser = clap::value_parser!(u8).range(1..=MAX_FINDINGS as i64))]
+    pub findings: u8,
+    /// Also write a JUnit XML report here (one failed testcase per finding).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Directory for the reproducers, one file per finding (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "fcgi-findings")]
+    pub out: PathBuf,
+}
+
+/// The target flags, checked.
+pub(crate) struct Checked {
+    pub target: Target,
+    pub fixed: Vec<(Vec<u8>, Vec<u8>)>,
+    pub timeout: Duration,
+}
+
+/// Parses `10s`, `500ms`, `2m`, `1h` or a bare number of seconds.
+pub fn parse_time(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (t, 1.0)
+    };
+    let bad = || format!("--time '{s}' is not a time: give e.g. 60s, 500ms or 2m");
+    let v: f64 = num.trim().parse().map_err(|_| bad())?;
+    if !v.is_finite() || v <= 0.0 {
+        return Err(bad());
+    }
+    let d = Duration::from_secs_f64(v * scale);
+    if d > MAX_TIME {
+        return Err(format!(
+            "--time {s} is over the cap of 24h: give a shorter run"
+        ));
+    }
+    Ok(d)
+}
+
+pub(crate) fn check_target(args: &TargetArgs) -> Result<Checked, String> {
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= MAX_TIMEOUT) {
+        return Err(format!(
+            "--timeout {} is out of range: give seconds above 0, at most {MAX_TIMEOUT}",
+            args.timeout
+        ));
+    }
+    let target = match (&args.connect, &args.spawn) {
+        (Some(a), _) => Target::Connect(a.parse::<Addr>().map_err(|e| format!("--connect: {e}"))?),
+        (None, Some(cmd)) if cmd.trim().is_empty() => {
+            return Err("--spawn needs a command, e.g. --spawn './my-app'".into())
+        }
+        (None, Some(cmd)) => Target::Spawn(cmd.clone()),
+        (None, None) => Target::Reference,
+    };
+    let fixed = args
+        .params
+        .iter()
+        .map(|p| match p.split_once('=') {
+            Some((n, v)) if !n.is_empty() => Ok((n.as_bytes().to_vec(), v.as_bytes().to_vec())),
+            _ => Err(format!("--param '{p}' is not NAME=VALUE")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Checked {
+        target,
+        fixed,
+        timeout: Duration::from_secs_f64(args.timeout),
+    })
+}
+
+fn fresh_seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    t ^ (u64::from(std::process::id()) << 32)
+}
+
+/// Runs `explore`; see the module documentation for exit codes.
+pub async fn main(args: ExploreArgs) -> ExitCode {
+    let checked = match check_target(&args.target) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    let time = match &args.time {
+        Some(t) => match parse_time(t) {
+            Ok(d) => Some(d),
+            Err(e) => return usage_error(&e),
+        },
+        None if args.conversations.is_some() => None,
+        None => Some(DEFAULT_TIME),
+    };
+    if let Err(e) = crate::preflight::check_dir(&args.out, "--out") {
+        return usage_error(&e);
+    }
+    if let Some(p) = &args.junit {
+        if let Err(e) = crate::preflight::check_file(p, "--junit") {
+            return usage_error(&e);
+        }
+    }
+    let seed = args.seed.unwrap_or_else(fresh_seed);
+    if args.target.format == Format::Text {
+        crate::stdio::err_line(&format!(
+            "explore: seed {seed} (run it again with --seed {seed})"
+        ));
+    }
+    let mut session =
+        match Session::open(checked.target, checked.timeout, checked.fixed, args.hostile).await {
+            Ok(s) => s,
+            Err(e) => return usage_error(&e),
+        };
+    let budget = Budget {
+        time,
+        conversations: args.conversations,
+        findings: usize::from(args.findings),
+    };
+    let report = explore(&mut session, seed, budget, &args.out).await;
+    session.close().await;
+    if let Some(p) = &args.junit {
+        if let Err(e) = std::fs::write(p, report.junit()) {
+            crate::stdio::err_line(&format!(
+                "fcgi-conformance: cannot write --junit {}: {e}",
+                p.display()
+            ));
+        }
+    }
+    let text = match args.target.format {
+        Format::Text => report.text(),
+        Format::Json => report.json(),
+    };
+    let code = if report.unusable.is_some() {
+        ExitCode::from(2)
+    } else if report.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    match crate::stdio::out(&text) {
+        Ok(_) => code,
+        Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
+    }
+}
+
+/// When a run ends.
+struct Budget {
+    time: Option<Duration>,
+    conversations: Option<u64>,
+    findings: usize,
+}
+
+async fn explore(
+    session: &mut Session,
+    seed: u64,
+    budget: Budget,
+    out: &std::path::Path,
+) -> Report {
+    let time = budget.time;
+    let t0 = Instant::now();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut report = Report {
+        seed,
+        target: session.label.clone(),
+        profile: session.profile.clone(),
+        contract: session.contract,
+        conversations: 0,
+        elapsed: Duration::ZERO,
+        findings: Vec::new(),
+        unusable: None,
+    };
+    // Bounded: by the conversation budget or the time, and by MAX_CONVERSATIONS.
+    while report.conversations < budget.conversations.unwrap_or(MAX_CONVERSATIONS)
+        && time.is_none_or(|t| t0.elapsed() < t)
+        && report.findings.len() < budget.findings
+    {
+        if crate::spawn::stopping() {
+            break;
+        }
+        let plan = generate::conversation(&mut rng, &session.profile);
+        report.conversations += 1;
+        let script = plan.script(&session.fixed);
+        let (conns, found) = session.attempt(&script).await;
+        if let Some(f) = found {
+            let known = report
+                .findings
+                .iter()
+                .any(|k| k.first.property == f.property && k.first.requirement == f.requirement);
+            if !known {
+                let before = Size::of(&plan);
+                let first = f.clone();
+                let shrunk = shrink::shrink(session, plan, f, conns).await;
+                let mut file = Conversation::new(Some(seed), Side::Application, &session.label);
+                file.finding = Some(shrunk.finding.clone());
+                file.connections = shrunk.connections;
+                let records = file_records(&file);
+                let name = format!(
+                    "{}-{}-seed{seed}-n{}.json",
+                    shrunk.finding.property, shrunk.finding.requirement, report.conversations
+                );
+                let path = out.join(name);
+                let saved = std::fs::create_dir_all(out)
+                    .and_then(|()| std::fs::write(&path, file.to_json()))
+                    .map(|()| path.clone())
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()));
+                report.findings.push(Found {
+                    first,
+                    finding: shrunk.finding,
+                    conversation: report.conversations,
+                    before,
+                    after: Size::of(&shrunk.plan),
+                    records,
+                    attempts: shrunk.attempts,
+                    file: saved,
+                });
+            }
+        }
+        if !session.usable {
+            report.unusable = Some(format!(
+                "{} stopped serving and could not be restarted",
+                session.label
+            ));
+            break;
+        }
+    }
+    report.elapsed = t0.elapsed();
+    report
+}
+
+/// How big a plan is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Size {
+    /// Connections.
+    pub connections: usize,
+    /// Requests.
+    pub requests: usize,
+}
+
+impl Size {
+    fn of(p: &plan::Plan) -> Size {
+        Size {
+            connections: p.connections.len(),
+            requests: p.requests(),
+        }
+    }
+}
+
+/// Records the runner sent in a conversation file.
+pub fn file_records(c: &Conversation) -> usize {
+    (0..c.connections.len())
+        .map(|i| {
+            fcgi_proto::dump::dump(&c.bytes(i, crate::conversation::Dir::ToTarget))
+                .entries
+                .len()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_and_are_capped() {
+        assert_eq!(parse_time("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_time("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_time("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_time("0").is_err());
+        assert!(parse_time("soon").is_err());
+        assert!(parse_time("25h").is_err());
+    }
+}

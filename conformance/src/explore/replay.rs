@@ -1,0 +1,165 @@
+//! `fcgi-conformance replay FILE`: runs a conversation file's writes again,
+//! split as they were, against a target, and judges the new recording with
+//! the same oracle. Where the recording waited for answers (an END_REQUEST
+//! before the next request on a connection), the replay waits for as many.
+//! Exit 1 while a finding shows (the file's, or another, which is named),
+//! 0 once none does, 2 for a bad file, bad flags or an unusable target.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use fcgi_proto::record::{ParseOptions, RecordType};
+
+use super::plan::{Script, Step};
+use super::session::Session;
+use super::{check_target, Format, TargetArgs};
+use crate::conversation::{Conversation, Dir, Event, Side};
+use crate::output::usage_error;
+
+/// Flags of `fcgi-conformance replay`.
+#[derive(Args, Debug, Clone)]
+pub struct ReplayArgs {
+    /// The conversation file (fcgi-conversation/1), as `explore` writes under --out.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// END_REQUESTs in `bytes`, loosely framed.
+fn ends(bytes: &[u8]) -> usize {
+    fcgi_proto::record::records_with(bytes, ParseOptions::default().with_strict_version(false))
+        .map_while(Result::ok)
+        .filter(|r| r.record_type() == RecordType::EndRequest)
+        .count()
+}
+
+/// The script of a recorded conversation: its writes, with a wait before
+/// each write that the recording made after more END_REQUESTs had come.
+pub fn script(c: &Conversation) -> Script {
+    c.connections
+        .iter()
+        .map(|conn| {
+            let mut steps = Vec::new();
+            let mut got = Vec::new();
+            let mut synced = 0;
+            for e in &conn.events {
+                match e {
+                    Event::Write {
+                        dir: Dir::FromTarget,
+                        hex,
+                        ..
+                    } => got.extend_from_slice(hex),
+                    Event::Write {
+                        dir: Dir::ToTarget,
+                        hex,
+                        ..
+                    } => {
+                        let n = ends(&got);
+                        if n > synced {
+                            steps.push(Step::Sync(n));
+                            synced = n;
+                        }
+                        steps.push(Step::Write(hex.clone()));
+                    }
+                    Event::Close { .. } => {}
+                }
+            }
+            let sent: Vec<u8> = steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Write(w) => Some(w.as_slice()),
+                    _ => None,
+                })
+                .flatten()
+                .copied()
+                .collect();
+            // Bytes that do not frame were sent on purpose (--hostile): see how the target takes them.
+            if !fcgi_proto::dump::dump(&sent).is_clean() {
+                steps.push(Step::Drain);
+            }
+            steps
+        })
+        .collect()
+}
+
+/// Runs `replay`; see the module documentation for exit codes.
+pub async fn main(args: ReplayArgs) -> ExitCode {
+    let checked = match check_target(&args.target) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    let file = match Conversation::read(&args.file) {
+        Ok(f) => f,
+        Err(e) => {
+            return usage_error(&format!(
+                "{} {e} (give a file that explore wrote)",
+                args.file.display()
+            ))
+        }
+    };
+    if file.side != Side::Application {
+        return usage_error(&format!(
+            "{}: a conversation with a web server; this version replays conversations with applications only",
+            args.file.display()
+        ));
+    }
+    let mut session =
+        match Session::open(checked.target, checked.timeout, checked.fixed, false).await {
+            Ok(s) => s,
+            Err(e) => return usage_error(&e),
+        };
+    let (_, found) = session.attempt(&script(&file)).await;
+    session.close().await;
+    let same = match (&found, &file.finding) {
+        (Some(a), Some(b)) => a.property == b.property && a.requirement == b.requirement,
+        _ => false,
+    };
+    let text = match args.target.format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&serde_json::json!({
+                "schema": "fcgi-conformance-replay/1",
+                "file": args.file.display().to_string(),
+                "recorded": file.finding,
+                "found": found,
+                "reproduces": same,
+            }))
+            .unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        Format::Text => match (&found, same) {
+            (Some(f), true) => format!(
+                "replay {}: reproduces {} {} §{}\n  expected: {}\n  observed: {}\n",
+                args.file.display(),
+                f.property,
+                f.requirement,
+                f.section,
+                f.expected,
+                f.observed
+            ),
+            (Some(f), false) => format!(
+                "replay {}: a different finding, {} {} §{}\n  expected: {}\n  observed: {}\n",
+                args.file.display(),
+                f.property,
+                f.requirement,
+                f.section,
+                f.expected,
+                f.observed
+            ),
+            (None, _) => format!(
+                "replay {}: does not reproduce (no property fails)\n",
+                args.file.display()
+            ),
+        },
+    };
+    let code = if found.is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
+    match crate::stdio::out(&text) {
+        Ok(_) => code,
+        Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
+    }
+}

@@ -1,0 +1,211 @@
+//! The `explore` report: text for people, JSON (schema
+//! `fcgi-conformance-explore/1`) for tools. Both carry the seed.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::generate::Profile;
+use super::oracle::Contract;
+use super::Size;
+use crate::conversation::Finding;
+
+/// Schema name of the JSON report.
+pub const SCHEMA: &str = "fcgi-conformance-explore/1";
+
+/// One distinct finding, shrunk.
+pub struct Found {
+    /// The finding as first seen.
+    pub first: Finding,
+    /// The finding of the shrunk conversation.
+    pub finding: Finding,
+    /// Which conversation (1-based) first showed it.
+    pub conversation: u64,
+    /// The plan's size before shrinking.
+    pub before: Size,
+    /// And after.
+    pub after: Size,
+    /// Records the runner sends in the reproducer.
+    pub records: usize,
+    /// Live runs the shrinking made.
+    pub attempts: usize,
+    /// Where the reproducer was written, or why it could not be.
+    pub file: Result<PathBuf, String>,
+}
+
+/// A whole run.
+pub struct Report {
+    /// The generator's seed.
+    pub seed: u64,
+    /// The target as given.
+    pub target: String,
+    /// What it serves.
+    pub profile: Profile,
+    /// What the oracle assumed.
+    pub contract: Contract,
+    /// Conversations run (shrinking attempts not counted).
+    pub conversations: u64,
+    /// Wall time of the run, shrinking included.
+    pub elapsed: Duration,
+    /// The distinct findings.
+    pub findings: Vec<Found>,
+    /// Why the run stopped early, if the target stopped serving for good.
+    pub unusable: Option<String>,
+}
+
+impl Report {
+    fn rate(&self) -> f64 {
+        self.conversations as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The text report.
+    pub fn text(&self) -> String {
+        let mut t = String::new();
+        let _ = writeln!(
+            t,
+            "explore {}: seed {}, {} conversations in {:.1}s ({:.1}/s); roles {:?}, FCGI_MPXS_CONNS={}, echo contract {}{}",
+            self.target,
+            self.seed,
+            self.conversations,
+            self.elapsed.as_secs_f64(),
+            self.rate(),
+            self.profile.roles,
+            u8::from(self.profile.mpxs),
+            if self.contract.echo { "yes" } else { "no" },
+            if self.profile.hostile { ", hostile" } else { "" },
+        );
+        for (i, f) in self.findings.iter().enumerate() {
+            let g = &f.finding;
+            let _ = writeln!(
+                t,
+                "finding {}: {} {} §{} (conversation {})\n  expected: {}\n  observed: {}\n  shrunk from {} connection(s), {} request(s) to {}, {} ({} records sent) in {} attempts",
+                i + 1,
+                g.property,
+                g.requirement,
+                g.section,
+                f.conversation,
+                g.expected,
+                g.observed,
+                f.before.connections,
+                f.before.requests,
+                f.after.connections,
+                f.after.requests,
+                f.records,
+                f.attempts
+            );
+            match &f.file {
+                Ok(p) => {
+                    let _ = writeln!(
+                        t,
+                        "  reproducer: {} (fcgi-conformance replay {} …)",
+                        p.display(),
+                        p.display()
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(t, "  reproducer not saved: {e}");
+                }
+            }
+        }
+        if let Some(u) = &self.unusable {
+            let _ = writeln!(t, "stopped: {u}");
+        }
+        let _ = writeln!(
+            t,
+            "{} finding(s); seed {} (run it again with --seed {})",
+            self.findings.len(),
+            self.seed,
+            self.seed
+        );
+        t
+    }
+
+    /// The JUnit XML report: one failed testcase per finding, or one
+    /// passing testcase for the run when nothing was found.
+    pub fn junit(&self) -> String {
+        use crate::report::xml_escape;
+        let name = format!("fcgi-conformance explore ({})", self.target);
+        let tests = self.findings.len().max(1);
+        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            x,
+            "<testsuites name=\"fcgi-conformance explore\" tests=\"{tests}\" failures=\"{}\" time=\"{:.3}\">",
+            self.findings.len(),
+            self.elapsed.as_secs_f64()
+        );
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"{:.3}\">",
+            xml_escape(&name),
+            self.findings.len(),
+            self.elapsed.as_secs_f64()
+        );
+        if self.findings.is_empty() {
+            let _ = writeln!(
+                x,
+                "    <testcase classname=\"explore\" name=\"seed {}\" time=\"{:.3}\"><system-out>{}</system-out></testcase>",
+                self.seed,
+                self.elapsed.as_secs_f64(),
+                xml_escape(&format!("{} conversations, no finding", self.conversations))
+            );
+        }
+        for f in &self.findings {
+            let g = &f.finding;
+            let file = match &f.file {
+                Ok(p) => format!("reproducer: {}", p.display()),
+                Err(e) => format!("reproducer not saved: {e}"),
+            };
+            let _ = writeln!(
+                x,
+                "    <testcase classname=\"explore.§{}\" name=\"{} {}\" time=\"0.000\">\n      <failure message=\"{}\" type=\"finding\"/>\n      <system-out>{}</system-out>\n    </testcase>",
+                xml_escape(&g.section),
+                xml_escape(&g.property),
+                xml_escape(&g.requirement),
+                xml_escape(&format!("expected: {}; observed: {}", g.expected, g.observed)),
+                xml_escape(&format!("seed {}, conversation {}; {file}", self.seed, f.conversation))
+            );
+        }
+        x.push_str("  </testsuite>\n</testsuites>\n");
+        x
+    }
+
+    /// The JSON report.
+    pub fn json(&self) -> String {
+        let findings: Vec<serde_json::Value> = self
+            .findings
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "finding": f.finding,
+                    "first": f.first,
+                    "conversation": f.conversation,
+                    "before": f.before,
+                    "after": f.after,
+                    "records": f.records,
+                    "attempts": f.attempts,
+                    "file": f.file.as_ref().ok().map(|p| p.display().to_string()),
+                    "file_error": f.file.as_ref().err(),
+                })
+            })
+            .collect();
+        let v = serde_json::json!({
+            "schema": SCHEMA,
+            "tool_version": env!("CARGO_PKG_VERSION"),
+            "seed": self.seed,
+            "side": "application",
+            "target": self.target,
+            "roles": self.profile.roles,
+            "mpxs_conns": self.profile.mpxs,
+            "echo_contract": self.contract.echo,
+            "hostile": self.profile.hostile,
+            "conversations": self.conversations,
+            "elapsed_s": self.elapsed.as_secs_f64(),
+            "conversations_per_s": self.rate(),
+            "findings": findings,
+            "unusable": self.unusable,
+        });
+        let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
