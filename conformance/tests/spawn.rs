@@ -220,3 +220,50 @@ fn a_web_server_that_dies_at_start_up_is_reported_at_once() {
         Duration::from_secs(4),
     );
 }
+
+/// The §3.2 cases under `--spawn`: the reference application honours
+/// FCGI_WEB_SERVER_ADDRS (both pass); started with the variable removed,
+/// it serves the unlisted runner, and `web-server-addrs-reject` fails.
+#[test]
+fn web_server_addrs_reject_fails_on_an_application_that_ignores_the_list() {
+    let me = env!("CARGO_BIN_EXE_fcgi-conformance");
+    let verdicts = |spawn: String| {
+        let out = bin()
+            .args([
+                "app", "--spawn", &spawn, "--only", "app/3.2", "--format", "json",
+            ])
+            .args(["--timeout", "2"])
+            .stderr(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run the runner: {e}"));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+        let mut got = Vec::new();
+        for c in v["cases"].as_array().into_iter().flatten() {
+            got.push(format!(
+                "{} {}",
+                c["id"].as_str().unwrap_or("?"),
+                c["verdict"].as_str().unwrap_or("?")
+            ));
+        }
+        got.sort();
+        got
+    };
+    assert_eq!(
+        verdicts(format!("exec {me} reference-app")),
+        [
+            "app/3.2/web-server-addrs-accept pass",
+            "app/3.2/web-server-addrs-reject pass"
+        ]
+    );
+    assert_eq!(
+        verdicts(format!(
+            "exec env -u FCGI_WEB_SERVER_ADDRS {me} reference-app"
+        )),
+        [
+            "app/3.2/web-server-addrs-accept pass",
+            "app/3.2/web-server-addrs-reject fail"
+        ]
+    );
+}

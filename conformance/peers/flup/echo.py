@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Echo application as a WSGI app on flup's FastCGI server.
 
-See docs/echo-contract.md. Usage: echo.py HOST:PORT|/unix/path [--multiplexed]
+See docs/echo-contract.md. Usage: echo.py HOST:PORT|/unix/path|- [--multiplexed]
+("-": the listening socket on descriptor 0, FCGI_LISTENSOCK_FILENO.)
 Without --multiplexed flup answers FCGI_MPXS_CONNS=0 and serves one request
 per connection at a time; with it, one thread per request on a connection.
 """
@@ -33,7 +34,9 @@ def app(environ, start_response):
 
 def main():
     addr = sys.argv[1]
-    if addr.startswith("/"):
+    if addr == "-":
+        bind = None
+    elif addr.startswith("/"):
         bind = addr
     else:
         host, port = addr.rsplit(":", 1)

@@ -45,6 +45,8 @@ pub struct Ctx {
     pub transcript: Transcript,
     /// Whether the runner started the application (`--spawn`).
     pub spawned: bool,
+    /// The `--spawn` command, for cases that start a copy of their own.
+    pub spawn_cmd: Option<String>,
     /// What a connection keeps of a response ([`crate::bounds`]).
     pub bounds: Bounds,
     /// No read of the case waits past this; set when the case starts
@@ -68,6 +70,7 @@ impl Ctx {
             probed: Probed::default(),
             transcript: Transcript::new(),
             spawned,
+            spawn_cmd: None,
             bounds: Bounds::default(),
             deadline: None,
         }

@@ -84,7 +84,11 @@ pub async fn reference_main(args: ReferenceArgs) -> ExitCode {
             ))
         }
     };
-    let mut r = match Reference::serve(listener, &args.faults) {
+    // FCGI_WEB_SERVER_ADDRS, when bound, names the peers to serve (§3.2).
+    let allowed = std::env::var("FCGI_WEB_SERVER_ADDRS")
+        .ok()
+        .map(|v| reference::web_server_addrs(&v));
+    let mut r = match Reference::serve_allowing(listener, &args.faults, allowed) {
         Ok(r) => r,
         Err(e) => return usage_error(&format!("cannot serve: {e}")),
     };
@@ -363,6 +367,10 @@ pub async fn run(opts: Options) -> Result<Report, RunError> {
         template: Ctx {
             probed: probed.clone(),
             bounds: opts.bounds.clone(),
+            spawn_cmd: match &opts.target {
+                Target::Spawn(cmd) => Some(cmd.clone()),
+                _ => None,
+            },
             ..Ctx::new(addr.clone(), opts.timeout, opts.params.clone(), is_spawn)
         },
     };

@@ -7,6 +7,7 @@
 use fcgi_proto::stream::StreamType;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -83,6 +84,38 @@ pub enum Fault {
     WrongDirection,
 }
 
+/// The addresses an FCGI_WEB_SERVER_ADDRS value lists (§3.2, R-3.2-4), as
+/// OQ-5 resolves it: comma-separated, spaces around entries ignored, IPv6
+/// allowed; an entry that is no address lets nobody in.
+pub fn web_server_addrs(value: &str) -> Vec<IpAddr> {
+    value
+        .split(',')
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .collect()
+}
+
+/// Whether the peer of `stream` may be served under `list`: the list
+/// applies to IP peers only (OQ-5), so a unix-socket peer always may.
+fn peer_listed(stream: &Stream, list: &[IpAddr]) -> bool {
+    let Stream::Tcp(s) = stream else {
+        return true;
+    };
+    match s.peer_addr().map(|a| a.ip()) {
+        Ok(ip) => list
+            .iter()
+            .any(|l| *l == ip || ip.to_canonical() == *l || Some(*l) == ip_v4_mapped(ip)),
+        Err(_) => false,
+    }
+}
+
+/// The IPv4 address an IPv4-mapped IPv6 address stands for.
+fn ip_v4_mapped(ip: IpAddr) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+        IpAddr::V4(_) => None,
+    }
+}
+
 /// What the reference application says in GET_VALUES_RESULT (§4.1).
 pub const VALUES: Values = Values {
     max_conns: Some(64),
@@ -114,6 +147,17 @@ impl Reference {
     /// Serves on a listener the caller made, e.g. the one inherited on
     /// descriptor 0 (FCGI_LISTENSOCK_FILENO, §2.2).
     pub fn serve(listener: Listener, faults: &[Fault]) -> io::Result<Reference> {
+        Reference::serve_allowing(listener, faults, None)
+    }
+
+    /// [`Reference::serve`], closing at once every connection from an IP
+    /// peer not in `allowed` when it is given: FCGI_WEB_SERVER_ADDRS (§3.2,
+    /// R-3.2-2, OQ-5).
+    pub fn serve_allowing(
+        listener: Listener,
+        faults: &[Fault],
+        allowed: Option<Vec<IpAddr>>,
+    ) -> io::Result<Reference> {
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let faults: Arc<BTreeSet<Fault>> = Arc::new(faults.iter().copied().collect());
@@ -126,6 +170,12 @@ impl Reference {
                 };
                 if stop2.load(Ordering::Relaxed) {
                     break;
+                }
+                if let Some(list) = &allowed {
+                    if !peer_listed(&stream, list) {
+                        drop(stream);
+                        continue;
+                    }
                 }
                 tokio::spawn(serve(stream, faults.clone(), stop2.clone()));
             }

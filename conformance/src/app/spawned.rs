@@ -15,6 +15,13 @@ use crate::target::Addr;
 /// that socket as descriptor 0. The child keeps the socket, so a restart
 /// gets the same one.
 pub fn start(cmd: &str) -> Result<(Child, Addr), String> {
+    start_with(cmd, "127.0.0.1")
+}
+
+/// [`start`] with FCGI_WEB_SERVER_ADDRS set to `web_server_addrs`: the
+/// cases of §3.2 start a copy of their own with a list that leaves the
+/// runner out, or names it among others.
+pub fn start_with(cmd: &str, web_server_addrs: &str) -> Result<(Child, Addr), String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|e| format!("cannot bind a loopback port for --spawn: {e}"))?;
     let addr = Addr::Tcp(
@@ -25,7 +32,7 @@ pub fn start(cmd: &str) -> Result<(Child, Addr), String> {
     let child = Child::start(Spec {
         cmd: cmd.to_string(),
         stdin: Some(listener.into()),
-        env: vec![("FCGI_WEB_SERVER_ADDRS".into(), "127.0.0.1".into())],
+        env: vec![("FCGI_WEB_SERVER_ADDRS".into(), web_server_addrs.into())],
     })?;
     Ok((child, addr))
 }

@@ -7,6 +7,7 @@ mod appendix_a_record_types;
 mod appendix_b_message_flows;
 mod helpers;
 mod s2_2_file_descriptors;
+mod s3_2_accepting_transport_connections;
 mod s3_3_records;
 mod s3_4_name_value_pairs;
 mod s3_5_closing_transport_connections;
@@ -22,6 +23,7 @@ mod s6_1_role_protocols;
 mod s6_2_responder;
 mod s6_3_authorizer;
 mod s6_4_filter;
+mod s7_errors;
 mod s8_types_and_constants;
 
 use crate::app::ctx::Ctx;
@@ -40,6 +42,7 @@ use cases;
 pub fn all() -> Vec<Case> {
     [
         s2_2_file_descriptors::cases(),
+        s3_2_accepting_transport_connections::cases(),
         s3_3_records::cases(),
         s3_4_name_value_pairs::cases(),
         s3_5_closing_transport_connections::cases(),
@@ -55,6 +58,7 @@ pub fn all() -> Vec<Case> {
         s6_2_responder::cases(),
         s6_3_authorizer::cases(),
         s6_4_filter::cases(),
+        s7_errors::cases(),
         s8_types_and_constants::cases(),
         appendix_a_record_types::cases(),
         appendix_b_message_flows::cases(),
