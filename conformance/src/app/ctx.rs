@@ -98,15 +98,15 @@ impl Ctx {
         Req::responder(id, &self.params, body)
     }
 
+    /// [`Ctx::req`] taking the body it keeps (no copy of a large body).
+    pub fn req_owned(&self, id: u16, body: Vec<u8>) -> Req {
+        Req::responder_owned(id, &self.params, body)
+    }
+
     /// Sends `req` on a fresh connection and reads its response.
     pub async fn serve(&self, req: &Req, chop: Option<usize>) -> Result<(Conn, Response), Outcome> {
         let mut c = self.conn("request").await?;
-        let bytes = req.bytes();
-        let sent = match chop {
-            Some(n) => c.send_chopped(&bytes, n).await,
-            None => c.send(&bytes).await,
-        };
-        if let Err(e) = sent {
+        if let Err(e) = c.send_req(req, chop).await {
             return Err(Outcome::fail(
                 "the request to be accepted",
                 format!("sending failed: {e}"),
@@ -153,7 +153,7 @@ pub fn over_bound(resp: &Response) -> Option<Outcome> {
 /// well-formed CGI head. Returns the CGI output. Whether STDOUT was ended
 /// by its empty record is judged by `app/5.3/stdout-ended` alone, so one
 /// defect fails one case.
-pub fn well_formed(conn: &Conn, resp: &Response) -> Result<CgiOut, Outcome> {
+pub fn well_formed<'a>(conn: &Conn, resp: &'a Response) -> Result<CgiOut<'a>, Outcome> {
     if let Some(o) = over_bound(resp) {
         return Err(o);
     }
@@ -193,11 +193,8 @@ pub fn same_as_sent(ctx: &Ctx, req: &Req, out: &CgiOut) -> Outcome {
             None => Outcome::pass("served (no baseline status to compare)"),
         };
     }
-    let Some(echo) = parse_echo(&out.body) else {
-        return Outcome::fail(
-            "a body in the echo contract's form",
-            dump_preview(&out.body),
-        );
+    let Some(echo) = parse_echo(out.body) else {
+        return Outcome::fail("a body in the echo contract's form", dump_preview(out.body));
     };
     compare_echo(req, &echo)
 }
@@ -230,7 +227,7 @@ pub fn compare_echo(req: &Req, echo: &Echo) -> Outcome {
             format!(
                 "{} bytes{}",
                 echo.stdin.len(),
-                first_difference(&req.stdin, &echo.stdin)
+                first_difference(&req.stdin, echo.stdin)
             ),
         );
     }

@@ -361,8 +361,8 @@ pub(crate) fn judge_interleaved(
             Some(ProtocolStatus::RequestComplete) => {
                 let out = well_formed(c, resp)?;
                 if ctx.probed.echo {
-                    let Some(echo) = parse_echo(&out.body) else {
-                        return Err(Outcome::fail("an echo body", dump_preview(&out.body)));
+                    let Some(echo) = parse_echo(out.body) else {
+                        return Err(Outcome::fail("an echo body", dump_preview(out.body)));
                     };
                     let o = compare_echo(req, &echo);
                     if o.verdict != crate::case::Verdict::Pass {

@@ -57,7 +57,7 @@ async fn empty_stdin(ctx: Ctx) -> Outcome {
 }
 
 async fn large_stdin(ctx: Ctx) -> Outcome {
-    let req = echo_req(&ctx, &varied(4 << 20));
+    let req = ctx.req_owned(1, varied(4 << 20)).param("ECHO_CASE", "1");
     served_alike(ctx, req, None).await
 }
 
@@ -77,7 +77,7 @@ async fn large_response(ctx: Ctx) -> Outcome {
         Ok(o) => o,
         Err(o) => return o,
     };
-    match parse_echo(&out.body) {
+    match parse_echo(out.body) {
         Some(e) if e.tail.len() == big && e.tail.iter().all(|&b| b == b'x') => {
             Outcome::pass(format!(
                 "{} body bytes in {} STDOUT records",
@@ -89,10 +89,7 @@ async fn large_response(ctx: Ctx) -> Outcome {
             format!("{big} filler bytes"),
             format!("{} bytes", e.tail.len()),
         ),
-        None => Outcome::fail(
-            "a body in the echo contract's form",
-            dump_preview(&out.body),
-        ),
+        None => Outcome::fail("a body in the echo contract's form", dump_preview(out.body)),
     }
 }
 
