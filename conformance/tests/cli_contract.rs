@@ -120,6 +120,12 @@ fn output_paths_are_checked_before_anything_runs_and_no_junk_is_left() {
     refused(d, &["app", "--junit", "."], &["is a directory"]);
     refused(
         d,
+        &["app", "--json", "no/such/report.json"],
+        &["--json no/such/report.json", "does not exist"],
+    );
+    refused(d, &["server", "--html", "."], &["--html", "is a directory"]);
+    refused(
+        d,
         &["app", "--transcript", "a-file"],
         &["--transcript a-file is an existing file"],
     );
@@ -143,6 +149,10 @@ fn output_paths_are_checked_before_anything_runs_and_no_junk_is_left() {
             &target,
             "--junit",
             "junit.xml",
+            "--json",
+            "report.json",
+            "--html",
+            "report.html",
             "--transcript",
             "t/u",
         ],

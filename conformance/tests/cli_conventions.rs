@@ -18,7 +18,16 @@ fn stdout(o: &Output) -> String {
 }
 
 /// Every visible subcommand, as `--help` lists them.
-const SUBCOMMANDS: &[&str] = &["dump", "app", "server", "list", "completions", "man"];
+const SUBCOMMANDS: &[&str] = &[
+    "dump",
+    "app",
+    "server",
+    "explore",
+    "replay",
+    "list",
+    "completions",
+    "man",
+];
 
 #[test]
 fn completions_name_every_subcommand_and_flag() {

@@ -16,7 +16,7 @@ use support::{bin, MarkerGuard, RunResult, Runner};
 /// No run outlives this: it is killed and the test fails.
 const HARD_LIMIT: Duration = Duration::from_secs(300);
 /// Most records the runner sends in a shrunk reproducer.
-const FEW_RECORDS: u64 = 12;
+const FEW_RECORDS: u64 = 16;
 
 fn cli(args: &[&str], marker: &MarkerGuard) -> RunResult {
     Runner::new(args, marker, HARD_LIMIT).run()
@@ -37,15 +37,19 @@ fn spawn_cmd(fault: Option<&str>) -> String {
 }
 
 /// Explores the reference application with `fault`, expects the first
-/// finding to be `property`/`requirement`, shrunk, and replayed.
-fn finds(fault: &str, hostile: bool, property: &str, requirement: &str) {
+/// finding to be one of `expected` (property, requirement), shrunk, and replayed.
+fn finds(fault: &str, hostile: bool, expected: &[(&str, &str)]) {
     let marker = MarkerGuard::new(&format!("explore-{fault}"));
     let dir = support::temp_dir();
     let out = dir.path().join("findings");
     let out = out.to_str().unwrap_or_default().to_string();
     let cmd = spawn_cmd(Some(fault));
+    let junit = dir.path().join("junit.xml");
+    let junit = junit.to_str().unwrap_or_default().to_string();
     let mut args = vec![
         "explore",
+        "--junit",
+        &junit,
         "--spawn",
         &cmd,
         "--seed",
@@ -68,14 +72,19 @@ fn finds(fault: &str, hostile: bool, property: &str, requirement: &str) {
     assert_eq!(r.code, Some(1), "{fault}: {}\n{}", r.summary(), r.stdout);
     let report = json(&r);
     assert_eq!(report["seed"], 21);
+    let xml = std::fs::read_to_string(&junit).unwrap_or_default();
+    assert!(
+        xml.contains("failures=\"1\"") && xml.contains("type=\"finding\""),
+        "{fault}: {xml}"
+    );
     let f = &report["findings"][0];
-    assert_eq!(
-        (
-            f["finding"]["property"].as_str(),
-            f["finding"]["requirement"].as_str()
-        ),
-        (Some(property), Some(requirement)),
-        "{fault}: {f}"
+    let got = (
+        f["finding"]["property"].as_str().unwrap_or_default(),
+        f["finding"]["requirement"].as_str().unwrap_or_default(),
+    );
+    assert!(
+        expected.contains(&got),
+        "{fault}: {got:?} is none of {expected:?}: {f}"
     );
     let records = f["records"].as_u64().unwrap_or(u64::MAX);
     assert!(
@@ -135,11 +144,11 @@ fn finds(fault: &str, hostile: bool, property: &str, requirement: &str) {
 }
 
 macro_rules! fault_cases {
-    ($($test:ident: $fault:literal, $hostile:literal => $property:literal $requirement:literal;)*) => {
+    ($($test:ident: $fault:literal, $hostile:literal => $($property:literal $requirement:literal)|+;)*) => {
         $(
             #[test]
             fn $test() {
-                finds($fault, $hostile, $property, $requirement);
+                finds($fault, $hostile, &[$(($property, $requirement)),+]);
             }
         )*
     };
@@ -154,7 +163,9 @@ fault_cases! {
     management_non_zero_id: "management-non-zero-id", false => "records-accepted" "R-A-3";
     ignore_unknown_type: "ignore-unknown-type", false => "unknown-type-answered" "R-4.2-1";
     drop_on_interleave: "drop-on-interleave", false => "end-request" "R-5.5-5";
-    wrong_id_when_interleaved: "wrong-id-when-interleaved", false => "echo" "R-3.3-12";
+    // How the wrong ids show depends on how the two answers interleave.
+    wrong_id_when_interleaved: "wrong-id-when-interleaved", false =>
+        "echo" "R-3.3-12" | "echo" "R-6.2-1" | "records-accepted" "R-5.5-4";
     ignore_abort: "ignore-abort", false => "abort-answered" "R-5.4-1";
     no_close_without_keep_conn: "no-close-without-keep-conn", false => "closes-without-keep-conn" "R-3.5-1";
     close_despite_keep_conn: "close-despite-keep-conn", false => "keeps-conn" "R-5.1-2";
@@ -163,6 +174,42 @@ fault_cases! {
     cut_long_values: "cut-long-values", false => "echo" "R-3.4-2";
     cut_long_stdin: "cut-long-stdin", false => "echo" "R-3.3-12";
     double_end_on_abort: "double-end-on-abort", false => "records-accepted" "R-5.5-4";
+    serve_unknown_role: "serve-unknown-role", true => "unknown-role" "R-5.1-3";
+    unknown_type_under_record_id: "unknown-type-under-record-id", true => "records-accepted" "R-A-3";
+    no_close_after_unknown_role: "no-close-after-unknown-role", true => "closes-without-keep-conn" "R-3.5-1";
+    // After the malformed record the next connection, of the conversation
+    // or of the liveness check, is not served.
+    die_on_malformed: "die-on-malformed", true => "alive" "R-3.5-3" | "end-request" "R-5.5-5";
+}
+
+/// Faults explore does not find by design (see docs/guide.md): SHOULD
+/// rules are no properties, and DATA is held to only where it is echoed.
+#[test]
+fn faults_out_of_reach_are_not_reported_as_found() {
+    let marker = MarkerGuard::new("explore-out-of-reach");
+    let dir = support::temp_dir();
+    let out = dir.path().join("findings");
+    let out = out.to_str().unwrap_or_default().to_string();
+    for fault in ["unaligned", "variables-on-deny", "filter-ignores-data"] {
+        let cmd = spawn_cmd(Some(fault));
+        let r = cli(
+            &[
+                "explore",
+                "--spawn",
+                &cmd,
+                "--seed",
+                "21",
+                "--conversations",
+                "40",
+                "--format",
+                "json",
+                "--out",
+                &out,
+            ],
+            &marker,
+        );
+        assert_eq!(r.code, Some(0), "{fault}: {}\n{}", r.summary(), r.stdout);
+    }
 }
 
 #[test]

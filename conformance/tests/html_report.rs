@@ -6,6 +6,10 @@
 //! exactly the cases they should. A screenshot is kept under
 //! `target/tmp/` as a CI artefact.
 //!
+//! A second test clicks: chromium driven through the DevTools protocol
+//! on `--remote-debugging-pipe` (two FIFOs, no crate), a mouse press and
+//! release at a filter checkbox's place on the page, then the DOM read back.
+//!
 //! Without chromium the test says SKIPPED on standard error and returns;
 //! under CI (the `CI` variable set, as in `.ci/run`) a missing chromium
 //! fails it: `conformance/peers/install.sh` installs Debian's.
@@ -286,4 +290,241 @@ fn html_report_in_headless_chromium() {
         shot.display()
     );
     eprintln!("screenshot: {} ({} bytes)", shot.display(), png.len());
+}
+
+/// Chromium driven over `--remote-debugging-pipe`: it reads commands on
+/// descriptor 3 and writes answers on 4, each a JSON text ended by NUL.
+/// The two descriptors are FIFOs the shell opens for it.
+struct Devtools {
+    child: std::process::Child,
+    to: std::fs::File,
+    from: std::sync::mpsc::Receiver<Value>,
+    next: u64,
+    session: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Devtools {
+    fn start(browser: &Path, url: &str) -> Devtools {
+        use std::io::Read as _;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let (cmds, answers) = (dir.path().join("cmds"), dir.path().join("answers"));
+        for f in [&cmds, &answers] {
+            let ok = Command::new("mkfifo")
+                .arg(f)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "mkfifo {} failed", f.display());
+        }
+        let profile = dir.path().join("profile");
+        let script = "exec \"$0\" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+             --disable-background-networking --disable-component-update --disable-sync \
+             --window-size=1200,900 --user-data-dir=\"$1\" --remote-debugging-pipe \"$2\" 3<\"$3\" 4>\"$4\"";
+        let child = Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .arg(browser)
+            .arg(&profile)
+            .arg(url)
+            .arg(&cmds)
+            .arg(&answers)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start chromium: {e}"));
+        // Opening a FIFO waits for its other end: the shell opens `cmds`
+        // first, then `answers`, and so do we.
+        let to = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&cmds)
+            .unwrap_or_else(|e| panic!("open {}: {e}", cmds.display()));
+        let mut reader = std::fs::File::open(&answers)
+            .unwrap_or_else(|e| panic!("open {}: {e}", answers.display()));
+        let (tx, from) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 65536];
+            while let Ok(n) = reader.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                while let Some(end) = buf.iter().position(|b| *b == 0) {
+                    let msg: Vec<u8> = buf.drain(..=end).collect();
+                    let text = msg.get(..end).unwrap_or_default();
+                    if let Ok(v) = serde_json::from_slice::<Value>(text) {
+                        if tx.send(v).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Devtools {
+            child,
+            to,
+            from,
+            next: 0,
+            session: None,
+            _dir: dir,
+        }
+    }
+
+    /// Sends one command (to the page's session once attached) and waits
+    /// for its answer, within [`BROWSER_LIMIT`].
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        use std::io::Write as _;
+        self.next += 1;
+        let id = self.next;
+        let mut msg = serde_json::json!({"id": id, "method": method, "params": params});
+        if let Some(s) = &self.session {
+            msg["sessionId"] = Value::String(s.clone());
+        }
+        let mut bytes = serde_json::to_vec(&msg).unwrap_or_default();
+        bytes.push(0);
+        self.to
+            .write_all(&bytes)
+            .unwrap_or_else(|e| panic!("{method}: cannot write to chromium: {e}"));
+        let until = Instant::now() + BROWSER_LIMIT;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.from.recv_timeout(left) {
+                Ok(v) if v["id"] == id => {
+                    assert!(v["error"].is_null(), "{method}: {}", v["error"]);
+                    return v["result"].clone();
+                }
+                Ok(_) => {}
+                Err(e) => panic!("{method}: no answer from chromium within {BROWSER_LIMIT:?}: {e}"),
+            }
+        }
+    }
+
+    /// Attaches to the page and waits for it to have loaded.
+    fn attach(&mut self) {
+        let targets = self.call("Target.getTargets", serde_json::json!({}));
+        let page = targets["targetInfos"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["type"] == "page")
+            .map(|t| t["targetId"].clone())
+            .unwrap_or_else(|| panic!("no page among {targets}"));
+        let att = self.call(
+            "Target.attachToTarget",
+            serde_json::json!({"targetId": page, "flatten": true}),
+        );
+        self.session = att["sessionId"].as_str().map(str::to_string);
+        assert!(self.session.is_some(), "no session: {att}");
+        let until = Instant::now() + BROWSER_LIMIT;
+        // The page may still be the blank one it starts as: wait for the
+        // report itself, loaded.
+        let loaded = "location.protocol==='file:'&&document.readyState==='complete'";
+        while self.eval(loaded) != true {
+            assert!(Instant::now() < until, "the page did not load");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The value of a JavaScript expression in the page.
+    fn eval(&mut self, expr: &str) -> Value {
+        let r = self.call(
+            "Runtime.evaluate",
+            serde_json::json!({"expression": expr, "returnByValue": true}),
+        );
+        r["result"]["value"].clone()
+    }
+
+    /// A left click, pressed and released, at the centre of the element
+    /// `selector` as laid out: what a user's mouse does.
+    fn click(&mut self, selector: &str) {
+        let at = self.eval(&format!(
+            "(function(){{var r=document.querySelector({selector:?}).getBoundingClientRect();\
+             return [r.left+r.width/2, r.top+r.height/2];}})()"
+        ));
+        let (x, y) = (at[0].as_f64(), at[1].as_f64());
+        let (Some(x), Some(y)) = (x, y) else {
+            panic!("{selector} has no place on the page: {at}");
+        };
+        for kind in ["mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                serde_json::json!({"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}),
+            );
+        }
+    }
+}
+
+impl Drop for Devtools {
+    /// Asks the browser to close (so it ends its own helper processes),
+    /// and kills it if it has not within ten seconds.
+    fn drop(&mut self) {
+        use std::io::Write as _;
+        let _ = self
+            .to
+            .write_all(b"{\"id\":0,\"method\":\"Browser.close\"}\0");
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_click_on_a_verdict_filter_hides_its_cases() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let html = dir.path().join("report.html");
+    let out = Command::new(BIN)
+        .args(["app", "--color", "never", "--html"])
+        .arg(&html)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut dt = Devtools::start(&browser, &format!("file://{}", html.display()));
+    dt.attach();
+    let hidden = "[...document.querySelectorAll('details.case')].filter(c=>c.hidden).map(c=>c.dataset.verdict)";
+    let count = |v: &Value| v.as_array().map_or(usize::MAX, Vec::len);
+    assert_eq!(count(&dt.eval(hidden)), 0, "cases hidden before any click");
+    let infos = dt.eval("document.querySelectorAll('details.case[data-verdict=info]').length");
+    let infos = infos.as_u64().unwrap_or(0) as usize;
+    assert!(
+        infos > 0,
+        "the reference application's report has info cases"
+    );
+    dt.click("#f-info");
+    assert_eq!(
+        dt.eval("document.getElementById('f-info').checked"),
+        false,
+        "the click did not untick"
+    );
+    let after = dt.eval(hidden);
+    assert_eq!(count(&after), infos, "{after}");
+    assert!(
+        after.as_array().into_iter().flatten().all(|v| v == "info"),
+        "{after}"
+    );
+    let shown = dt.eval("document.getElementById('shown').textContent");
+    let total = dt
+        .eval("document.querySelectorAll('details.case').length")
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(shown, Value::String((total as usize - infos).to_string()));
+    // A second click brings them back.
+    dt.click("#f-info");
+    assert_eq!(
+        count(&dt.eval(hidden)),
+        0,
+        "the second click did not show them again"
+    );
 }

@@ -221,6 +221,51 @@ fn every_expectations_file_matches_its_schema() {
     assert!(!v.is_valid(&serde_json::json!({"not a case": "pass"})));
 }
 
+/// Every JSON report and JUnit file the peer scripts left in
+/// `$FCGI_PEER_REPORTS` (.ci/run sets it after running the real peers):
+/// real implementations' reports against the schemas. Without the
+/// variable there is nothing to check, and the test says so.
+#[test]
+fn real_peer_reports_match_the_schemas() {
+    let Some(dir) = schemas_dir() else { return };
+    let Some(reports) = std::env::var_os("FCGI_PEER_REPORTS").map(PathBuf::from) else {
+        eprintln!(
+            "SKIPPED: FCGI_PEER_REPORTS is not set (.ci/run sets it after the real peers ran)"
+        );
+        return;
+    };
+    let v = validator(&dir, "fcgi-conformance-report-1.schema.json");
+    let xsd = dir.join("junit-10.xsd");
+    let lint = xmllint().is_some();
+    let (mut json, mut xml) = (0, 0);
+    let mut todo = vec![reports.clone()];
+    // Two levels: the folder and one folder per web server.
+    for _ in 0..2 {
+        for d in std::mem::take(&mut todo) {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                match p.extension().and_then(|x| x.to_str()) {
+                    _ if p.is_dir() => todo.push(p),
+                    Some("json") => {
+                        let doc = read_json(&p);
+                        if doc["schema"] == "fcgi-conformance-report/1" {
+                            assert_valid(&v, &doc, &p.display().to_string());
+                            json += 1;
+                        }
+                    }
+                    Some("xml") if lint => {
+                        assert_junit_valid(&xsd, &p);
+                        xml += 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(json >= 11, "only {json} reports in {}", reports.display());
+    eprintln!("{json} peer reports and {xml} JUnit files valid");
+}
+
 fn xmllint() -> Option<&'static str> {
     let found = Command::new("xmllint").arg("--version").output().is_ok();
     if found {

@@ -285,3 +285,162 @@ impl Writer {
         self.wr.shutdown().await
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::target::{Addr, Listener};
+    use crate::transcript::Transcript;
+    use fcgi_proto::connection::{Application, ApplicationEvent, RequestId, WebServer};
+    use fcgi_proto::role::Role;
+
+    /// A connected pair over loopback: (web-server side, application side).
+    async fn pair() -> (Stream, Stream) {
+        let l = Listener::bind(&Addr::Tcp(([127, 0, 0, 1], 0).into()))
+            .await
+            .unwrap();
+        let addr = l.local_addr().unwrap();
+        let (c, s) = tokio::join!(
+            crate::target::connect(&addr, std::time::Duration::from_secs(5)),
+            l.accept()
+        );
+        (c.unwrap(), s.unwrap())
+    }
+
+    /// Drops every STDIN record from a write, and asks to close.
+    struct DropStdin;
+
+    impl WriteHook for DropStdin {
+        fn on_write(&mut self, bytes: &mut Vec<u8>) -> WriteOutcome {
+            let mut out = Vec::new();
+            let mut at = 0;
+            while let Some(h) = bytes
+                .get(at..)
+                .and_then(fcgi_proto::record::Header::from_slice)
+            {
+                let rec = bytes.get(at..at + h.record_len()).unwrap_or_default();
+                if h.record_type != fcgi_proto::record::RecordType::Stdin {
+                    out.extend_from_slice(rec);
+                }
+                at += h.record_len();
+            }
+            *bytes = out;
+            WriteOutcome::Close
+        }
+    }
+
+    /// Sets the stream's first byte, the first record's version, to 1
+    /// (the test's sender writes one record with version 7).
+    #[derive(Default)]
+    struct FixVersion {
+        seen: usize,
+    }
+
+    impl ReadHook for FixVersion {
+        fn on_read(&mut self, bytes: &[u8]) -> Vec<u8> {
+            let mut v = bytes.to_vec();
+            if self.seen == 0 {
+                if let Some(b) = v.first_mut() {
+                    *b = 1;
+                }
+            }
+            self.seen += v.len();
+            v
+        }
+    }
+
+    #[tokio::test]
+    async fn both_directions_are_tapped_and_hooks_rewrite_only_hooked_writes() {
+        let (ws_sock, app_sock) = pair().await;
+        let t = Transcript::new();
+        let mut web = Driver::new(ws_sock, WebServer::default())
+            .with_tap(t.connection("test"))
+            .with_write_hook(Box::new(DropStdin));
+        let mut app = Driver::new(app_sock, Application::default()).with_read_buffer(8);
+        let id = RequestId::MIN;
+        let mut out = Vec::new();
+        let ws = web.reader.party_mut();
+        ws.begin_request(id, Role::Responder, false, &mut out)
+            .unwrap();
+        ws.end_params(id, &mut out).unwrap();
+        ws.stdin(id, b"dropped", &mut out).unwrap();
+        let whole = out.len();
+        assert_eq!(web.writer.send(&out).await.unwrap(), WriteOutcome::Close);
+        // The raw path skips the hook: STDIN's end goes through.
+        let mut end = Vec::new();
+        web.reader.party_mut().end_stdin(id, &mut end).unwrap();
+        web.writer.send_raw(&end).await.unwrap();
+        let mut events = Vec::new();
+        while events.len() < 3 {
+            let n = app.reader.fill().await.unwrap();
+            assert!(n > 0 && n <= 8, "a read is bounded by the buffer: {n}");
+            while let Some(i) = app.reader.next_event().unwrap() {
+                events.push(i.event.unwrap().into_owned());
+            }
+        }
+        assert!(
+            matches!(events[0], ApplicationEvent::BeginRequest { .. }),
+            "{events:?}"
+        );
+        assert!(
+            matches!(events[1], ApplicationEvent::ParamsEnd { .. }),
+            "{events:?}"
+        );
+        assert!(
+            matches!(events[2], ApplicationEvent::StdinEnd { .. }),
+            "{events:?}"
+        );
+        // The application answers; the web server's tap sees it too.
+        let mut back = Vec::new();
+        app.reader.party_mut().end_stdout(id, &mut back).unwrap();
+        app.writer.send(&back).await.unwrap();
+        while web.reader.next_record().unwrap().is_none() {
+            assert!(web.reader.fill().await.unwrap() > 0);
+        }
+        let text = t.render();
+        // BEGIN_REQUEST and PARAMS' end (24 bytes) of the hooked write,
+        // then the raw STDIN end (8); the hook dropped the 16-byte STDIN.
+        assert_eq!(whole, 40);
+        let sent = 32;
+        assert!(
+            text.contains(&format!(
+                "web server -> application {sent} bytes in 3 records"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains("application -> web server 8 bytes in 1 records"),
+            "{text}"
+        );
+        assert!(!text.contains("dropped"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn the_read_hook_rewrites_before_the_decoder_and_a_close_reads_zero() {
+        let (a, b) = pair().await;
+        let mut rx = Driver::new(a, Raw).with_read_hook(Box::<FixVersion>::default());
+        let mut tx = Driver::new(b, Raw);
+        let mut rec = Vec::new();
+        fcgi_proto::encoder::Encoder::default()
+            .get_values([b"FCGI_MPXS_CONNS".as_slice()], &mut rec)
+            .unwrap();
+        rec[0] = 7;
+        tx.writer.send_raw(&rec).await.unwrap();
+        tx.writer.shutdown().await.unwrap();
+        let mut got = 0;
+        loop {
+            match rx.reader.fill().await.unwrap() {
+                0 => break,
+                _ => {
+                    while let Some(i) = rx.reader.next_with_party().unwrap() {
+                        assert_eq!(i.0.header.version, 1);
+                        got += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(got, 1);
+        assert!(rx.reader.finish().is_ok());
+    }
+}

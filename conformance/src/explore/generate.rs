@@ -26,6 +26,8 @@ pub struct Profile {
     pub roles: Vec<u16>,
     /// FCGI_MPXS_CONNS=1 in GET_VALUES_RESULT.
     pub mpxs: bool,
+    /// GET_VALUES was answered: connections end with a GET_VALUES sentinel.
+    pub get_values: bool,
     /// Break rules on purpose (`--hostile`).
     pub hostile: bool,
 }
@@ -238,6 +240,7 @@ pub fn conversation(rng: &mut ChaCha8Rng, profile: &Profile) -> Plan {
                 requests,
                 pipelined,
                 garbage,
+                sentinel: profile.get_values,
             }
         })
         .collect();
@@ -254,6 +257,7 @@ mod tests {
         let p = Profile {
             roles: vec![1, 2, 3],
             mpxs: true,
+            get_values: true,
             hostile: false,
         };
         let a = conversation(&mut ChaCha8Rng::seed_from_u64(5), &p);

@@ -93,6 +93,9 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "N", default_value_t = MAX_FINDINGS as u8,
           value_parser = clap::value_parser!(u8).range(1..=MAX_FINDINGS as i64))]
     pub findings: u8,
+    /// Also write a JUnit XML report here (one failed testcase per finding).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Directory for the reproducers, one file per finding (created if missing).
     #[arg(long, value_name = "DIR", default_value = "fcgi-findings")]
     pub out: PathBuf,
@@ -188,6 +191,11 @@ pub async fn main(args: ExploreArgs) -> ExitCode {
     if let Err(e) = crate::preflight::check_dir(&args.out, "--out") {
         return usage_error(&e);
     }
+    if let Some(p) = &args.junit {
+        if let Err(e) = crate::preflight::check_file(p, "--junit") {
+            return usage_error(&e);
+        }
+    }
     let seed = args.seed.unwrap_or_else(fresh_seed);
     if args.target.format == Format::Text {
         crate::stdio::err_line(&format!(
@@ -206,6 +214,14 @@ pub async fn main(args: ExploreArgs) -> ExitCode {
     };
     let report = explore(&mut session, seed, budget, &args.out).await;
     session.close().await;
+    if let Some(p) = &args.junit {
+        if let Err(e) = std::fs::write(p, report.junit()) {
+            crate::stdio::err_line(&format!(
+                "fcgi-conformance: cannot write --junit {}: {e}",
+                p.display()
+            ));
+        }
+    }
     let text = match args.target.format {
         Format::Text => report.text(),
         Format::Json => report.json(),

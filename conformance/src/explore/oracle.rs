@@ -147,9 +147,15 @@ impl Walk {
                         c.get(1).copied().unwrap_or(0),
                     ]);
                     let keep = c.get(2).is_some_and(|f| f & 1 == 1);
-                    let _ = self
+                    if self
                         .ws
-                        .begin_request(id, Role::from_u16(role), keep, &mut scratch);
+                        .begin_request(id, Role::from_u16(role), keep, &mut scratch)
+                        .is_err()
+                    {
+                        // The runner broke a rule (R-5.1-6: an active id
+                        // begun again): what follows proves nothing.
+                        self.hostile = true;
+                    }
                     self.reqs.insert(
                         id16,
                         Req {

@@ -77,6 +77,11 @@ pub struct Conn {
     pub pipelined: Option<u64>,
     /// With `--hostile`: bytes that break a rule, sent after the last answer.
     pub garbage: Option<Vec<u8>>,
+    /// After the last END_REQUEST of a connection left open, a GET_VALUES
+    /// whose answer ends the wait: records the application sends before
+    /// it (a second END_REQUEST, STDOUT after the end) are seen, whatever
+    /// the timing, by an application that answers in order.
+    pub sentinel: bool,
 }
 
 /// A whole planned conversation.
@@ -343,6 +348,14 @@ impl Conn {
                 }
             }
         }
+        let open = self.pipelined.is_some() || self.requests.last().is_some_and(|r| r.keep_conn);
+        if self.sentinel && open && self.garbage.is_none() {
+            steps.push(Step::Sync(self.requests.len()));
+            steps.push(Step::Write(
+                Mgmt::GetValues(vec![fcgi_proto::management::MPXS_CONNS.as_bytes().to_vec()])
+                    .record(NULL_REQUEST_ID),
+            ));
+        }
         if let Some(g) = &self.garbage {
             steps.push(Step::Sync(self.requests.len()));
             steps.push(Step::Write(g.clone()));
@@ -384,6 +397,7 @@ mod tests {
                 requests: vec![req(), req()],
                 pipelined: None,
                 garbage: None,
+                sentinel: false,
             }],
         };
         let script = plan.script(&[]);

@@ -85,6 +85,7 @@ fn one(r: Request) -> Plan {
             requests: vec![r],
             pipelined: None,
             garbage: None,
+            sentinel: false,
         }],
     }
 }
@@ -155,6 +156,7 @@ impl Session {
             profile: Profile {
                 roles: vec![1],
                 mpxs: false,
+                get_values: false,
                 hostile,
             },
             usable: true,
@@ -212,10 +214,16 @@ impl Session {
         let _ = fcgi_proto::encoder::Encoder::default()
             .get_values(KNOWN_VARIABLES.iter().map(|n| n.as_bytes()), &mut q);
         let (c, _) = run::run(&self.addr, &[vec![Step::Write(q)]], self.timeout).await;
-        self.profile.mpxs = c.iter().flat_map(received).any(|(t, block)| {
-            t == RecordType::GetValuesResult
-                && fcgi_proto::name_value::find(&block, MPXS_CONNS.as_bytes()) == Some(b"1")
-        });
+        let results: Vec<Vec<u8>> = c
+            .iter()
+            .flat_map(received)
+            .filter(|(t, _)| *t == RecordType::GetValuesResult)
+            .map(|(_, block)| block)
+            .collect();
+        self.profile.get_values = !results.is_empty();
+        self.profile.mpxs = results
+            .iter()
+            .any(|b| fcgi_proto::name_value::find(b, MPXS_CONNS.as_bytes()) == Some(b"1"));
         Ok(())
     }
 

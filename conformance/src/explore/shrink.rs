@@ -3,7 +3,8 @@
 //! and params, shorter values and bodies, fewer record cuts, write splits
 //! and padding) and keep the first that still fails the same property,
 //! until none does or the attempts run out. Each attempt is a live run,
-//! and the target's liveness is checked after each (in [`Session::attempt`]).
+//! and the target's liveness is checked after each (in [`Session::attempt`]);
+//! a smaller conversation is kept only if it fails twice in a row.
 
 use super::plan::{Plan, Request};
 use super::session::Session;
@@ -87,8 +88,26 @@ fn smaller_request(r: &Request) -> Vec<Request> {
     out
 }
 
-/// Smaller plans than `p`, biggest cut first.
+/// Whether a web server may send `p`: interleaved requests have distinct
+/// ids (R-5.1-6), so a shrink step cannot make the runner the one at fault.
+fn valid(p: &Plan) -> bool {
+    p.connections.iter().all(|c| {
+        c.pipelined.is_none() || {
+            let mut ids: Vec<u16> = c.requests.iter().map(|r| r.id).collect();
+            ids.sort_unstable();
+            ids.windows(2).all(|w| w[0] != w[1])
+        }
+    })
+}
+
+/// Smaller plans than `p`, biggest cut first, each one a web server may send.
 fn candidates(p: &Plan) -> Vec<Plan> {
+    let mut all = every_candidate(p);
+    all.retain(valid);
+    all
+}
+
+fn every_candidate(p: &Plan) -> Vec<Plan> {
     let mut out = Vec::new();
     let n = p.connections.len();
     for i in 0..n {
@@ -149,14 +168,47 @@ pub async fn shrink(
             best.attempts += 1;
             let script = cand.script(&session.fixed);
             let (conns, found) = session.attempt(&script).await;
-            if let Some(f) = found.filter(|f| same(f, &best.finding)) {
-                best.plan = cand;
-                best.finding = f;
-                best.connections = conns;
-                continue 'outer;
+            if found.as_ref().is_some_and(|f| same(f, &best.finding)) {
+                // Kept only if it fails again: a reproducer that fails by
+                // the luck of timing once is no smaller reproducer.
+                best.attempts += 1;
+                let (again, found) = session.attempt(&script).await;
+                if let Some(f) = found.filter(|f| same(f, &best.finding)) {
+                    best.plan = cand;
+                    best.finding = f;
+                    best.connections = again;
+                    continue 'outer;
+                }
+                drop(conns);
             }
         }
         break;
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::generate::{conversation, Profile};
+    use rand::SeedableRng;
+
+    #[test]
+    fn every_candidate_is_smaller_and_sendable() {
+        let profile = Profile {
+            roles: vec![1, 2, 3],
+            mpxs: true,
+            get_values: true,
+            hostile: false,
+        };
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..20 {
+            let p = conversation(&mut rng, &profile);
+            for c in candidates(&p) {
+                assert!(valid(&c));
+                assert_ne!(c, p);
+                assert!(c.requests() <= p.requests());
+            }
+        }
+    }
 }

@@ -18,7 +18,7 @@ use crate::case::{CaseResult, Suite, Verdict};
 pub use flaky::{compare as flaky_cases, Flaky};
 pub use html::to_html;
 pub use json::to_json;
-pub use junit::to_junit;
+pub use junit::{to_junit, xml_escape};
 pub use meta::{
     rfc3339, AfterEnd, AppProbes, Decided, GetValuesAnswers, Probes, RunOptions, ServerProbes,
 };

@@ -138,8 +138,14 @@ pub struct Child {
     pgid: Option<i32>,
     /// How the leader ended, once seen.
     exit: Option<ExitDesc>,
+    /// The current run's output: each restart starts fresh tails, so what
+    /// a report quotes is the current child's.
     stdout: Tail,
     stderr: Tail,
+    /// The run before the current one, its number and its tails: the only
+    /// earlier output kept, so the tails are bounded in total (four
+    /// [`TAIL_BYTES`]) however often the child is restarted.
+    previous: Option<(usize, Tail, Tail)>,
     readers: Vec<JoinHandle<()>>,
     restarts: usize,
 }
@@ -157,6 +163,7 @@ impl Child {
             exit: None,
             stdout: Tail::default(),
             stderr: Tail::default(),
+            previous: None,
             readers: Vec::new(),
             restarts: 0,
         };
@@ -306,18 +313,28 @@ impl Child {
         self.readers.retain(|r| !r.is_finished());
     }
 
-    /// The last [`TAIL_BYTES`] the child wrote on stderr (lossy UTF-8).
+    /// The last [`TAIL_BYTES`] the current run wrote on stderr (lossy UTF-8).
     pub fn stderr_tail(&self) -> String {
         self.stderr.text()
     }
 
-    /// The last [`TAIL_BYTES`] the child wrote on stdout (lossy UTF-8).
+    /// The last [`TAIL_BYTES`] the current run wrote on stdout (lossy UTF-8).
     pub fn stdout_tail(&self) -> String {
         self.stdout.text()
     }
 
-    /// The end of the child's output squeezed into one line for a message:
-    /// `stderr: "..."` (stdout when stderr is empty), or that there was none.
+    /// The run before the current one: its number (1 is the first run)
+    /// and the ends of its stderr and stdout. `None` before the first
+    /// restart.
+    pub fn previous_tails(&self) -> Option<(usize, String, String)> {
+        self.previous
+            .as_ref()
+            .map(|(run, out, err)| (*run, err.text(), out.text()))
+    }
+
+    /// The end of the current run's output squeezed into one line for a
+    /// message: `stderr: "..."` (stdout when stderr is empty), or that there
+    /// was none.
     pub fn output_line(&self) -> String {
         const MAX: usize = 400;
         let err = one_line(&self.stderr_tail(), MAX);
@@ -334,16 +351,24 @@ impl Child {
     /// Starts the command again with the same descriptor 0 and environment,
     /// after killing whatever is left of the previous run's group (a
     /// grandchild still holding the socket would compete for connections).
+    /// The new run gets fresh tails; the one before it keeps its own
+    /// ([`Child::previous_tails`]), and its readers stop: a process that
+    /// escaped the group and still holds the old pipes writes into nothing.
     pub async fn restart(&mut self) -> Result<(), String> {
         self.stop().await;
-        let marker = format!(
-            "\n[fcgi-conformance: restarted, run {}]\n",
-            self.restarts + 2
-        );
-        self.stdout.push(marker.as_bytes());
-        self.stderr.push(marker.as_bytes());
+        for r in self.readers.drain(..) {
+            r.abort();
+        }
+        let out = std::mem::take(&mut self.stdout);
+        let err = std::mem::take(&mut self.stderr);
+        self.previous = Some((self.restarts + 1, out, err));
         self.restarts += 1;
         self.launch()
+    }
+
+    /// Which run this is: 1 for the first start, one more for each restart.
+    pub fn run(&self) -> usize {
+        self.restarts + 1
     }
 
     /// Stops the child: SIGTERM to its whole group, up to [`TERM_GRACE`]

@@ -149,7 +149,13 @@ async fn a_death_by_signal_is_described_and_a_restart_counted() {
             matches!(e, Some(ExitDesc::Signal { signal: 6, .. })),
             "{e:?}"
         );
-        assert!(c.stderr_tail().ends_with("restarted, run 2]\ndying\n"));
+        // The tail is the current run's; the one before is kept apart.
+        assert_eq!(c.run(), 2);
+        assert_eq!(c.stderr_tail(), "dying\n");
+        assert_eq!(
+            c.previous_tails(),
+            Some((1, "dying\n".to_string(), String::new()))
+        );
     })
     .await
     .unwrap_or_else(|_| panic!("not within {LIMIT:?}"));
@@ -170,15 +176,15 @@ async fn a_restart_gets_the_same_listening_socket() {
             c.exited_within(Duration::from_secs(5)).await,
             Some(ExitDesc::Status(0))
         );
+        let first = c.stdout_tail();
         c.restart().await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             c.exited_within(Duration::from_secs(5)).await,
             Some(ExitDesc::Status(0))
         );
-        let out = c.stdout_tail();
-        let sockets: Vec<&str> = out.lines().filter(|l| l.starts_with("socket:")).collect();
-        assert_eq!(sockets.len(), 2, "{out:?}");
-        assert_eq!(sockets.first(), sockets.get(1));
+        let second = c.stdout_tail();
+        assert!(first.starts_with("socket:"), "{first:?}");
+        assert_eq!(first, second);
     })
     .await
     .unwrap_or_else(|_| panic!("not within {LIMIT:?}"));
@@ -233,4 +239,36 @@ fn an_empty_command_is_refused() {
         env: Vec::new(),
     });
     assert!(e.is_err());
+}
+
+#[tokio::test]
+async fn tails_do_not_pile_up_across_restarts() {
+    tokio::time::timeout(LIMIT, async {
+        // Each run writes 6 KiB and its number; a process that escaped the
+        // group keeps the first run's pipe and writes into it later.
+        let mark = std::env::temp_dir().join(format!("fcgi-spawn-tails-{}", std::process::id()));
+        let mut c = sh(&format!(
+            "if mkdir {} 2>/dev/null; then setsid sh -c 'sleep 1; echo late >&2' </dev/null & fi; \
+             head -c 6144 /dev/zero | tr '\\0' x >&2; echo >&2; echo run-$$ >&2; exit 3",
+            mark.display()
+        ));
+        for run in 1..=4 {
+            let e = c.exited_within(Duration::from_secs(5)).await;
+            assert_eq!(e, Some(ExitDesc::Status(3)), "run {run}");
+            let tail = c.stderr_tail();
+            assert!(tail.len() <= TAIL_BYTES, "{}", tail.len());
+            assert_eq!(tail.matches("run-").count(), 1, "run {run}: {tail:?}");
+            if run < 4 {
+                c.restart().await.unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(!c.stderr_tail().contains("late"), "{:?}", c.stderr_tail());
+        let (run, err, _) = c.previous_tails().unwrap_or_default();
+        assert_eq!(run, 3);
+        assert_eq!(err.matches("run-").count(), 1, "{err:?}");
+        let _ = std::fs::remove_dir(&mark);
+    })
+    .await
+    .unwrap_or_else(|_| panic!("not within {LIMIT:?}"));
 }

@@ -107,6 +107,11 @@ type Current = Arc<Mutex<(u64, Transcript)>>;
 /// at once; with [`bounds::EVENT_QUEUE`] it bounds the channel in bytes.
 pub const EVENT_BYTES: usize = 16 << 20;
 
+/// Connections whose GET_VALUES names are kept ([`AppSide::get_values_on`]).
+pub const GET_VALUES_CONNS: usize = 256;
+/// Names kept of one connection's GET_VALUES.
+pub const GET_VALUES_NAMES: usize = 16;
+
 /// Records for inactive ids one connection may send before it counts as
 /// flooding: it is then closed at the end of the case.
 pub const IGNORED_PER_CONN: u64 = 1024;
@@ -141,6 +146,9 @@ pub struct AppSide {
     pub opened_total: u64,
     /// GET_VALUES records seen in the whole run.
     pub get_values_total: u64,
+    /// The names each connection asked for in GET_VALUES, by connection
+    /// (the last [`GET_VALUES_CONNS`] connections that sent one).
+    get_values_by_conn: BTreeMap<ConnId, Vec<String>>,
     /// Writes records with this encoder (no padding unless a case asks).
     pub encoder: Encoder,
     bounds: Bounds,
@@ -225,6 +233,7 @@ impl AppSide {
             ignored_closed: 0,
             opened_total: 0,
             get_values_total: 0,
+            get_values_by_conn: BTreeMap::new(),
             encoder: Encoder::default().with_padding(Padding::None),
             bounds: bounds.clone(),
         }
@@ -268,12 +277,30 @@ impl AppSide {
                                 .saturating_add(s.ignored.load(Ordering::Relaxed));
                         }
                     }
-                    Ev::Fcgi(ApplicationEvent::GetValues { .. }) => self.get_values_total += 1,
+                    Ev::Fcgi(ApplicationEvent::GetValues { query }) => {
+                        self.get_values_total += 1;
+                        let names = self.get_values_by_conn.entry(e.conn).or_default();
+                        for (n, _) in name_value::pairs(query).map_while(Result::ok) {
+                            if names.len() < GET_VALUES_NAMES {
+                                names.push(String::from_utf8_lossy(n).into_owned());
+                            }
+                        }
+                        while self.get_values_by_conn.len() > GET_VALUES_CONNS {
+                            self.get_values_by_conn.pop_first();
+                        }
+                    }
                     _ => {}
                 }
                 Some(e)
             }
         }
+    }
+
+    /// The names connection `conn` asked for in FCGI_GET_VALUES (§4.1),
+    /// if it sent one at any time of its life so far (the first
+    /// [`GET_VALUES_NAMES`] names).
+    pub fn get_values_on(&self, conn: ConnId) -> Option<&[String]> {
+        self.get_values_by_conn.get(&conn).map(Vec::as_slice)
     }
 
     /// Records for inactive ids (§3.3) connection `conn` sent so far

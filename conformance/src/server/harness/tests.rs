@@ -231,3 +231,28 @@ async fn a_flooded_channel_does_not_hold_begin_case() {
     let r = tokio::time::timeout(Duration::from_secs(5), flood).await;
     assert!(r.is_ok(), "the flood was not stopped by closing");
 }
+
+#[tokio::test]
+async fn get_values_are_kept_by_connection() {
+    let (mut app, mut c) = side(&Bounds::default()).await;
+    // A second connection that sends a request and no GET_VALUES.
+    let mut quiet = TcpStream::connect(c.peer_addr().unwrap()).await.unwrap();
+    let mut w = Vec::new();
+    let _ = enc().get_values(
+        [
+            fcgi_proto::management::MAX_CONNS.as_bytes(),
+            fcgi_proto::management::MPXS_CONNS.as_bytes(),
+        ],
+        &mut w,
+    );
+    c.write_all(&w).await.unwrap();
+    let asked = first_conn(&mut app, &mut c).await;
+    let other = first_conn(&mut app, &mut quiet).await;
+    assert_ne!(asked, other);
+    assert_eq!(
+        app.get_values_on(asked),
+        Some(&["FCGI_MAX_CONNS".to_string(), "FCGI_MPXS_CONNS".to_string()][..])
+    );
+    assert_eq!(app.get_values_on(other), None);
+    assert_eq!(app.get_values_total, 1);
+}
