@@ -14,7 +14,7 @@ use fcgi_proto::name_value;
 use fcgi_proto::record::{records, Record};
 use fcgi_proto::role::Role;
 use fcgi_proto::stream::StreamType;
-use fcgi_proto::Error;
+use fcgi_proto::{Error, UsageError};
 
 /// Pairs seen and name plus value bytes seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,6 +39,39 @@ impl PairSum {
     }
 }
 
+/// Why an operation that both reads and writes failed: the peer's bytes
+/// (an [`Error`] with its offset) or our own write ([`UsageError`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The bytes read.
+    Peer(Error),
+    /// A write the codec refused.
+    Usage(UsageError),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Peer(e)
+    }
+}
+
+impl From<UsageError> for Failure {
+    fn from(e: UsageError) -> Self {
+        Failure::Usage(e)
+    }
+}
+
+impl core::fmt::Display for Failure {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Failure::Peer(e) => e.fmt(f),
+            Failure::Usage(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
 /// Decodes a whole name-value block (§3.4) with [`name_value::pairs`]:
 /// zero-copy, one borrowed `(name, value)` per pair.
 pub fn decode_params(block: &[u8]) -> Result<PairSum, Error> {
@@ -51,7 +84,7 @@ pub fn decode_params(block: &[u8]) -> Result<PairSum, Error> {
 }
 
 /// Encodes pairs into `out` (cleared first), shortest length forms (§3.4).
-pub fn encode_params(pairs: &[(&[u8], &[u8])], out: &mut Vec<u8>) -> Result<usize, Error> {
+pub fn encode_params(pairs: &[(&[u8], &[u8])], out: &mut Vec<u8>) -> Result<usize, UsageError> {
     out.clear();
     for (n, v) in pairs {
         name_value::encode_pair(n, v, out)?;
@@ -112,7 +145,7 @@ pub fn decode_records_chunked(
 
 /// Encodes `data` as STDOUT records of request 1 (§5.3) with `enc`, ended
 /// by the empty record, into `out` (cleared first).
-pub fn encode_records(enc: &Encoder, data: &[u8], out: &mut Vec<u8>) -> Result<usize, Error> {
+pub fn encode_records(enc: &Encoder, data: &[u8], out: &mut Vec<u8>) -> Result<usize, UsageError> {
     out.clear();
     enc.stream(StreamType::Stdout, 1, data, out)?;
     enc.end_stream(StreamType::Stdout, 1, out)?;
@@ -174,15 +207,15 @@ pub fn receive_request_in_place(wire: &[u8], conn: &mut Application) -> Result<R
 /// One whole request through the application side (§5, §6.2): receive it
 /// as [`receive_request`] does, then write STDOUT with `body`, the empty
 /// STDOUT record and END_REQUEST (§5.5) into `out` (cleared first).
-pub fn serve_request(wire: &[u8], body: &[u8], out: &mut Vec<u8>) -> Result<RequestSum, Error> {
+pub fn serve_request(wire: &[u8], body: &[u8], out: &mut Vec<u8>) -> Result<RequestSum, Failure> {
     let mut conn = Application::default();
     let mut sum = receive_request(wire, &mut conn)?;
     out.clear();
     // A request that never began has nothing to answer: id 1 is then
     // inactive and the writes below fail as they should.
     let id = RequestId::new(sum.request_id).unwrap_or(RequestId::MIN);
-    conn.stdout(id, body, out)?;
-    conn.end_stdout(id, out)?;
+    conn.stream(StreamType::Stdout, id, body, out)?;
+    conn.end_stream(StreamType::Stdout, id, out)?;
     conn.end_request(id, 0, ProtocolStatus::RequestComplete, out)?;
     sum.written = out.len();
     Ok(sum)
@@ -198,15 +231,15 @@ pub fn client_request(
     response: &[u8],
     out: &mut Vec<u8>,
     stdout: &mut Vec<u8>,
-) -> Result<usize, Error> {
+) -> Result<usize, Failure> {
     let mut conn = WebServer::default();
     out.clear();
     stdout.clear();
     let id = RequestId::MIN;
     conn.begin_request(id, Role::Responder, false, out)?;
     conn.params(id, pairs.iter().copied(), out)?;
-    conn.end_params(id, out)?;
-    conn.end_stdin(id, out)?;
+    conn.end_stream(StreamType::Params, id, out)?;
+    conn.end_stream(StreamType::Stdin, id, out)?;
     for r in records(response) {
         match conn.handle(&r?)? {
             WebServerEvent::Stdout { data, .. } => stdout.extend_from_slice(&data),

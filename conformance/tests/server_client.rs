@@ -131,8 +131,9 @@ async fn serve(mut s: TcpStream, behavior: Behavior) {
                 }
                 _ => {}
             }
-            conn.stdout(id, &resp, &mut out).unwrap();
-            conn.end_stdout(id, &mut out).unwrap();
+            conn.stream(StreamType::Stdout, id, &resp, &mut out)
+                .unwrap();
+            conn.end_stream(StreamType::Stdout, id, &mut out).unwrap();
             conn.end_request(id, 0, ProtocolStatus::RequestComplete, &mut out)
                 .unwrap();
         }

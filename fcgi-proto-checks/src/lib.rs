@@ -33,7 +33,7 @@ use fcgi_proto::connection::{
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::dump as annotated;
 use fcgi_proto::encoder::{Encoder, Padding};
-use fcgi_proto::error::{ErrorKind, PairPart};
+use fcgi_proto::error::{ErrorKind, PairPart, UsageError, UsageKind};
 use fcgi_proto::limits::Limits;
 use fcgi_proto::management::UnknownTypeBody;
 use fcgi_proto::name_value::{self, LengthForm};
@@ -561,7 +561,7 @@ pub enum AppStep {
 /// the expected types for `id`, every one but management ones.
 fn check_written(
     what: &str,
-    result: Result<(), Error>,
+    result: Result<(), UsageError>,
     out: &[u8],
     mark: usize,
     id: u16,
@@ -695,9 +695,15 @@ pub fn app_state_machine(input: &AppInput) {
                 };
                 let data = filler(*len);
                 let (r, t) = if matches!(step, AppStep::Stdout { .. }) {
-                    (conn.stdout(id, data, &mut out), RecordType::Stdout)
+                    (
+                        conn.stream(StreamType::Stdout, id, data, &mut out),
+                        RecordType::Stdout,
+                    )
                 } else {
-                    (conn.stderr(id, data, &mut out), RecordType::Stderr)
+                    (
+                        conn.stream(StreamType::Stderr, id, data, &mut out),
+                        RecordType::Stderr,
+                    )
                 };
                 if check_written("stdout/stderr", r, &out, mark, id.get(), &[t]) {
                     let n: usize = records_with(&out[mark..], ParseOptions::default())
@@ -713,9 +719,15 @@ pub fn app_state_machine(input: &AppInput) {
                     continue;
                 };
                 let (r, t) = if matches!(step, AppStep::EndStdout { .. }) {
-                    (conn.end_stdout(id, &mut out), RecordType::Stdout)
+                    (
+                        conn.end_stream(StreamType::Stdout, id, &mut out),
+                        RecordType::Stdout,
+                    )
                 } else {
-                    (conn.end_stderr(id, &mut out), RecordType::Stderr)
+                    (
+                        conn.end_stream(StreamType::Stderr, id, &mut out),
+                        RecordType::Stderr,
+                    )
                 };
                 check_written("end stream", r, &out, mark, id.get(), &[t]);
             }
@@ -919,8 +931,8 @@ pub fn server_state_machine(input: &ServerInput) {
                 let refused = closing || was_active || before >= limits.max_requests;
                 assert_eq!(r.is_err(), refused, "begin_request({id}): {r:?}");
                 if closing {
-                    let kind = r.as_ref().err().map(Error::kind);
-                    assert_eq!(kind, Some(&ErrorKind::ConnectionClosed));
+                    let kind = r.as_ref().err().map(UsageError::kind);
+                    assert_eq!(kind, Some(&UsageKind::ConnectionClosed));
                 }
                 check_written(
                     "begin_request",
@@ -966,9 +978,15 @@ pub fn server_state_machine(input: &ServerInput) {
                 };
                 let data = filler(*len);
                 let (r, t) = if matches!(step, ServerStep::Stdin { .. }) {
-                    (conn.stdin(id, data, &mut out), RecordType::Stdin)
+                    (
+                        conn.stream(StreamType::Stdin, id, data, &mut out),
+                        RecordType::Stdin,
+                    )
                 } else {
-                    (conn.data(id, data, &mut out), RecordType::Data)
+                    (
+                        conn.stream(StreamType::Data, id, data, &mut out),
+                        RecordType::Data,
+                    )
                 };
                 check_written("stdin/data", r, &out, mark, id.get(), &[t]);
             }
@@ -979,13 +997,18 @@ pub fn server_state_machine(input: &ServerInput) {
                     continue;
                 };
                 let (r, t) = match step {
-                    ServerStep::EndParams { .. } => {
-                        (conn.end_params(id, &mut out), RecordType::Params)
-                    }
-                    ServerStep::EndStdin { .. } => {
-                        (conn.end_stdin(id, &mut out), RecordType::Stdin)
-                    }
-                    _ => (conn.end_data(id, &mut out), RecordType::Data),
+                    ServerStep::EndParams { .. } => (
+                        conn.end_stream(StreamType::Params, id, &mut out),
+                        RecordType::Params,
+                    ),
+                    ServerStep::EndStdin { .. } => (
+                        conn.end_stream(StreamType::Stdin, id, &mut out),
+                        RecordType::Stdin,
+                    ),
+                    _ => (
+                        conn.end_stream(StreamType::Data, id, &mut out),
+                        RecordType::Data,
+                    ),
                 };
                 if check_written("end stream", r, &out, mark, id.get(), &[t]) {
                     assert_eq!(out.len() - mark, 8, "an empty record, unpadded");

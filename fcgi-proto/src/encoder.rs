@@ -4,7 +4,7 @@
 use core::num::NonZeroU16;
 
 use crate::application::{BeginRequestBody, EndRequestBody, ProtocolStatus};
-use crate::error::{Error, ErrorKind};
+use crate::error::{UsageError, UsageKind};
 use crate::management::UnknownTypeBody;
 use crate::name_value;
 use crate::record::{Header, RecordType, NULL_REQUEST_ID};
@@ -102,9 +102,9 @@ impl Encoder {
         request_id: u16,
         content: &[u8],
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), UsageError> {
         let len = u16::try_from(content.len())
-            .map_err(|_| Error::usage(ErrorKind::ContentTooLong(content.len())))?;
+            .map_err(|_| UsageError::new(UsageKind::ContentTooLong(content.len())))?;
         let pad = self.padding.for_len(content.len());
         out.reserve(8 + content.len() + usize::from(pad));
         out.extend_from_slice(&Header::new(record_type, request_id, len, pad).to_bytes());
@@ -124,7 +124,7 @@ impl Encoder {
         request_id: u16,
         data: &[u8],
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), UsageError> {
         for chunk in data.chunks(self.chunk_len()) {
             self.record(stream.record_type(), request_id, chunk, out)?;
         }
@@ -137,7 +137,7 @@ impl Encoder {
         stream: StreamType,
         request_id: u16,
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), UsageError> {
         self.record(stream.record_type(), request_id, &[], out)
     }
 
@@ -148,13 +148,13 @@ impl Encoder {
         role: Role,
         keep_conn: bool,
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), UsageError> {
         let body = BeginRequestBody::new(role, keep_conn).to_bytes();
         self.record(RecordType::BeginRequest, request_id, &body, out)
     }
 
     /// Appends `FCGI_ABORT_REQUEST` (§5.4).
-    pub fn abort_request(&self, request_id: u16, out: &mut Vec<u8>) -> Result<(), Error> {
+    pub fn abort_request(&self, request_id: u16, out: &mut Vec<u8>) -> Result<(), UsageError> {
         self.record(RecordType::AbortRequest, request_id, &[], out)
     }
 
@@ -165,7 +165,7 @@ impl Encoder {
         app_status: u32,
         protocol_status: ProtocolStatus,
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), UsageError> {
         let body = EndRequestBody {
             app_status,
             protocol_status,
@@ -176,7 +176,12 @@ impl Encoder {
 
     /// Appends a PARAMS stream's content (§5.2) for `pairs`, shortest forms,
     /// split across records as needed; the stream is not ended.
-    pub fn params<'p, I>(&self, request_id: u16, pairs: I, out: &mut Vec<u8>) -> Result<(), Error>
+    pub fn params<'p, I>(
+        &self,
+        request_id: u16,
+        pairs: I,
+        out: &mut Vec<u8>,
+    ) -> Result<(), UsageError>
     where
         I: IntoIterator<Item = (&'p [u8], &'p [u8])>,
     {
@@ -211,7 +216,7 @@ impl Encoder {
     }
 
     /// Appends `FCGI_GET_VALUES` (§4.1) asking for `names`.
-    pub fn get_values<'n, I>(&self, names: I, out: &mut Vec<u8>) -> Result<(), Error>
+    pub fn get_values<'n, I>(&self, names: I, out: &mut Vec<u8>) -> Result<(), UsageError>
     where
         I: IntoIterator<Item = &'n [u8]>,
     {
@@ -220,7 +225,7 @@ impl Encoder {
     }
 
     /// Appends `FCGI_UNKNOWN_TYPE` (§4.2) naming `record_type`.
-    pub fn unknown_type(&self, record_type: u8, out: &mut Vec<u8>) -> Result<(), Error> {
+    pub fn unknown_type(&self, record_type: u8, out: &mut Vec<u8>) -> Result<(), UsageError> {
         let body = UnknownTypeBody { record_type }.to_bytes();
         self.record(RecordType::UnknownType, NULL_REQUEST_ID, &body, out)
     }
@@ -307,6 +312,6 @@ mod tests {
         let e = Encoder::default()
             .record(RecordType::Stdout, 1, &vec![0; 65536], &mut out)
             .unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::ContentTooLong(65536));
+        assert_eq!(e.kind(), &UsageKind::ContentTooLong(65536));
     }
 }

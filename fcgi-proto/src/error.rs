@@ -1,13 +1,23 @@
 //! Errors as data (§3.3, §3.4, §4, §5, §6): what was wrong, where, and which
 //! section of the specification it breaks.
+//!
+//! Two types, by whose fault it is: [`Error`] for the peer's bytes
+//! (malformed, against a rule, or past a limit), always with the byte
+//! offset where it was found; [`UsageError`] for the caller's own call that
+//! the rules forbid, with no offset. Decoders and the parties' `handle`
+//! return the first, writers the second.
 
 use core::fmt;
 
 use crate::record::RecordType;
 use crate::requirement::{
-    Requirement, Section, R_3_3_1, R_3_3_2, R_3_3_5, R_3_4_2, R_3_4_3, R_3_5_1, R_4_2_2, R_5_1_1,
-    R_5_1_6, R_5_2_1, R_5_3_1, R_5_5_1, R_5_5_4, R_6_2_2, R_6_2_4, R_A_1, R_A_3,
+    Requirement, Section, R_3_3_1, R_3_3_2, R_3_3_5, R_3_4_3, R_4_2_2, R_5_1_1, R_5_1_6, R_5_2_1,
+    R_5_3_1, R_5_5_1, R_5_5_4, R_6_2_2, R_6_2_4, R_A_1, R_A_3,
 };
+
+mod usage;
+
+pub use usage::{UsageError, UsageKind};
 
 /// A limit from [`crate::Limits`] that input tried to exceed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,7 +73,7 @@ pub enum Direction {
     ToWebServer,
 }
 
-/// One way the bytes or the conversation can be wrong.
+/// One way the peer's bytes or its side of the conversation can be wrong.
 ///
 /// Each variant names the rule it breaks through [`ErrorKind::section`] and
 /// [`ErrorKind::requirement`].
@@ -79,8 +89,6 @@ pub enum ErrorKind {
         /// Bytes that were there.
         available: usize,
     },
-    /// §3.3: content longer than 65535 bytes was offered for one record.
-    ContentTooLong(usize),
     /// §3.4: the input ended inside a name or value length.
     TruncatedLength {
         /// 1 for the name length, 2 for the value length.
@@ -95,10 +103,6 @@ pub enum ErrorKind {
         /// The bytes left in the input.
         available: usize,
     },
-    /// §3.4: a length above 2^31-1 was offered to the encoder.
-    LengthTooLarge(usize),
-    /// §3.4: the 1-byte form was asked for a length above 127.
-    ShortFormTooSmall(usize),
     /// §4.2, §5.1, §5.5: a fixed 8-byte body had another length.
     BadBodyLength {
         /// The record carrying the body.
@@ -156,8 +160,6 @@ pub enum ErrorKind {
         /// The configured maximum.
         max: usize,
     },
-    /// The connection was closed (by `FCGI_KEEP_CONN` rules, §3.5) and used again.
-    ConnectionClosed,
     /// RFC 3875 §6: a CGI response head is malformed.
     Cgi(CgiErrorKind),
 }
@@ -230,10 +232,9 @@ impl ErrorKind {
     pub fn requirement(&self) -> Option<Requirement> {
         Some(match self {
             ErrorKind::UnsupportedVersion(_) => R_3_3_1,
-            ErrorKind::TruncatedRecord { .. } | ErrorKind::ContentTooLong(_) => R_3_3_2,
+            ErrorKind::TruncatedRecord { .. } => R_3_3_2,
             ErrorKind::NullRequestId(_) => R_3_3_5,
             ErrorKind::TruncatedLength { .. } | ErrorKind::PairOverrun { .. } => R_3_4_3,
-            ErrorKind::LengthTooLarge(_) | ErrorKind::ShortFormTooSmall(_) => R_3_4_2,
             ErrorKind::BadBodyLength { record_type, .. } => match record_type {
                 RecordType::BeginRequest => R_5_1_1,
                 RecordType::EndRequest => R_5_5_1,
@@ -250,7 +251,6 @@ impl ErrorKind {
             ErrorKind::UnterminatedStream { .. } => R_5_3_1,
             ErrorKind::OutputBeforeParams(_) => R_6_2_4,
             ErrorKind::Cgi(_) => R_6_2_2,
-            ErrorKind::ConnectionClosed => R_3_5_1,
             ErrorKind::LimitExceeded { .. } => return None,
         })
     }
@@ -264,9 +264,6 @@ impl fmt::Display for ErrorKind {
                 f,
                 "truncated record: {needed} bytes needed, {available} available"
             ),
-            ErrorKind::ContentTooLong(n) => {
-                write!(f, "{n} content bytes do not fit one record (max 65535)")
-            }
             ErrorKind::TruncatedLength { which } => {
                 write!(f, "input ends inside a {} length", which.as_str())
             }
@@ -279,10 +276,6 @@ impl fmt::Display for ErrorKind {
                 "{} length {declared} runs past the end ({available} bytes left)",
                 which.as_str()
             ),
-            ErrorKind::LengthTooLarge(n) => write!(f, "length {n} exceeds 2^31-1"),
-            ErrorKind::ShortFormTooSmall(n) => {
-                write!(f, "length {n} does not fit the 1-byte form")
-            }
             ErrorKind::BadBodyLength {
                 record_type,
                 actual,
@@ -354,17 +347,16 @@ impl fmt::Display for ErrorKind {
             ErrorKind::LimitExceeded { limit, max } => {
                 write!(f, "limit {} ({max}) exceeded", limit.name())
             }
-            ErrorKind::ConnectionClosed => {
-                write!(f, "connection used after it was to be closed")
-            }
             ErrorKind::Cgi(k) => write!(f, "CGI response head: {}", k.as_str()),
         }
     }
 }
 
-/// The four ways a call can fail, in the manner of rustls and h2: a caller
-/// tells "the peer broke §5.3" from "I misused the API" by this, not by
-/// reading the kind.
+/// The three ways the peer's bytes can fail, in the manner of rustls and
+/// h2: a caller tells "the peer sent bytes that are not FastCGI" from "the
+/// peer broke §5.3" from "the peer asked for more than we hold" by this,
+/// not by reading the kind. The caller's own mistakes are not among them:
+/// they are a [`UsageError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorClass {
     /// The bytes cannot be parsed: a header, a length or a fixed body that
@@ -377,45 +369,21 @@ pub enum ErrorClass {
     /// A limit of this codec ([`crate::Limits`] and the decoder's bounds)
     /// was reached; nothing was allocated for the excess.
     Limit,
-    /// The caller's own mistake: a write the rules forbid (output before
-    /// PARAMS ended, a second END_REQUEST, content too long for a record,
-    /// …). It has no input offset.
-    Usage,
 }
 
-/// An error: what was wrong ([`ErrorKind`]), where (the absolute byte
-/// offset where it was found, for errors in input), and which section and
+/// An error in the peer's bytes: what was wrong ([`ErrorKind`]), where (the
+/// absolute byte offset where it was found), and which section and
 /// requirement it breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Error {
     kind: ErrorKind,
     offset: u64,
-    usage: bool,
 }
 
 impl Error {
     /// An error of `kind` found at byte `offset` of the input.
     pub fn new(kind: ErrorKind, offset: u64) -> Self {
-        Error {
-            kind,
-            offset,
-            usage: false,
-        }
-    }
-
-    /// The caller's own mistake of `kind` ([`ErrorClass::Usage`]): no input
-    /// was involved, so it has no offset.
-    pub fn usage(kind: ErrorKind) -> Self {
-        Error {
-            kind,
-            offset: 0,
-            usage: true,
-        }
-    }
-
-    /// The same error, as the caller's own mistake (a writer reusing a check).
-    pub(crate) fn into_usage(self) -> Self {
-        Error::usage(self.kind)
+        Error { kind, offset }
     }
 
     /// What was wrong.
@@ -423,11 +391,8 @@ impl Error {
         &self.kind
     }
 
-    /// Which of the four ways it failed.
+    /// Which of the three ways it failed.
     pub fn class(&self) -> ErrorClass {
-        if self.usage {
-            return ErrorClass::Usage;
-        }
         match self.kind {
             ErrorKind::LimitExceeded { .. } => ErrorClass::Limit,
             ErrorKind::UnsupportedVersion(_)
@@ -436,23 +401,12 @@ impl Error {
             | ErrorKind::PairOverrun { .. }
             | ErrorKind::BadBodyLength { .. }
             | ErrorKind::Cgi(_) => ErrorClass::Malformed,
-            // Only writers make these, and they make them as usage errors.
-            ErrorKind::ContentTooLong(_)
-            | ErrorKind::LengthTooLarge(_)
-            | ErrorKind::ShortFormTooSmall(_) => ErrorClass::Usage,
             _ => ErrorClass::Protocol,
         }
     }
 
     /// Byte offset from the start of the stream (or the block) where it
-    /// went wrong; `None` for the caller's own mistakes, which are in no input.
-    pub fn position(&self) -> Option<u64> {
-        (!self.usage).then_some(self.offset)
-    }
-
-    /// Byte offset from the start of the stream (or the block) where it
-    /// went wrong; 0 for the caller's own mistakes ([`Error::position`] is
-    /// `None` for them).
+    /// went wrong.
     pub fn offset(&self) -> u64 {
         self.offset
     }
@@ -469,31 +423,20 @@ impl Error {
 
     /// The same error moved `by` bytes further into a larger stream.
     pub fn shifted(mut self, by: u64) -> Self {
-        if !self.usage {
-            self.offset = self.offset.saturating_add(by);
-        }
+        self.offset = self.offset.saturating_add(by);
         self
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.usage {
-            write!(
-                f,
-                "{} (a call the rules forbid; {}",
-                self.kind,
-                self.section()
-            )?;
-        } else {
-            write!(
-                f,
-                "{} at byte {} ({}",
-                self.kind,
-                self.offset,
-                self.section()
-            )?;
-        }
+        write!(
+            f,
+            "{} at byte {} ({}",
+            self.kind,
+            self.offset,
+            self.section()
+        )?;
         if let Some(r) = self.requirement() {
             write!(f, ", {r}")?;
         }

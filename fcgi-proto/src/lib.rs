@@ -26,6 +26,8 @@
 //! Bytes arrive from a socket in any pieces; the [`decoder::Decoder`] gives
 //! back whole records as they complete (§3.3), never more than one record's
 //! worth buffered, and a malformed one as an [`Error`] with its byte offset.
+//! Writers refuse a call the rules forbid with a [`UsageError`], a type of
+//! its own: it is the caller's mistake, in no input, so it has no offset.
 //!
 //! ```
 //! use fcgi_proto::{decoder::Decoder, encoder::Encoder, role::Role, RecordType};
@@ -41,7 +43,7 @@
 //! }
 //! decoder.finish()?; // nothing left half-received
 //! assert_eq!(seen, [(RecordType::BeginRequest, 1)]);
-//! # Ok::<(), fcgi_proto::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Snapshot the bytes your code writes
@@ -62,7 +64,7 @@
 //!     24  STDOUT            id=1 len=0 pad=0  (end of stream)
 //!     32  END_REQUEST       id=1 len=8 pad=0  app_status=0 protocol_status=REQUEST_COMPLETE(0)
 //! "#);
-//! # Ok::<(), fcgi_proto::Error>(())
+//! # Ok::<(), fcgi_proto::UsageError>(())
 //! ```
 //!
 //! # Drive a party's state machine
@@ -75,7 +77,7 @@
 //! ```
 //! use fcgi_proto::application::ProtocolStatus;
 //! use fcgi_proto::connection::{Application, ApplicationEvent, RequestId, WebServer};
-//! use fcgi_proto::{record::records, requirement::R_5_5_4, role::Role};
+//! use fcgi_proto::{record::records, requirement::R_5_5_4, role::Role, stream::StreamType};
 //!
 //! // The web server's side writes a request...
 //! let mut server = WebServer::default();
@@ -83,8 +85,8 @@
 //! let mut to_app = Vec::new();
 //! server.begin_request(id, Role::Responder, false, &mut to_app)?;
 //! server.params(id, [(&b"SCRIPT_NAME"[..], &b"/x"[..])], &mut to_app)?;
-//! server.end_params(id, &mut to_app)?;
-//! server.end_stdin(id, &mut to_app)?;
+//! server.end_stream(StreamType::Params, id, &mut to_app)?;
+//! server.end_stream(StreamType::Stdin, id, &mut to_app)?;
 //!
 //! // ...the application's side reads it, one event per record...
 //! let mut app = Application::default();
@@ -95,8 +97,8 @@
 //! }
 //! // ...and answers.
 //! let mut to_server = Vec::new();
-//! app.stdout(id, b"Status: 204\r\n\r\n", &mut to_server)?;
-//! app.end_stdout(id, &mut to_server)?;
+//! app.stream(StreamType::Stdout, id, b"Status: 204\r\n\r\n", &mut to_server)?;
+//! app.end_stream(StreamType::Stdout, id, &mut to_server)?;
 //! let must_close = app.end_request(id, 0, ProtocolStatus::RequestComplete, &mut to_server)?;
 //! assert!(must_close, "no FCGI_KEEP_CONN: the application closes (R-3.5-1)");
 //!
@@ -132,7 +134,7 @@ pub mod requirement;
 pub mod role;
 pub mod stream;
 
-pub use error::{Error, ErrorClass, ErrorKind};
+pub use error::{Error, ErrorClass, ErrorKind, UsageError, UsageKind};
 pub use limits::Limits;
 pub use record::{OwnedRecord, Record, RecordType, Status};
 pub use requirement::{Requirement, Section};

@@ -1,7 +1,7 @@
 //! Management records (§4): `FCGI_GET_VALUES`, `FCGI_GET_VALUES_RESULT`
 //! (§4.1) and `FCGI_UNKNOWN_TYPE` (§4.2). They carry request id 0.
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, UsageError};
 use crate::name_value;
 use crate::record::RecordType;
 
@@ -76,7 +76,9 @@ impl Values {
         for pair in name_value::pairs(query) {
             let (name, _) = pair?;
             if let Some(v) = self.get(name) {
-                name_value::encode_pair(name, v.as_bytes(), &mut out)?;
+                // A known name and its number are a few bytes: the 2^31-1
+                // bound of encode_pair is out of reach.
+                let _ = name_value::encode_pair(name, v.as_bytes(), &mut out);
             }
         }
         Ok(out)
@@ -84,7 +86,7 @@ impl Values {
 }
 
 /// The content of a GET_VALUES asking for `names`, each with an empty value (§4.1).
-pub fn query<'n, I: IntoIterator<Item = &'n [u8]>>(names: I) -> Result<Vec<u8>, Error> {
+pub fn query<'n, I: IntoIterator<Item = &'n [u8]>>(names: I) -> Result<Vec<u8>, UsageError> {
     let mut out = Vec::new();
     for n in names {
         name_value::encode_pair(n, b"", &mut out)?;

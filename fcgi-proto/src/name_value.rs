@@ -5,7 +5,7 @@
 //! four bytes with the high bit of the first set. The encoder picks the
 //! shortest form; the decoder takes either form for any length (R-3.4-3).
 
-use crate::error::{Error, ErrorKind, PairPart};
+use crate::error::{Error, ErrorKind, PairPart, UsageError, UsageKind};
 
 /// Largest length the 1-byte form holds (§3.4, R-3.4-1).
 pub const MAX_SHORT_LEN: usize = 127;
@@ -56,20 +56,20 @@ pub fn decode_length(buf: &[u8], pos: usize) -> Option<(usize, LengthForm, usize
 
 /// Appends `len` in the given form (§3.4).
 #[inline]
-pub fn encode_length(len: usize, form: LengthForm, out: &mut Vec<u8>) -> Result<(), Error> {
+pub fn encode_length(len: usize, form: LengthForm, out: &mut Vec<u8>) -> Result<(), UsageError> {
     match form {
         LengthForm::Short => {
             let b = u8::try_from(len)
                 .ok()
                 .filter(|b| *b <= 0x7f)
-                .ok_or(Error::usage(ErrorKind::ShortFormTooSmall(len)))?;
+                .ok_or(UsageError::new(UsageKind::ShortFormTooSmall(len)))?;
             out.push(b);
         }
         LengthForm::Long => {
             let v = u32::try_from(len)
                 .ok()
                 .filter(|v| *v as usize <= MAX_LEN)
-                .ok_or(Error::usage(ErrorKind::LengthTooLarge(len)))?;
+                .ok_or(UsageError::new(UsageKind::LengthTooLarge(len)))?;
             out.extend_from_slice(&(v | 0x8000_0000).to_be_bytes());
         }
     }
@@ -86,7 +86,7 @@ pub fn encoded_len(name: &[u8], value: &[u8]) -> usize {
 
 /// Appends one pair with the shortest length forms (§3.4).
 #[inline]
-pub fn encode_pair(name: &[u8], value: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+pub fn encode_pair(name: &[u8], value: &[u8], out: &mut Vec<u8>) -> Result<(), UsageError> {
     encode_pair_with(
         name,
         value,
@@ -105,7 +105,7 @@ pub fn encode_pair_with(
     name_form: LengthForm,
     value_form: LengthForm,
     out: &mut Vec<u8>,
-) -> Result<(), Error> {
+) -> Result<(), UsageError> {
     // One reservation per pair rather than one check per piece.
     out.reserve(
         name_form
@@ -127,7 +127,7 @@ pub fn encode_pair_with(
 }
 
 /// Encodes many pairs, shortest forms, into a fresh block.
-pub fn encode_pairs<'p, I>(pairs: I) -> Result<Vec<u8>, Error>
+pub fn encode_pairs<'p, I>(pairs: I) -> Result<Vec<u8>, UsageError>
 where
     I: IntoIterator<Item = (&'p [u8], &'p [u8])>,
 {
@@ -288,23 +288,12 @@ impl<'a> Pairs<'a> {
         // Each is at most 2^31-1, so their sum cannot overflow: one check
         // covers both, and the cold path says which part ran over.
         let both = name_len + value_len;
+        let overrun = || Self::overrun(self.base, start, rest.len(), name_len, value_len);
         let Some((pair, _)) = rest.split_at_checked(both) else {
-            return Err(Self::overrun(
-                self.base,
-                start,
-                rest.len(),
-                name_len,
-                value_len,
-            ));
+            return Err(overrun());
         };
         let Some((name, value)) = pair.split_at_checked(name_len) else {
-            return Err(Self::overrun(
-                self.base,
-                start,
-                rest.len(),
-                name_len,
-                value_len,
-            ));
+            return Err(overrun());
         };
         self.pos = p + both;
         Ok(Pair {
@@ -418,7 +407,7 @@ mod tests {
             &mut out,
         )
         .unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::ShortFormTooSmall(128));
+        assert_eq!(e.kind(), &UsageKind::ShortFormTooSmall(128));
         assert_eq!(out, [9], "nothing is left behind on error");
     }
 

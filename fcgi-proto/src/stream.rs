@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Direction, Error, ErrorKind, Limit};
+use crate::error::{Direction, Error, ErrorKind, Limit, UsageError, UsageKind};
 use crate::limits::Limits;
 use crate::name_value;
 use crate::record::{Record, RecordType};
@@ -145,7 +145,7 @@ impl Streams {
 
     /// Writes `data` on `stream` of `request_id` (split into records as
     /// needed) and, if `end`, its empty record (R-5.3-1). Writing to an
-    /// ended stream is refused ([`ErrorKind::StreamAfterEnd`]) and writes nothing.
+    /// ended stream is refused ([`UsageKind::StreamEnded`]) and writes nothing.
     pub fn write(
         &mut self,
         encoder: &crate::encoder::Encoder,
@@ -154,10 +154,10 @@ impl Streams {
         data: &[u8],
         end: bool,
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), UsageError> {
         if self.is_ended(stream) {
-            return Err(Error::usage(ErrorKind::StreamAfterEnd {
-                record_type: stream.record_type(),
+            return Err(UsageError::new(UsageKind::StreamEnded {
+                stream,
                 request_id,
             }));
         }

@@ -239,10 +239,10 @@ proptest! {
         let mut out = prior.clone();
         let e = encode_pair_with(&vec![b'n'; len], b"", LengthForm::Short, LengthForm::Short, &mut out)
             .unwrap_err();
-        prop_assert_eq!(e.kind(), &ErrorKind::ShortFormTooSmall(len));
+        prop_assert_eq!(e.kind(), &fcgi_proto::UsageKind::ShortFormTooSmall(len));
         let e = encode_pair_with(b"n", &vec![b'v'; len], LengthForm::Long, LengthForm::Short, &mut out)
             .unwrap_err();
-        prop_assert_eq!(e.kind(), &ErrorKind::ShortFormTooSmall(len));
+        prop_assert_eq!(e.kind(), &fcgi_proto::UsageKind::ShortFormTooSmall(len));
         prop_assert_eq!(out, prior);
     }
 

@@ -54,7 +54,7 @@ fn response_bytes() {
 #[test]
 fn response_obeys_the_conversation_rules() {
     use fcgi_proto::connection::{RequestId, WebServer};
-    use fcgi_proto::{record::records, role::Role};
+    use fcgi_proto::{record::records, role::Role, stream::StreamType};
 
     // The web server's side of the connection judges what the application wrote.
     let mut judge = WebServer::default();
@@ -63,8 +63,12 @@ fn response_obeys_the_conversation_rules() {
     judge
         .begin_request(id, Role::Responder, false, &mut request)
         .unwrap();
-    judge.end_params(id, &mut request).unwrap();
-    judge.end_stdin(id, &mut request).unwrap();
+    judge
+        .end_stream(StreamType::Params, id, &mut request)
+        .unwrap();
+    judge
+        .end_stream(StreamType::Stdin, id, &mut request)
+        .unwrap();
 
     let mut wire = Vec::new();
     write_response(1, b"Status: 204\r\n\r\n", 0, &mut wire);

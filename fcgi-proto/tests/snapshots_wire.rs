@@ -495,18 +495,20 @@ fn flow_responder_with_params_and_stdin() {
     c.server(|s, o| {
         s.begin_request(rid(1), Role::Responder, false, o).unwrap();
         s.params(rid(1), PARAMS, o).unwrap();
-        s.end_params(rid(1), o).unwrap();
-        s.stdin(rid(1), b"quantity=100&item=3047936", o).unwrap();
-        s.end_stdin(rid(1), o).unwrap();
+        s.end_stream(StreamType::Params, rid(1), o).unwrap();
+        s.stream(StreamType::Stdin, rid(1), b"quantity=100&item=3047936", o)
+            .unwrap();
+        s.end_stream(StreamType::Stdin, rid(1), o).unwrap();
     });
     c.app(|a, o| {
-        a.stdout(
+        a.stream(
+            StreamType::Stdout,
             rid(1),
             b"Content-type: text/html\r\n\r\n<html>\n<head> ... ",
             o,
         )
         .unwrap();
-        a.end_stdout(rid(1), o).unwrap();
+        a.end_stream(StreamType::Stdout, rid(1), o).unwrap();
         assert!(a
             .end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)
             .unwrap());
@@ -528,14 +530,19 @@ fn flow_responder_keep_conn() {
                 o,
             )
             .unwrap();
-            s.end_params(rid(1), o).unwrap();
-            s.end_stdin(rid(1), o).unwrap();
+            s.end_stream(StreamType::Params, rid(1), o).unwrap();
+            s.end_stream(StreamType::Stdin, rid(1), o).unwrap();
         });
         c.app(|a, o| {
-            a.stdout(rid(1), b"Content-type: text/plain\r\n\r\n", o)
-                .unwrap();
-            a.stdout(rid(1), body, o).unwrap();
-            a.end_stdout(rid(1), o).unwrap();
+            a.stream(
+                StreamType::Stdout,
+                rid(1),
+                b"Content-type: text/plain\r\n\r\n",
+                o,
+            )
+            .unwrap();
+            a.stream(StreamType::Stdout, rid(1), body, o).unwrap();
+            a.end_stream(StreamType::Stdout, rid(1), o).unwrap();
             assert!(!a
                 .end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)
                 .unwrap());
@@ -559,19 +566,29 @@ fn flow_filter_with_data() {
             o,
         )
         .unwrap();
-        s.end_params(rid(1), o).unwrap();
-        s.end_stdin(rid(1), o).unwrap();
-        s.data(rid(1), b"hello", o).unwrap();
-        s.end_data(rid(1), o).unwrap();
+        s.end_stream(StreamType::Params, rid(1), o).unwrap();
+        s.end_stream(StreamType::Stdin, rid(1), o).unwrap();
+        s.stream(StreamType::Data, rid(1), b"hello", o).unwrap();
+        s.end_stream(StreamType::Data, rid(1), o).unwrap();
     });
     c.app(|a, o| {
-        a.stdout(rid(1), b"Content-type: text/plain\r\n\r\n", o)
-            .unwrap();
-        a.stderr(rid(1), b"config error: missing SI_UID\n", o)
-            .unwrap();
-        a.stdout(rid(1), b"HELLO", o).unwrap();
-        a.end_stdout(rid(1), o).unwrap();
-        a.end_stderr(rid(1), o).unwrap();
+        a.stream(
+            StreamType::Stdout,
+            rid(1),
+            b"Content-type: text/plain\r\n\r\n",
+            o,
+        )
+        .unwrap();
+        a.stream(
+            StreamType::Stderr,
+            rid(1),
+            b"config error: missing SI_UID\n",
+            o,
+        )
+        .unwrap();
+        a.stream(StreamType::Stdout, rid(1), b"HELLO", o).unwrap();
+        a.end_stream(StreamType::Stdout, rid(1), o).unwrap();
+        a.end_stream(StreamType::Stderr, rid(1), o).unwrap();
         a.end_request(rid(1), 938, ProtocolStatus::RequestComplete, o)
             .unwrap();
     });
@@ -584,14 +601,15 @@ fn flow_aborted_request() {
     c.server(|s, o| {
         s.begin_request(rid(1), Role::Responder, true, o).unwrap();
         s.params(rid(1), PARAMS, o).unwrap();
-        s.end_params(rid(1), o).unwrap();
-        s.stdin(rid(1), b"partial bo", o).unwrap();
+        s.end_stream(StreamType::Params, rid(1), o).unwrap();
+        s.stream(StreamType::Stdin, rid(1), b"partial bo", o)
+            .unwrap();
         // The HTTP client went away.
         s.abort_request(rid(1), o).unwrap();
     });
     assert!(c.app.is_aborted(rid(1)));
     c.app(|a, o| {
-        a.end_stdout(rid(1), o).unwrap();
+        a.end_stream(StreamType::Stdout, rid(1), o).unwrap();
         a.end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)
             .unwrap();
     });
@@ -606,31 +624,38 @@ fn flow_multiplexed_pair() {
     c.server(|s, o| {
         s.begin_request(rid(1), Role::Responder, true, o).unwrap();
         s.params(rid(1), PARAMS, o).unwrap();
-        s.end_params(rid(1), o).unwrap();
+        s.end_stream(StreamType::Params, rid(1), o).unwrap();
         s.begin_request(rid(2), Role::Responder, true, o).unwrap();
         s.params(rid(2), PARAMS, o).unwrap();
-        s.end_stdin(rid(1), o).unwrap();
+        s.end_stream(StreamType::Stdin, rid(1), o).unwrap();
     });
     c.app(|a, o| {
-        a.stdout(rid(1), b"Content-type: text/html\r\n\r\n", o)
-            .unwrap()
+        a.stream(
+            StreamType::Stdout,
+            rid(1),
+            b"Content-type: text/html\r\n\r\n",
+            o,
+        )
+        .unwrap()
     });
     c.server(|s, o| {
-        s.end_params(rid(2), o).unwrap();
-        s.end_stdin(rid(2), o).unwrap();
+        s.end_stream(StreamType::Params, rid(2), o).unwrap();
+        s.end_stream(StreamType::Stdin, rid(2), o).unwrap();
     });
     c.app(|a, o| {
-        a.stdout(
+        a.stream(
+            StreamType::Stdout,
             rid(2),
             b"Content-type: text/html\r\n\r\n<html>\n<head> ... ",
             o,
         )
         .unwrap();
-        a.end_stdout(rid(2), o).unwrap();
+        a.end_stream(StreamType::Stdout, rid(2), o).unwrap();
         a.end_request(rid(2), 0, ProtocolStatus::RequestComplete, o)
             .unwrap();
-        a.stdout(rid(1), b"<html>\n<head> ... ", o).unwrap();
-        a.end_stdout(rid(1), o).unwrap();
+        a.stream(StreamType::Stdout, rid(1), b"<html>\n<head> ... ", o)
+            .unwrap();
+        a.end_stream(StreamType::Stdout, rid(1), o).unwrap();
         a.end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)
             .unwrap();
     });

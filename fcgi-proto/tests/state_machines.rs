@@ -24,7 +24,7 @@ use fcgi_proto::requirement::{
 };
 use fcgi_proto::role::Role;
 use fcgi_proto::stream::StreamType;
-use fcgi_proto::{Error, ErrorKind, Limits, RecordType};
+use fcgi_proto::{Error, ErrorKind, Limits, RecordType, UsageError, UsageKind};
 use proptest::prelude::*;
 
 #[path = "common/traceability.rs"]
@@ -81,8 +81,8 @@ fn server_with(ids: &[u16], config: WebServerConfig) -> WebServer {
     for &id in ids {
         c.begin_request(rid(id), Role::Responder, true, &mut out)
             .unwrap();
-        c.end_params(rid(id), &mut out).unwrap();
-        c.end_stdin(rid(id), &mut out).unwrap();
+        c.end_stream(StreamType::Params, rid(id), &mut out).unwrap();
+        c.end_stream(StreamType::Stdin, rid(id), &mut out).unwrap();
     }
     c
 }
@@ -390,24 +390,39 @@ fn app_params_pair_limit_and_malformed_block() {
 fn app_writing_rules() {
     let mut c = app_with(&[1, 2], true);
     let mut out = Vec::new();
-    c.stdout(rid(1), b"x", &mut out).unwrap();
-    c.end_stdout(rid(1), &mut out).unwrap();
-    let e = c.stdout(rid(1), b"y", &mut out).unwrap_err();
+    // The web server's streams are not the application's to write (appendix A).
+    for t in [StreamType::Params, StreamType::Stdin, StreamType::Data] {
+        let e = c.stream(t, rid(1), b"x", &mut out).unwrap_err();
+        assert_eq!(e.kind(), &UsageKind::WrongDirection(t));
+        assert_eq!(e.requirement(), Some(R_A_1));
+        let e = c.end_stream(t, rid(1), &mut out).unwrap_err();
+        assert_eq!(e.kind(), &UsageKind::WrongDirection(t));
+    }
+    assert!(out.is_empty(), "refused writes leave nothing behind");
+    c.stream(StreamType::Stdout, rid(1), b"x", &mut out)
+        .unwrap();
+    c.end_stream(StreamType::Stdout, rid(1), &mut out).unwrap();
+    let e = c
+        .stream(StreamType::Stdout, rid(1), b"y", &mut out)
+        .unwrap_err();
     assert_eq!(
         e.kind(),
-        &ErrorKind::StreamAfterEnd {
-            record_type: RecordType::Stdout,
+        &UsageKind::StreamEnded {
+            stream: StreamType::Stdout,
             request_id: 1
         }
     );
-    assert!(c.end_stdout(rid(1), &mut out).is_err());
-    c.stderr(rid(1), b"warn", &mut out).unwrap();
-    c.end_stderr(rid(1), &mut out).unwrap();
-    let e = c.end_stderr(rid(1), &mut out).unwrap_err();
+    assert!(c.end_stream(StreamType::Stdout, rid(1), &mut out).is_err());
+    c.stream(StreamType::Stderr, rid(1), b"warn", &mut out)
+        .unwrap();
+    c.end_stream(StreamType::Stderr, rid(1), &mut out).unwrap();
+    let e = c
+        .end_stream(StreamType::Stderr, rid(1), &mut out)
+        .unwrap_err();
     assert_eq!(
         e.kind(),
-        &ErrorKind::StreamAfterEnd {
-            record_type: RecordType::Stderr,
+        &UsageKind::StreamEnded {
+            stream: StreamType::Stderr,
             request_id: 1
         }
     );
@@ -416,11 +431,11 @@ fn app_writing_rules() {
     // After END_REQUEST nothing more for the id (R-5.5-4).
     let before = out.len();
     for r in [
-        c.stdout(rid(1), b"z", &mut out),
-        c.stderr(rid(1), b"z", &mut out),
-        c.end_stdout(rid(1), &mut out),
+        c.stream(StreamType::Stdout, rid(1), b"z", &mut out),
+        c.stream(StreamType::Stderr, rid(1), b"z", &mut out),
+        c.end_stream(StreamType::Stdout, rid(1), &mut out),
     ] {
-        assert_eq!(r.unwrap_err().kind(), &ErrorKind::RequestEnded(1));
+        assert_eq!(r.unwrap_err().kind(), &UsageKind::RequestNotActive(1));
     }
     assert_eq!(
         c.end_request(rid(1), 0, ProtocolStatus::RequestComplete, &mut out)
@@ -430,11 +445,14 @@ fn app_writing_rules() {
     );
     assert_eq!(out.len(), before, "refused writes leave nothing behind");
     // Request 2 is untouched.
-    c.stdout(rid(2), b"ok", &mut out).unwrap();
+    c.stream(StreamType::Stdout, rid(2), b"ok", &mut out)
+        .unwrap();
     // A never-begun id.
     assert_eq!(
-        c.stdout(rid(7), b"x", &mut out).unwrap_err().kind(),
-        &ErrorKind::RequestEnded(7)
+        c.stream(StreamType::Stdout, rid(7), b"x", &mut out)
+            .unwrap_err()
+            .kind(),
+        &UsageKind::RequestNotActive(7)
     );
 }
 
@@ -652,40 +670,53 @@ fn server_writing_rules() {
     let mut out = Vec::new();
     c.begin_request(rid(1), Role::Filter, true, &mut out)
         .unwrap();
+    // The application's streams are not the web server's to write (appendix A).
+    let before = out.len();
+    for t in [StreamType::Stdout, StreamType::Stderr] {
+        let e = c.stream(t, rid(1), b"x", &mut out).unwrap_err();
+        assert_eq!(e.kind(), &UsageKind::WrongDirection(t));
+        let e = c.end_stream(t, rid(1), &mut out).unwrap_err();
+        assert_eq!(e.to_string(), format!("{} travels from application to web server only (a call the rules forbid; appendix A, R-A-1)", t.record_type().name()));
+    }
+    assert_eq!(out.len(), before, "refused writes leave nothing behind");
     let e = c
         .begin_request(rid(2), Role::Filter, true, &mut out)
         .unwrap_err();
     assert_eq!(
         e.kind(),
-        &ErrorKind::LimitExceeded {
+        &UsageKind::LimitReached {
             limit: Limit::ConcurrentRequests,
             max: 1
         }
     );
-    c.end_stdin(rid(1), &mut out).unwrap();
+    c.end_stream(StreamType::Stdin, rid(1), &mut out).unwrap();
     assert_eq!(
-        c.stdin(rid(1), b"late", &mut out).unwrap_err().kind(),
-        &ErrorKind::StreamAfterEnd {
-            record_type: RecordType::Stdin,
+        c.stream(StreamType::Stdin, rid(1), b"late", &mut out)
+            .unwrap_err()
+            .kind(),
+        &UsageKind::StreamEnded {
+            stream: StreamType::Stdin,
             request_id: 1
         }
     );
-    c.end_data(rid(1), &mut out).unwrap();
+    c.end_stream(StreamType::Data, rid(1), &mut out).unwrap();
     assert_eq!(
-        c.data(rid(1), b"late", &mut out).unwrap_err().kind(),
-        &ErrorKind::StreamAfterEnd {
-            record_type: RecordType::Data,
+        c.stream(StreamType::Data, rid(1), b"late", &mut out)
+            .unwrap_err()
+            .kind(),
+        &UsageKind::StreamEnded {
+            stream: StreamType::Data,
             request_id: 1
         }
     );
     let before = out.len();
     for r in [
-        c.stdin(rid(5), b"x", &mut out),
-        c.data(rid(5), b"x", &mut out),
-        c.end_params(rid(5), &mut out),
+        c.stream(StreamType::Stdin, rid(5), b"x", &mut out),
+        c.stream(StreamType::Data, rid(5), b"x", &mut out),
+        c.end_stream(StreamType::Params, rid(5), &mut out),
         c.abort_request(rid(5), &mut out),
     ] {
-        assert_eq!(r.unwrap_err().kind(), &ErrorKind::RequestEnded(5));
+        assert_eq!(r.unwrap_err().kind(), &UsageKind::RequestNotActive(5));
     }
     assert_eq!(out.len(), before);
 }
@@ -729,7 +760,7 @@ fn server_reuses_an_id_after_end_request() {
     let mut out = Vec::new();
     c.begin_request(rid(1), Role::Responder, true, &mut out)
         .unwrap();
-    c.end_params(rid(1), &mut out).unwrap();
+    c.end_stream(StreamType::Params, rid(1), &mut out).unwrap();
     // The new request under the old id is a fresh one: its STDOUT is open again.
     assert!(to_server(&mut c, &end).iter().all(Result::is_ok));
 }
@@ -760,14 +791,14 @@ impl Pair {
 
     fn server(
         &mut self,
-        f: impl FnOnce(&mut WebServer, &mut Vec<u8>) -> Result<(), Error>,
-    ) -> Result<Vec<String>, Error> {
-        f(&mut self.server, &mut self.to_app)?;
+        f: impl FnOnce(&mut WebServer, &mut Vec<u8>) -> Result<(), UsageError>,
+    ) -> Result<Vec<String>, String> {
+        f(&mut self.server, &mut self.to_app).map_err(|e| e.to_string())?;
         let mut evs = Vec::new();
         for r in records(&self.to_app).skip(self.seen_app) {
             let r = r.unwrap();
             self.seen_app += 1;
-            let ev = self.app.handle(&r)?;
+            let ev = self.app.handle(&r).map_err(|e| e.to_string())?;
             // PARAMS fragments are left out: the end carries the block.
             if !matches!(ev, ApplicationEvent::Params { .. }) {
                 evs.push(format!("{ev:?}"));
@@ -778,14 +809,15 @@ impl Pair {
 
     fn app(
         &mut self,
-        f: impl FnOnce(&mut Application, &mut Vec<u8>) -> Result<(), Error>,
-    ) -> Result<Vec<String>, Error> {
-        f(&mut self.app, &mut self.to_server)?;
+        f: impl FnOnce(&mut Application, &mut Vec<u8>) -> Result<(), UsageError>,
+    ) -> Result<Vec<String>, String> {
+        f(&mut self.app, &mut self.to_server).map_err(|e| e.to_string())?;
         let mut evs = Vec::new();
         for r in records(&self.to_server).skip(self.seen_server) {
             let r = r.unwrap();
             self.seen_server += 1;
-            evs.push(format!("{:?}", self.server.handle(&r)?));
+            let ev = self.server.handle(&r).map_err(|e| e.to_string())?;
+            evs.push(format!("{ev:?}"));
         }
         Ok(evs)
     }
@@ -810,7 +842,7 @@ fn abort_before_params_end_then_end_the_request() {
     assert!(p.app.is_aborted(rid(1)));
     let evs = p
         .app(|a, o| {
-            a.end_stdout(rid(1), o)?;
+            a.end_stream(StreamType::Stdout, rid(1), o)?;
             a.end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)
                 .map(|_| ())
         })
@@ -853,26 +885,37 @@ fn abort_at_every_stage() {
         p.server(|s, o| s.begin_request(rid(1), Role::Responder, true, o))
             .unwrap();
         if stage >= 1 {
-            p.server(|s, o| s.end_params(rid(1), o)).unwrap();
+            p.server(|s, o| s.end_stream(StreamType::Params, rid(1), o))
+                .unwrap();
         }
         if stage >= 2 {
-            p.server(|s, o| s.stdin(rid(1), b"part", o)).unwrap();
+            p.server(|s, o| s.stream(StreamType::Stdin, rid(1), b"part", o))
+                .unwrap();
         }
         if stage >= 3 {
-            p.server(|s, o| s.end_stdin(rid(1), o)).unwrap();
+            p.server(|s, o| s.end_stream(StreamType::Stdin, rid(1), o))
+                .unwrap();
         }
         if stage >= 4 {
-            p.app(|a, o| a.stdout(rid(1), b"Content-type: text/plain\r\n\r\n", o))
-                .unwrap();
+            p.app(|a, o| {
+                a.stream(
+                    StreamType::Stdout,
+                    rid(1),
+                    b"Content-type: text/plain\r\n\r\n",
+                    o,
+                )
+            })
+            .unwrap();
         }
         let evs = p.server(|s, o| s.abort_request(rid(1), o)).unwrap();
         assert_eq!(evs, vec!["AbortRequest { request_id: 1 }"], "stage {stage}");
         // The web server may keep sending input; the application reads it.
         if stage == 2 {
-            p.server(|s, o| s.end_stdin(rid(1), o)).unwrap();
+            p.server(|s, o| s.end_stream(StreamType::Stdin, rid(1), o))
+                .unwrap();
         }
         p.app(|a, o| {
-            a.end_stdout(rid(1), o)?;
+            a.end_stream(StreamType::Stdout, rid(1), o)?;
             a.end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)
                 .map(|_| ())
         })
@@ -891,14 +934,14 @@ fn keep_conn_and_close() {
     let mut p = pair();
     p.server(|s, o| {
         s.begin_request(rid(1), Role::Responder, true, o)?;
-        s.end_params(rid(1), o)?;
+        s.end_stream(StreamType::Params, rid(1), o)?;
         s.begin_request(rid(2), Role::Responder, false, o)?;
-        s.end_params(rid(2), o)
+        s.end_stream(StreamType::Params, rid(2), o)
     })
     .unwrap();
     let mut close = false;
     p.app(|a, o| {
-        a.end_stdout(rid(2), o)?;
+        a.end_stream(StreamType::Stdout, rid(2), o)?;
         close = a.end_request(rid(2), 0, ProtocolStatus::RequestComplete, o)?;
         Ok(())
     })
@@ -907,7 +950,7 @@ fn keep_conn_and_close() {
     assert!(!p.app.should_close(), "request 1 is still active");
     let evs = p
         .app(|a, o| {
-            a.end_stdout(rid(1), o)?;
+            a.end_stream(StreamType::Stdout, rid(1), o)?;
             close = a.end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)?;
             Ok(())
         })
@@ -926,13 +969,13 @@ fn keep_conn_sequence_reuses_ids() {
             assert_eq!(id, rid(1));
             s.begin_request(id, Role::Responder, true, o)?;
             s.params(id, [(&b"ROUND"[..], &[b'0' + round][..])], o)?;
-            s.end_params(id, o)?;
-            s.end_stdin(id, o)
+            s.end_stream(StreamType::Params, id, o)?;
+            s.end_stream(StreamType::Stdin, id, o)
         })
         .unwrap();
         p.app(|a, o| {
-            a.stdout(rid(1), b"Status: 204\r\n\r\n", o)?;
-            a.end_stdout(rid(1), o)?;
+            a.stream(StreamType::Stdout, rid(1), b"Status: 204\r\n\r\n", o)?;
+            a.end_stream(StreamType::Stdout, rid(1), o)?;
             assert!(!a.end_request(rid(1), 0, ProtocolStatus::RequestComplete, o)?);
             Ok(())
         })
@@ -1008,12 +1051,12 @@ proptest! {
                     let r = p.server(|s, o| match at {
                         0 => s.begin_request(rid(id), role, true, o),
                         1 => s.params(rid(id), [(&b"REQUEST_ID"[..], id.to_string().as_bytes())], o),
-                        2 => s.end_params(rid(id), o),
-                        3 => s.stdin(rid(id), b"body", o),
-                        4 => s.end_stdin(rid(id), o),
+                        2 => s.end_stream(StreamType::Params, rid(id), o),
+                        3 => s.stream(StreamType::Stdin, rid(id), b"body", o),
+                        4 => s.end_stream(StreamType::Stdin, rid(id), o),
                         5 if role == Role::Filter => {
-                            s.data(rid(id), b"file", o)?;
-                            s.end_data(rid(id), o)
+                            s.stream(StreamType::Data, rid(id), b"file", o)?;
+                            s.end_stream(StreamType::Data, rid(id), o)
                         }
                         _ => Ok(()),
                     });
@@ -1025,10 +1068,10 @@ proptest! {
                     let id = ids[i];
                     let at = app_at[i];
                     let r = p.app(|a, o| match at {
-                        0 => a.stdout(rid(id), b"Content-type: text/plain\r\n\r\n", o),
-                        1 => a.stderr(rid(id), b"log line\n", o),
-                        2 => a.end_stdout(rid(id), o),
-                        3 => a.end_stderr(rid(id), o),
+                        0 => a.stream(StreamType::Stdout, rid(id), b"Content-type: text/plain\r\n\r\n", o),
+                        1 => a.stream(StreamType::Stderr, rid(id), b"log line\n", o),
+                        2 => a.end_stream(StreamType::Stdout, rid(id), o),
+                        3 => a.end_stream(StreamType::Stderr, rid(id), o),
                         4 => a.end_request(rid(id), 0, ProtocolStatus::RequestComplete, o).map(|_| ()),
                         _ => Ok(()),
                     });
@@ -1192,12 +1235,13 @@ fn params_block_errors_point_into_the_input() {
     assert_err(&results[3], &kind, 80);
 }
 
-/// Errors by class: the same rule broken by the peer's bytes is a protocol
-/// error at an offset; broken by the caller's own write it is a usage error
-/// with no offset; bad bytes are malformed; a bound is a limit.
+/// Errors by whose fault they are: the same rule broken by the peer's bytes
+/// is an `Error` of class Protocol at an offset; broken by the caller's own
+/// write it is a `UsageError`, a type of its own with no offset; bad bytes
+/// are Malformed; a bound is a Limit.
 #[test]
 fn errors_say_whose_fault_they_are() {
-    use fcgi_proto::ErrorClass;
+    use fcgi_proto::{ErrorClass, UsageKind};
     // The peer sends STDOUT after its end: Protocol, at the record.
     let mut c = server_with(&[1], WebServerConfig::default());
     let w = wire(|e, w| {
@@ -1206,13 +1250,25 @@ fn errors_say_whose_fault_they_are() {
     });
     let r = to_server(&mut c, &w);
     let e = r[1].as_ref().unwrap_err();
-    assert_eq!((e.class(), e.position()), (ErrorClass::Protocol, Some(8)));
-    // The caller writes STDIN after its end: Usage, no offset.
+    assert_eq!((e.class(), e.offset()), (ErrorClass::Protocol, 8));
+    assert_eq!(e.requirement(), Some(R_5_3_1));
+    // The caller writes STDIN after its end: a UsageError naming the same
+    // rule, and no offset to give.
     let mut out = Vec::new();
-    let e = c.stdin(rid(1), b"late", &mut out).unwrap_err();
-    assert_eq!((e.class(), e.position()), (ErrorClass::Usage, None));
+    let e: UsageError = c
+        .stream(StreamType::Stdin, rid(1), b"late", &mut out)
+        .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &UsageKind::StreamEnded {
+            stream: StreamType::Stdin,
+            request_id: 1
+        }
+    );
+    assert_eq!(e.requirement(), Some(R_5_3_1));
     assert!(out.is_empty(), "a refused write writes nothing");
     assert!(e.to_string().contains("a call the rules forbid"), "{e}");
+    assert!(!e.to_string().contains("at byte"), "{e}");
     // Bytes that are not a record: Malformed.
     let e = records(&[2, 1, 0, 1, 0, 0, 0, 0])
         .next()

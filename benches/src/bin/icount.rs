@@ -48,6 +48,10 @@ const OPS: &[&str] = &[
 
 /// Every field of a params summary in one number, so that the optimiser
 /// keeps all the work, as criterion's `black_box` of the summary does.
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
 fn fold(s: ours::PairSum) -> u64 {
     (s.pairs as u64)
         .wrapping_add(s.bytes as u64)
@@ -66,7 +70,6 @@ fn params_block(op: &str) -> Vec<u8> {
 }
 
 fn run(op: &str, n: u64) -> Result<u64, String> {
-    let err = |e: fcgi_proto::Error| e.to_string();
     let mut check = 0u64;
     match op {
         "params-decode-nginx" | "params-decode-4096" | "params-decode-tiny" => {

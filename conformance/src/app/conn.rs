@@ -12,6 +12,7 @@ use fcgi_proto::connection::{RequestId, WebServer, WebServerConfig};
 use fcgi_proto::decoder::Decoder;
 use fcgi_proto::record::RecordType;
 use fcgi_proto::role::Role;
+use fcgi_proto::stream::StreamType;
 use fcgi_proto::{Error, OwnedRecord};
 use tokio::time::Instant;
 
@@ -337,9 +338,9 @@ impl Conn {
                     let (role, keep) = begin.unwrap_or((Role::Responder, false));
                     judge.begin_request(id, role, keep, s)
                 }
-                RecordType::Params if empty => judge.end_params(id, s),
-                RecordType::Stdin if empty => judge.end_stdin(id, s),
-                RecordType::Data if empty => judge.end_data(id, s),
+                RecordType::Params if empty => judge.end_stream(StreamType::Params, id, s),
+                RecordType::Stdin if empty => judge.end_stream(StreamType::Stdin, id, s),
+                RecordType::Data if empty => judge.end_stream(StreamType::Data, id, s),
                 RecordType::AbortRequest => judge.abort_request(id, s),
                 _ => Ok(()),
             };

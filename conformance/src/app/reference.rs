@@ -723,7 +723,7 @@ async fn respond(
             }
             if wrong_id.is_some() {
                 let _ = enc.stream(StreamType::Stdout, write_id, &piece, &mut out);
-            } else if c.stdout(id, &piece, &mut out).is_err() {
+            } else if c.stream(StreamType::Stdout, id, &piece, &mut out).is_err() {
                 break;
             }
         }
@@ -739,14 +739,14 @@ async fn respond(
     {
         let mut c = sh.lock();
         if !stderr.is_empty() {
-            let _ = c.stderr(id, &stderr, &mut out);
-            let _ = c.end_stderr(id, &mut out);
+            let _ = c.stream(StreamType::Stderr, id, &stderr, &mut out);
+            let _ = c.end_stream(StreamType::Stderr, id, &mut out);
         }
         if !sh.has(Fault::NoStdoutEnd) {
             if wrong_id.is_some() {
                 let _ = enc.end_stream(StreamType::Stdout, write_id, &mut out);
             } else {
-                let _ = c.end_stdout(id, &mut out);
+                let _ = c.end_stream(StreamType::Stdout, id, &mut out);
             }
         }
         let mut end = Vec::new();

@@ -213,7 +213,7 @@ impl Task {
                 LengthForm::shortest(v.len()),
                 &mut block,
             )
-            .map_err(ClientError::Malformed)?;
+            .map_err(ClientError::Unwritable)?;
         }
         Ok(block)
     }
@@ -264,10 +264,16 @@ impl Task {
                 let mut out = Vec::new();
                 let mut r = Ok(());
                 if !data.is_empty() {
-                    r = self.reader.party_mut().stdin(id, &data, &mut out);
+                    r = self
+                        .reader
+                        .party_mut()
+                        .stream(StreamType::Stdin, id, &data, &mut out);
                 }
                 if end && r.is_ok() {
-                    r = self.reader.party_mut().end_stdin(id, &mut out);
+                    r = self
+                        .reader
+                        .party_mut()
+                        .end_stream(StreamType::Stdin, id, &mut out);
                 }
                 if r.is_err() {
                     return Flow::Go;
@@ -336,7 +342,7 @@ impl Task {
         {
             // Fault: a second request under the id of an active one (R-5.1-6).
             let enc = self.encoder;
-            let m = ClientError::Malformed;
+            let m = ClientError::Unwritable;
             enc.begin_request(1, role, keep_conn, out).map_err(m)?;
             enc.stream(StreamType::Params, 1, &block, out).map_err(m)?;
             enc.end_stream(StreamType::Params, 1, out).map_err(m)?;
@@ -349,12 +355,13 @@ impl Task {
             // Route nothing to it: give it an id of its own on our side.
             return Ok(free);
         }
-        let m = ClientError::Malformed;
+        let m = ClientError::Unwritable;
         // The ends of streams and the cuts are the write hook's faults.
         let ws = self.reader.party_mut();
         ws.begin_request(free, role, keep_conn, out).map_err(m)?;
-        ws.params_raw(free, &block, out).map_err(m)?;
-        ws.end_params(free, out).map_err(m)?;
+        ws.stream(StreamType::Params, free, &block, out)
+            .map_err(m)?;
+        ws.end_stream(StreamType::Params, free, out).map_err(m)?;
         if let Some((data, end)) = stdin {
             let data = if self.faults.short_stdin && end && !data.is_empty() {
                 data.get(..data.len() - 1).unwrap_or_default().to_vec()
@@ -362,10 +369,10 @@ impl Task {
                 data
             };
             if !data.is_empty() {
-                ws.stdin(free, &data, out).map_err(m)?;
+                ws.stream(StreamType::Stdin, free, &data, out).map_err(m)?;
             }
             if end {
-                ws.end_stdin(free, out).map_err(m)?;
+                ws.end_stream(StreamType::Stdin, free, out).map_err(m)?;
             }
         }
         Ok(free)

@@ -26,6 +26,10 @@ pub enum ClientError {
     },
     /// A malformed record or stream from the application (§3.3, §5).
     Malformed(fcgi_proto::Error),
+    /// The request cannot be written as records: the codec refused our own
+    /// write (a name or value over 2^31-1 bytes, §3.4; a request id that
+    /// is not free, §5.1).
+    Unwritable(fcgi_proto::UsageError),
     /// The response went over [`super::Config::max_response_bytes`].
     ResponseTooLarge {
         /// The limit.
@@ -70,6 +74,7 @@ impl ClientError {
                 }
             }
             ClientError::Malformed(e) => ClientError::Malformed(*e),
+            ClientError::Unwritable(e) => ClientError::Unwritable(*e),
             ClientError::ResponseTooLarge { limit } => {
                 ClientError::ResponseTooLarge { limit: *limit }
             }
@@ -93,6 +98,7 @@ impl fmt::Display for ClientError {
                 "record for request id {request_id}, which is not active: {error}"
             ),
             ClientError::Malformed(e) => write!(f, "malformed input from the application: {e}"),
+            ClientError::Unwritable(e) => write!(f, "the request cannot be written: {e}"),
             ClientError::ResponseTooLarge { limit } => {
                 write!(f, "response larger than the limit of {limit} bytes")
             }

@@ -294,6 +294,7 @@ mod tests {
     use crate::transcript::Transcript;
     use fcgi_proto::connection::{Application, ApplicationEvent, RequestId, WebServer};
     use fcgi_proto::role::Role;
+    use fcgi_proto::stream::StreamType;
 
     /// A connected pair over loopback: (web-server side, application side).
     async fn pair() -> (Stream, Stream) {
@@ -363,13 +364,17 @@ mod tests {
         let ws = web.reader.party_mut();
         ws.begin_request(id, Role::Responder, false, &mut out)
             .unwrap();
-        ws.end_params(id, &mut out).unwrap();
-        ws.stdin(id, b"dropped", &mut out).unwrap();
+        ws.end_stream(StreamType::Params, id, &mut out).unwrap();
+        ws.stream(StreamType::Stdin, id, b"dropped", &mut out)
+            .unwrap();
         let whole = out.len();
         assert_eq!(web.writer.send(&out).await.unwrap(), WriteOutcome::Close);
         // The raw path skips the hook: STDIN's end goes through.
         let mut end = Vec::new();
-        web.reader.party_mut().end_stdin(id, &mut end).unwrap();
+        web.reader
+            .party_mut()
+            .end_stream(StreamType::Stdin, id, &mut end)
+            .unwrap();
         web.writer.send_raw(&end).await.unwrap();
         let mut events = Vec::new();
         while events.len() < 3 {
@@ -393,7 +398,10 @@ mod tests {
         );
         // The application answers; the web server's tap sees it too.
         let mut back = Vec::new();
-        app.reader.party_mut().end_stdout(id, &mut back).unwrap();
+        app.reader
+            .party_mut()
+            .end_stream(StreamType::Stdout, id, &mut back)
+            .unwrap();
         app.writer.send(&back).await.unwrap();
         while web.reader.next_record().unwrap().is_none() {
             assert!(web.reader.fill().await.unwrap() > 0);

@@ -27,6 +27,7 @@ use fcgi_proto::name_value;
 use fcgi_proto::record::{ParseOptions, RecordType, MAX_RECORD_LEN};
 use fcgi_proto::requirement::{self as req, Requirement};
 use fcgi_proto::role::Role;
+use fcgi_proto::stream::StreamType;
 
 use crate::app::request::{cgi, parse_echo};
 use crate::conversation::{Connection, Dir, Event, Finding};
@@ -168,9 +169,9 @@ impl Walk {
                 }
                 (RecordType::Params, Some(id)) => {
                     let _ = if c.is_empty() {
-                        self.ws.end_params(id, &mut scratch)
+                        self.ws.end_stream(StreamType::Params, id, &mut scratch)
                     } else {
-                        self.ws.params_raw(id, c, &mut scratch)
+                        self.ws.stream(StreamType::Params, id, c, &mut scratch)
                     };
                     if let Some(r) = self.reqs.get_mut(&id16) {
                         r.params.extend_from_slice(c);
@@ -178,9 +179,9 @@ impl Walk {
                 }
                 (RecordType::Stdin, Some(id)) => {
                     let _ = if c.is_empty() {
-                        self.ws.end_stdin(id, &mut scratch)
+                        self.ws.end_stream(StreamType::Stdin, id, &mut scratch)
                     } else {
-                        self.ws.stdin(id, c, &mut scratch)
+                        self.ws.stream(StreamType::Stdin, id, c, &mut scratch)
                     };
                     if let Some(r) = self.reqs.get_mut(&id16) {
                         r.stdin.extend_from_slice(c);
@@ -188,9 +189,9 @@ impl Walk {
                 }
                 (RecordType::Data, Some(id)) => {
                     let _ = if c.is_empty() {
-                        self.ws.end_data(id, &mut scratch)
+                        self.ws.end_stream(StreamType::Data, id, &mut scratch)
                     } else {
-                        self.ws.data(id, c, &mut scratch)
+                        self.ws.stream(StreamType::Data, id, c, &mut scratch)
                     };
                     if let Some(r) = self.reqs.get_mut(&id16) {
                         r.data.extend_from_slice(c);

@@ -16,6 +16,7 @@ use fcgi_proto::connection::{RequestId, WebServer, WebServerConfig, WebServerEve
 use fcgi_proto::error::ErrorKind;
 use fcgi_proto::record::RecordType;
 use fcgi_proto::role::Role;
+use fcgi_proto::stream::StreamType;
 use tokio::time::Instant;
 
 use super::stats::Stats;
@@ -269,14 +270,14 @@ fn write_request(
     id: RequestId,
     plan: &Plan,
     out: &mut Vec<u8>,
-) -> Result<(), fcgi_proto::Error> {
+) -> Result<(), fcgi_proto::UsageError> {
     ws.begin_request(id, Role::Responder, true, out)?;
-    ws.params_raw(id, &plan.params_block, out)?;
-    ws.end_params(id, out)?;
+    ws.stream(StreamType::Params, id, &plan.params_block, out)?;
+    ws.end_stream(StreamType::Params, id, out)?;
     if !plan.body.is_empty() {
-        ws.stdin(id, &plan.body, out)?;
+        ws.stream(StreamType::Stdin, id, &plan.body, out)?;
     }
-    ws.end_stdin(id, out)
+    ws.end_stream(StreamType::Stdin, id, out)
 }
 
 /// Judges the records read so far with the machine; counts ends.

@@ -178,7 +178,11 @@ mod tests {
     #[test]
     fn kinds_are_named_without_their_values() {
         assert_eq!(kind_name(&ErrorKind::RequestEnded(3)), "RequestEnded");
-        assert_eq!(kind_name(&ErrorKind::ConnectionClosed), "ConnectionClosed");
+        let stream = ErrorKind::UnterminatedStream {
+            record_type: fcgi_proto::RecordType::Stdout,
+            request_id: 1,
+        };
+        assert_eq!(kind_name(&stream), "UnterminatedStream");
         assert_eq!(
             kind_name(&ErrorKind::Cgi(fcgi_proto::error::CgiErrorKind::Folding)),
             "CgiFolding"

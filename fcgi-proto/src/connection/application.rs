@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use super::{Core, Inbound, RequestId};
 use crate::application::{BeginRequestBody, ProtocolStatus};
 use crate::encoder::Encoder;
-use crate::error::{Direction, Error, ErrorKind, Limit};
+use crate::error::{Direction, Error, ErrorKind, Limit, UsageError, UsageKind};
 use crate::limits::Limits;
 use crate::management::Values;
 use crate::name_value;
@@ -291,7 +291,9 @@ impl Application {
         };
         if t == RecordType::BeginRequest {
             let body = BeginRequestBody::parse(content, record.content_offset())?;
-            self.core.begin(id, body.role, body.keep_conn(), at)?;
+            self.core
+                .begin(id, body.role, body.keep_conn())
+                .map_err(|r| r.inbound(id, at))?;
             return Ok(ApplicationEvent::BeginRequest {
                 request_id: id,
                 role: body.role,
@@ -375,6 +377,33 @@ impl Application {
         })
     }
 
+    /// Writes `data` on STDOUT (§5.3, §6.2) or STDERR (§5.3), split into
+    /// as many records as it needs; empty `data` writes nothing. Refused
+    /// before the web server ended PARAMS (R-6.2-4) unless the request was
+    /// aborted (§5.4), for PARAMS, STDIN and DATA, which only the web server
+    /// writes (appendix A), after the stream's end, and for an id that is
+    /// not active.
+    pub fn stream(
+        &mut self,
+        stream: StreamType,
+        request_id: RequestId,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), UsageError> {
+        self.output(stream, request_id, data, false, out)
+    }
+
+    /// Ends STDOUT or STDERR with its empty record (R-5.3-1). Call it for
+    /// STDOUT before [`Application::end_request`] (§5.5).
+    pub fn end_stream(
+        &mut self,
+        stream: StreamType,
+        request_id: RequestId,
+        out: &mut Vec<u8>,
+    ) -> Result<(), UsageError> {
+        self.output(stream, request_id, &[], true, out)
+    }
+
     fn output(
         &mut self,
         stream: StreamType,
@@ -382,52 +411,21 @@ impl Application {
         data: &[u8],
         end: bool,
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), UsageError> {
         let req = self.core.writable(request_id)?;
         if !req.streams.is_ended(StreamType::Params) && !req.aborted {
-            return Err(Error::usage(ErrorKind::OutputBeforeParams(
+            return Err(UsageError::new(UsageKind::OutputBeforeParams(
                 request_id.get(),
             )));
         }
         self.core.write_stream(stream, request_id, data, end, out)
     }
 
-    /// Writes STDOUT content (§5.3, §6.2). Fails before PARAMS ended
-    /// (R-6.2-4), after the stream ended, or for an inactive id.
-    pub fn stdout(
-        &mut self,
-        request_id: RequestId,
-        data: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        self.output(StreamType::Stdout, request_id, data, false, out)
-    }
-
-    /// Ends STDOUT with its empty record (R-5.3-1).
-    pub fn end_stdout(&mut self, request_id: RequestId, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.output(StreamType::Stdout, request_id, &[], true, out)
-    }
-
-    /// Writes STDERR content (§5.3).
-    pub fn stderr(
-        &mut self,
-        request_id: RequestId,
-        data: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        self.output(StreamType::Stderr, request_id, data, false, out)
-    }
-
-    /// Ends STDERR with its empty record.
-    pub fn end_stderr(&mut self, request_id: RequestId, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.output(StreamType::Stderr, request_id, &[], true, out)
-    }
-
     /// Ends a request (§5.5): writes END_REQUEST and makes the id inactive.
     /// Returns true when the application must now close the connection
     /// because the request did not ask for `FCGI_KEEP_CONN` (R-3.5-1).
     ///
-    /// Open STDOUT is not ended here: call [`Application::end_stdout`]
+    /// Open STDOUT is not ended here: call [`Application::end_stream`] for STDOUT
     /// first. A refusal (`FCGI_CANT_MPX_CONN`, `FCGI_OVERLOADED`,
     /// `FCGI_UNKNOWN_ROLE`) needs no output at all and may be sent any time
     /// after BEGIN_REQUEST.
@@ -437,7 +435,7 @@ impl Application {
         app_status: u32,
         protocol_status: ProtocolStatus,
         out: &mut Vec<u8>,
-    ) -> Result<bool, Error> {
+    ) -> Result<bool, UsageError> {
         let req = self.core.writable(request_id)?;
         let close = !req.keep_conn;
         self.core
@@ -447,21 +445,26 @@ impl Application {
         Ok(close)
     }
 
-    /// Answers a GET_VALUES query (§4.1): known names only (R-4.1-2), request id 0.
+    /// Answers a GET_VALUES query (§4.1): known names only (R-4.1-2), request
+    /// id 0. `query` is the block of a [`ApplicationEvent::GetValues`], checked
+    /// already; another that is not a name-value block is
+    /// [`UsageKind::MalformedQuery`].
     pub fn get_values_result(
         &self,
         values: &Values,
         query: &[u8],
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        let block = values.answer(query)?;
+    ) -> Result<(), UsageError> {
+        let block = values
+            .answer(query)
+            .map_err(|_| UsageError::new(UsageKind::MalformedQuery))?;
         self.core
             .encoder
             .record(RecordType::GetValuesResult, NULL_REQUEST_ID, &block, out)
     }
 
     /// Answers an unknown record type (§4.2, R-4.2-1).
-    pub fn unknown_type(&self, record_type: u8, out: &mut Vec<u8>) -> Result<(), Error> {
+    pub fn unknown_type(&self, record_type: u8, out: &mut Vec<u8>) -> Result<(), UsageError> {
         self.core.encoder.unknown_type(record_type, out)
     }
 }
@@ -509,8 +512,9 @@ mod tests {
         assert!(ev[1].starts_with("Params {"), "one event per record");
         assert!(ev[2].starts_with("ParamsEnd"));
         let mut out = Vec::new();
-        c.stdout(rid(1), b"Status: 200\r\n\r\n", &mut out).unwrap();
-        c.end_stdout(rid(1), &mut out).unwrap();
+        c.stream(StreamType::Stdout, rid(1), b"Status: 200\r\n\r\n", &mut out)
+            .unwrap();
+        c.end_stream(StreamType::Stdout, rid(1), &mut out).unwrap();
         assert!(c
             .end_request(rid(1), 0, ProtocolStatus::RequestComplete, &mut out)
             .unwrap());
@@ -597,8 +601,10 @@ mod tests {
         let w = begin(1, Role::Responder, true);
         feed(&mut c, &w);
         let mut out = Vec::new();
-        let e = c.stdout(rid(1), b"x", &mut out).unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::OutputBeforeParams(1));
+        let e = c
+            .stream(StreamType::Stdout, rid(1), b"x", &mut out)
+            .unwrap_err();
+        assert_eq!(e.kind(), &UsageKind::OutputBeforeParams(1));
         // A refusal needs no output.
         assert!(!c
             .end_request(rid(1), 0, ProtocolStatus::CantMpxConn, &mut out)

@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use std::num::NonZeroU16;
 
 use crate::encoder::Encoder;
-use crate::error::{Direction, Error, ErrorKind, Limit};
+use crate::error::{Direction, Error, ErrorKind, Limit, UsageError, UsageKind};
 use crate::limits::Limits;
 use crate::name_value;
 use crate::record::{Record, RecordType, NULL_REQUEST_ID};
@@ -103,6 +103,43 @@ pub(crate) struct Request {
     pub(crate) aborted: bool,
     /// PARAMS gathered until its empty record (the application's side only).
     pub(crate) params: Gather,
+}
+
+/// Why [`Core::begin`] did not make an id active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BeginRefused {
+    /// The id is active already (R-5.1-6).
+    Active,
+    /// `max_requests` ids are active.
+    Full {
+        /// The configured maximum.
+        max: usize,
+    },
+}
+
+impl BeginRefused {
+    /// The peer's BEGIN_REQUEST for `id` at byte `at` (the application's side).
+    pub(crate) fn inbound(self, id: RequestId, at: u64) -> Error {
+        let kind = match self {
+            BeginRefused::Active => ErrorKind::DuplicateBeginRequest(id.get()),
+            BeginRefused::Full { max } => ErrorKind::LimitExceeded {
+                limit: Limit::ConcurrentRequests,
+                max,
+            },
+        };
+        Error::new(kind, at)
+    }
+
+    /// The caller's own BEGIN_REQUEST for `id` (the web server's side).
+    pub(crate) fn usage(self, id: RequestId) -> UsageError {
+        UsageError::new(match self {
+            BeginRefused::Active => UsageKind::RequestActive(id.get()),
+            BeginRefused::Full { max } => UsageKind::LimitReached {
+                limit: Limit::ConcurrentRequests,
+                max,
+            },
+        })
+    }
 }
 
 /// What an inbound record is, once the checks every record passes are done.
@@ -199,25 +236,20 @@ impl Core {
     }
 
     /// Makes `id` active (§5.1), refusing an active id (R-5.1-6) and more
-    /// than `max_requests` at once.
+    /// than `max_requests` at once; the caller says whose fault a refusal is.
     pub(crate) fn begin(
         &mut self,
         id: RequestId,
         role: Role,
         keep_conn: bool,
-        at: u64,
-    ) -> Result<(), Error> {
+    ) -> Result<(), BeginRefused> {
         if self.requests.contains_key(&id) {
-            return Err(Error::new(ErrorKind::DuplicateBeginRequest(id.get()), at));
+            return Err(BeginRefused::Active);
         }
         if self.requests.len() >= self.limits.max_requests {
-            return Err(Error::new(
-                ErrorKind::LimitExceeded {
-                    limit: Limit::ConcurrentRequests,
-                    max: self.limits.max_requests,
-                },
-                at,
-            ));
+            return Err(BeginRefused::Full {
+                max: self.limits.max_requests,
+            });
         }
         self.requests.insert(
             id,
@@ -241,14 +273,15 @@ impl Core {
         Some(req)
     }
 
-    /// An active request to write on (`offset` 0: the caller's own call).
-    pub(crate) fn writable(&mut self, id: RequestId) -> Result<&mut Request, Error> {
+    /// An active request to write on.
+    pub(crate) fn writable(&mut self, id: RequestId) -> Result<&mut Request, UsageError> {
         self.requests
             .get_mut(&id)
-            .ok_or(Error::usage(ErrorKind::RequestEnded(id.get())))
+            .ok_or(UsageError::new(UsageKind::RequestNotActive(id.get())))
     }
 
-    /// Writes `data` on one stream of `id` and, if `end`, its empty record.
+    /// Writes `data` on one stream of `id` and, if `end`, its empty record;
+    /// a stream that travels to this side cannot be written by it (appendix A).
     pub(crate) fn write_stream(
         &mut self,
         stream: StreamType,
@@ -256,7 +289,10 @@ impl Core {
         data: &[u8],
         end: bool,
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), UsageError> {
+        if stream.direction() == self.inbound {
+            return Err(UsageError::new(UsageKind::WrongDirection(stream)));
+        }
         let enc = self.encoder;
         let req = self.writable(id)?;
         req.streams.write(&enc, stream, id.get(), data, end, out)

@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 use super::{Core, Inbound, RequestId};
 use crate::application::{EndRequestBody, ProtocolStatus};
 use crate::encoder::Encoder;
-use crate::error::{Direction, Error, ErrorKind};
+use crate::error::{Direction, Error, ErrorKind, UsageError, UsageKind};
 use crate::limits::Limits;
 use crate::management::UnknownTypeBody;
 use crate::name_value;
@@ -232,20 +232,20 @@ impl WebServer {
     /// for an active id, past `max_requests`, or once a request without
     /// `FCGI_KEEP_CONN` has ended: the application closes the connection
     /// then (R-3.5-1), so a new request needs a new one
-    /// ([`ErrorKind::ConnectionClosed`]).
+    /// ([`UsageKind::ConnectionClosed`]).
     pub fn begin_request(
         &mut self,
         request_id: RequestId,
         role: Role,
         keep_conn: bool,
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), UsageError> {
         if self.core.closing {
-            return Err(Error::usage(ErrorKind::ConnectionClosed));
+            return Err(UsageError::new(UsageKind::ConnectionClosed));
         }
         self.core
-            .begin(request_id, role, keep_conn, 0)
-            .map_err(Error::into_usage)?;
+            .begin(request_id, role, keep_conn)
+            .map_err(|r| r.usage(request_id))?;
         if let Err(e) = self
             .core
             .encoder
@@ -264,7 +264,7 @@ impl WebServer {
         request_id: RequestId,
         pairs: I,
         out: &mut Vec<u8>,
-    ) -> Result<(), Error>
+    ) -> Result<(), UsageError>
     where
         I: IntoIterator<Item = (&'p [u8], &'p [u8])>,
     {
@@ -273,59 +273,39 @@ impl WebServer {
             .write_stream(StreamType::Params, request_id, &block, false, out)
     }
 
-    /// Writes raw bytes on the PARAMS stream (e.g. a block built with chosen length forms).
-    pub fn params_raw(
+    /// Writes `data` on one of the web server's streams (§5.2, §5.3):
+    /// PARAMS (raw bytes, e.g. a block built with chosen length forms),
+    /// STDIN, or DATA (§6.4), split into as many records as it needs; empty
+    /// `data` writes nothing. Refused for STDOUT and STDERR, which only the
+    /// application writes (appendix A), after the stream's end, and for an
+    /// id that is not active.
+    pub fn stream(
         &mut self,
-        request_id: RequestId,
-        block: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        self.core
-            .write_stream(StreamType::Params, request_id, block, false, out)
-    }
-
-    /// Ends PARAMS with its empty record (R-5.2-1).
-    pub fn end_params(&mut self, request_id: RequestId, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.core
-            .write_stream(StreamType::Params, request_id, &[], true, out)
-    }
-
-    /// Writes STDIN content (§5.3).
-    pub fn stdin(
-        &mut self,
+        stream: StreamType,
         request_id: RequestId,
         data: &[u8],
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        self.core
-            .write_stream(StreamType::Stdin, request_id, data, false, out)
+    ) -> Result<(), UsageError> {
+        self.core.write_stream(stream, request_id, data, false, out)
     }
 
-    /// Ends STDIN with its empty record (R-5.3-1).
-    pub fn end_stdin(&mut self, request_id: RequestId, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.core
-            .write_stream(StreamType::Stdin, request_id, &[], true, out)
-    }
-
-    /// Writes DATA content (§5.3, §6.4).
-    pub fn data(
+    /// Ends one of the web server's streams with its empty record: PARAMS
+    /// always (R-5.2-1), STDIN and DATA once begun (R-5.3-1).
+    pub fn end_stream(
         &mut self,
+        stream: StreamType,
         request_id: RequestId,
-        data: &[u8],
         out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        self.core
-            .write_stream(StreamType::Data, request_id, data, false, out)
-    }
-
-    /// Ends DATA with its empty record.
-    pub fn end_data(&mut self, request_id: RequestId, out: &mut Vec<u8>) -> Result<(), Error> {
-        self.core
-            .write_stream(StreamType::Data, request_id, &[], true, out)
+    ) -> Result<(), UsageError> {
+        self.core.write_stream(stream, request_id, &[], true, out)
     }
 
     /// Writes ABORT_REQUEST (§5.4); the id stays active until END_REQUEST.
-    pub fn abort_request(&mut self, request_id: RequestId, out: &mut Vec<u8>) -> Result<(), Error> {
+    pub fn abort_request(
+        &mut self,
+        request_id: RequestId,
+        out: &mut Vec<u8>,
+    ) -> Result<(), UsageError> {
         let enc = self.core.encoder;
         let req = self.core.writable(request_id)?;
         enc.abort_request(request_id.get(), out)?;
@@ -334,7 +314,7 @@ impl WebServer {
     }
 
     /// Writes GET_VALUES (§4.1).
-    pub fn get_values<'n, I>(&self, names: I, out: &mut Vec<u8>) -> Result<(), Error>
+    pub fn get_values<'n, I>(&self, names: I, out: &mut Vec<u8>) -> Result<(), UsageError>
     where
         I: IntoIterator<Item = &'n [u8]>,
     {
@@ -450,8 +430,8 @@ mod tests {
             .unwrap();
         c.params(rid(id), [(&b"A"[..], &b"1"[..])], &mut out)
             .unwrap();
-        c.end_params(rid(id), &mut out).unwrap();
-        c.end_stdin(rid(id), &mut out).unwrap();
+        c.end_stream(StreamType::Params, rid(id), &mut out).unwrap();
+        c.end_stream(StreamType::Stdin, rid(id), &mut out).unwrap();
         c
     }
 
@@ -565,7 +545,7 @@ mod tests {
         let mut out = Vec::new();
         c.begin_request(rid(1), Role::Responder, false, &mut out)
             .unwrap();
-        c.end_params(rid(1), &mut out).unwrap();
+        c.end_stream(StreamType::Params, rid(1), &mut out).unwrap();
         let mut w = Vec::new();
         Encoder::default()
             .end_request(
@@ -579,7 +559,7 @@ mod tests {
         let e = c
             .begin_request(rid(2), Role::Responder, true, &mut out)
             .unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::ConnectionClosed);
+        assert_eq!(e.kind(), &UsageKind::ConnectionClosed);
         assert_eq!(e.requirement(), Some(crate::requirement::R_3_5_1));
     }
 
@@ -595,7 +575,7 @@ mod tests {
             .begin_request(rid(2), Role::Filter, false, &mut out)
             .is_err());
         assert_eq!(c.free_id(), Some(rid(1)));
-        c.end_params(rid(2), &mut out).unwrap();
-        assert!(c.end_params(rid(2), &mut out).is_err());
+        c.end_stream(StreamType::Params, rid(2), &mut out).unwrap();
+        assert!(c.end_stream(StreamType::Params, rid(2), &mut out).is_err());
     }
 }
