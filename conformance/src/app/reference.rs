@@ -712,6 +712,10 @@ async fn respond(
     let mut piece = head;
     body.take(PIECE, &mut piece);
     let mut aborted = false;
+    // The last piece's records go out in one write with the end records:
+    // a small response is one write (one hand-off to the writer task, one
+    // send) instead of two.
+    let mut last = Vec::new();
     // Bounded by the body: every piece after the first takes bytes of it.
     loop {
         let mut out = Vec::new();
@@ -727,14 +731,15 @@ async fn respond(
                 break;
             }
         }
-        sh.send(out).await;
-        tokio::task::yield_now().await;
         piece.clear();
         if body.take(PIECE, &mut piece) == 0 {
+            last = out;
             break;
         }
+        sh.send(out).await;
+        tokio::task::yield_now().await;
     }
-    let mut out = Vec::new();
+    let mut out = last;
     let close;
     {
         let mut c = sh.lock();
