@@ -60,8 +60,26 @@ impl Ctx {
         req: HttpRequest,
         answer: impl FnOnce(&AppSide, &SeenRequest),
     ) -> (Option<SeenRequest>, Result<HttpResponse, String>) {
-        let task = self.spawn(req);
-        let seen = self.app.collect(self.deadline()).await;
+        let mut task = self.spawn(req);
+        let deadline = self.deadline();
+        // A web server may answer the client on its own, forwarding nothing
+        // (a 411 for a body it will not take, a 5xx): once the client has its
+        // response, the request the case waits for cannot change it, so the
+        // wait ends there instead of at the timeout. What the connections
+        // have read by then is still taken in (a barrier, not a pause).
+        let early = tokio::select! {
+            biased;
+            s = self.app.collect(deadline) => Ok(s),
+            r = &mut task => Err(r),
+        };
+        let seen = match early {
+            Ok(seen) => seen,
+            Err(r) => {
+                self.app.sync(Duration::from_millis(500)).await;
+                let seen = self.app.collect(Instant::now()).await;
+                return (seen, joined(r));
+            }
+        };
         if let Some(s) = &seen {
             if s.complete() && !s.closed {
                 answer(&self.app, s);
