@@ -16,6 +16,7 @@ use fcgi_proto::stream::StreamType;
 use fcgi_proto::{Error, OwnedRecord};
 use tokio::time::Instant;
 
+use crate::app::request::Req;
 use crate::bounds::{self, keep, Bounds, Hold, Kept};
 use crate::driver::{Driver, ReadError};
 use crate::target::{connect, Addr};
@@ -213,6 +214,9 @@ pub fn barrier_bytes() -> Vec<u8> {
     b
 }
 
+/// Bytes [`Conn::send_req`] gathers before it writes, when not chopping.
+pub const STREAM_WRITE: usize = 256 << 10;
+
 /// A connection to the application.
 pub struct Conn {
     /// The socket, the decoder of what comes back, the transcript tap, and
@@ -312,11 +316,16 @@ impl Conn {
         if self.out_decoder.push(bytes).is_err() {
             return;
         }
+        // What the judge needs of each record, without copying its content.
         let mut seen = Vec::new();
         while let Ok(Some(r)) = self.out_decoder.next_record() {
-            seen.push((r.record_type(), r.request_id(), r.content.to_vec()));
+            let begin = (r.record_type() == RecordType::BeginRequest).then(|| {
+                fcgi_proto::application::BeginRequestBody::parse(r.content, 0)
+                    .map_or((Role::Responder, false), |b| (b.role, b.keep_conn()))
+            });
+            seen.push((r.record_type(), r.request_id(), r.content.is_empty(), begin));
         }
-        for (t, id, content) in seen {
+        for (t, id, empty, begin) in seen {
             // Records with id 0 begin nothing the judge keeps (R-3.3-5).
             let Some(id) = RequestId::new(id) else {
                 continue;
@@ -326,18 +335,12 @@ impl Conn {
             let judge = self.driver.reader.party_mut();
             let _ = match t {
                 RecordType::BeginRequest => {
-                    let b = fcgi_proto::application::BeginRequestBody::parse(&content, 0);
-                    let (role, keep) =
-                        b.map_or((Role::Responder, false), |b| (b.role, b.keep_conn()));
+                    let (role, keep) = begin.unwrap_or((Role::Responder, false));
                     judge.begin_request(id, role, keep, s)
                 }
-                RecordType::Params if content.is_empty() => {
-                    judge.end_stream(StreamType::Params, id, s)
-                }
-                RecordType::Stdin if content.is_empty() => {
-                    judge.end_stream(StreamType::Stdin, id, s)
-                }
-                RecordType::Data if content.is_empty() => judge.end_stream(StreamType::Data, id, s),
+                RecordType::Params if empty => judge.end_stream(StreamType::Params, id, s),
+                RecordType::Stdin if empty => judge.end_stream(StreamType::Stdin, id, s),
+                RecordType::Data if empty => judge.end_stream(StreamType::Data, id, s),
                 RecordType::AbortRequest => judge.abort_request(id, s),
                 _ => Ok(()),
             };
@@ -347,6 +350,36 @@ impl Conn {
     /// Sends bytes in one write.
     pub async fn send(&mut self, bytes: &[u8]) -> Result<(), ConnError> {
         self.send_chopped(bytes, usize::MAX).await
+    }
+
+    /// Sends `req` record by record as [`Req::record_iter`] encodes them,
+    /// in writes of at most `chop` bytes (as [`Conn::send_chopped`] would
+    /// write `req.bytes()`), or without `chop` in writes of up to
+    /// [`STREAM_WRITE`] bytes: a request smaller than that is one write, and
+    /// a large body is never encoded whole.
+    pub async fn send_req(&mut self, req: &Req, chop: Option<usize>) -> Result<(), ConnError> {
+        let chop = chop.unwrap_or(usize::MAX).max(1);
+        let mut pending = Vec::new();
+        for record in req.record_iter() {
+            pending.extend_from_slice(&record);
+            let ready = if chop == usize::MAX {
+                if pending.len() < STREAM_WRITE {
+                    continue;
+                }
+                pending.len()
+            } else {
+                pending.len() / chop * chop
+            };
+            if ready > 0 {
+                self.send_chopped(pending.get(..ready).unwrap_or_default(), chop)
+                    .await?;
+                pending.drain(..ready);
+            }
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.send_chopped(&pending, chop).await
     }
 
     /// Sends bytes in writes of at most `chop` bytes (Autobahn's chopsize).

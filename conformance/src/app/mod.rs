@@ -265,7 +265,7 @@ async fn probe(
             .or_else(|_| request::cgi(&resp.stdout).map_err(|_| Outcome::skip("")))
         {
             probed.baseline_status = Some(out.status);
-            probed.echo = parse_echo(&out.body).is_some();
+            probed.echo = parse_echo(out.body).is_some();
         }
     }
     if let Ok(mut c) = ctx.conn("probe").await {

@@ -209,7 +209,6 @@ struct ReqState {
     data: Vec<u8>,
     stdin_done: bool,
     data_done: bool,
-    responding: bool,
 }
 
 enum Out {
@@ -512,10 +511,10 @@ async fn on_event(
                 let _ = enc.end_request(id.get(), 1, ProtocolStatus::RequestComplete, &mut ack);
                 sh.send(ack).await;
             }
-            let responding = reqs.get(&id).is_some_and(|r| r.responding)
-                || responders(sh)
-                    .iter()
-                    .any(|(i, t)| *i == id && !t.is_finished());
+            // A request being answered has left `reqs` for its task.
+            let responding = responders(sh)
+                .iter()
+                .any(|(i, t)| *i == id && !t.is_finished());
             if responding {
                 // The response under way stops at its next piece and ends
                 // the request; it is let finish before the next record is
@@ -553,16 +552,16 @@ async fn maybe_respond(
     let ignore_data = sh.has(Fault::FilterIgnoresData);
     let ready =
         r.params.is_some() && r.stdin_done && (!role.reads_data() || r.data_done || ignore_data);
-    if !ready || r.responding {
+    if !ready {
         return true;
     }
     let other = reqs.keys().copied().find(|&k| k != id).map(RequestId::get);
-    let Some(r) = reqs.get_mut(&id) else {
+    // The request's state moves into its response: a large body is held
+    // once, not copied into the echo.
+    let Some(r) = reqs.remove(&id) else {
         return true;
     };
-    r.responding = true;
     let (head, body, stderr) = build_response(sh, role, r);
-    reqs.remove(&id);
     let sh = sh.clone();
     let wrong_id = other.filter(|_| sh.has(Fault::WrongIdWhenInterleaved));
     if role.reads_data() && ignore_data {
@@ -579,13 +578,13 @@ async fn maybe_respond(
     true
 }
 
-fn build_response(sh: &Shared, role: Role, r: &ReqState) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+fn build_response(sh: &Shared, role: Role, r: ReqState) -> (Vec<u8>, Body, Vec<u8>) {
     let role = if role == Role::Filter && sh.has(Fault::FilterIgnoresData) {
         Role::Responder
     } else {
         role
     };
-    let block = r.params.clone().unwrap_or_default();
+    let block = r.params.unwrap_or_default();
     let mut echo_params = Vec::new();
     let mut status: Option<String> = None;
     let mut big = 0usize;
@@ -644,18 +643,58 @@ fn build_response(sh: &Shared, role: Role, r: &ReqState) -> (Vec<u8>, Vec<u8>, V
         body.extend_from_slice(v);
         body.push(b'\n');
     }
-    let mut stdin = r.stdin.as_slice();
+    let mut stdin = r.stdin;
     if sh.has(Fault::CutLongStdin) {
-        stdin = stdin.get(..65536).unwrap_or(stdin);
+        stdin.truncate(65536);
     }
     body.extend_from_slice(format!("stdin {}\n", stdin.len()).as_bytes());
-    body.extend_from_slice(stdin);
+    let mut parts = vec![body, stdin];
     if role == Role::Filter {
-        body.extend_from_slice(format!("data {}\n", r.data.len()).as_bytes());
-        body.extend_from_slice(&r.data);
+        parts.push(format!("data {}\n", r.data.len()).into_bytes());
+        parts.push(r.data);
     }
-    body.resize(body.len() + big, b'x');
+    let body = Body {
+        parts: parts.into(),
+        at: 0,
+        filler: big,
+    };
     (head.into_bytes(), body, stderr)
+}
+
+/// A response body as its parts (the echo's lines, the request's own STDIN
+/// and DATA buffers) and a count of `x` filler bytes after them, taken in
+/// pieces: the body is never gathered into one buffer.
+struct Body {
+    parts: std::collections::VecDeque<Vec<u8>>,
+    /// Bytes of the first part already taken.
+    at: usize,
+    filler: usize,
+}
+
+impl Body {
+    /// Appends up to `max` more bytes of the body to `out`; how many.
+    fn take(&mut self, max: usize, out: &mut Vec<u8>) -> usize {
+        let mut n = 0;
+        // Bounded: each turn takes bytes or drops a part.
+        while n < max {
+            let Some(part) = self.parts.front() else {
+                let k = (max - n).min(self.filler);
+                out.resize(out.len() + k, b'x');
+                self.filler -= k;
+                return n + k;
+            };
+            let rest = part.get(self.at..).unwrap_or_default();
+            let k = (max - n).min(rest.len());
+            out.extend_from_slice(rest.get(..k).unwrap_or_default());
+            n += k;
+            self.at += k;
+            if self.at >= part.len() {
+                self.parts.pop_front();
+                self.at = 0;
+            }
+        }
+        n
+    }
 }
 
 /// Streams one response in 32 KiB pieces, stopping early if the request is aborted.
@@ -664,18 +703,21 @@ async fn respond(
     id: RequestId,
     wrong_id: Option<u16>,
     head: Vec<u8>,
-    body: Vec<u8>,
+    mut body: Body,
     stderr: Vec<u8>,
 ) {
+    const PIECE: usize = 32 * 1024;
     let enc = sh.encoder();
     let write_id = wrong_id.unwrap_or(id.get());
-    let mut first = head;
-    let split = body.len().min(32 * 1024);
-    first.extend_from_slice(body.get(..split).unwrap_or_default());
-    let rest = body.get(split..).unwrap_or_default();
-    let pieces = std::iter::once(first.as_slice()).chain(rest.chunks(32 * 1024));
+    let mut piece = head;
+    body.take(PIECE, &mut piece);
     let mut aborted = false;
-    for piece in pieces {
+    // The last piece's records go out in one write with the end records:
+    // a small response is one write (one hand-off to the writer task, one
+    // send) instead of two.
+    let mut last = Vec::new();
+    // Bounded by the body: every piece after the first takes bytes of it.
+    loop {
         let mut out = Vec::new();
         {
             let mut c = sh.lock();
@@ -684,15 +726,20 @@ async fn respond(
                 break;
             }
             if wrong_id.is_some() {
-                let _ = enc.stream(StreamType::Stdout, write_id, piece, &mut out);
-            } else if c.stream(StreamType::Stdout, id, piece, &mut out).is_err() {
+                let _ = enc.stream(StreamType::Stdout, write_id, &piece, &mut out);
+            } else if c.stream(StreamType::Stdout, id, &piece, &mut out).is_err() {
                 break;
             }
+        }
+        piece.clear();
+        if body.take(PIECE, &mut piece) == 0 {
+            last = out;
+            break;
         }
         sh.send(out).await;
         tokio::task::yield_now().await;
     }
-    let mut out = Vec::new();
+    let mut out = last;
     let close;
     {
         let mut c = sh.lock();

@@ -45,6 +45,12 @@ impl Req {
     /// A Responder request with the runner's base CGI params, `extra`
     /// params (the user's `--param`s) and the given body.
     pub fn responder(id: u16, extra: &[(Vec<u8>, Vec<u8>)], body: &[u8]) -> Req {
+        Req::responder_owned(id, extra, body.to_vec())
+    }
+
+    /// [`Req::responder`] taking the body it keeps, so that a large body
+    /// is not copied.
+    pub fn responder_owned(id: u16, extra: &[(Vec<u8>, Vec<u8>)], body: Vec<u8>) -> Req {
         let method: &[u8] = if body.is_empty() { b"GET" } else { b"POST" };
         let mut params: Vec<(Vec<u8>, Vec<u8>)> = vec![
             (b"GATEWAY_INTERFACE".to_vec(), b"CGI/1.1".to_vec()),
@@ -81,7 +87,7 @@ impl Req {
             role: Role::Responder,
             keep_conn: false,
             params,
-            stdin: body.to_vec(),
+            stdin: body,
             data: None,
             padding: Padding::Align8,
             params_record_size: None,
@@ -174,27 +180,59 @@ impl Req {
 
     /// The whole request as records, in order.
     pub fn records(&self) -> Vec<Vec<u8>> {
-        let mut parts = vec![self.begin_bytes()];
-        split_records(&self.params_bytes(), &mut parts);
-        if !self.no_stdin_stream {
-            let (body, end) = self.stdin_parts();
-            split_records(&body, &mut parts);
-            parts.push(end);
-        }
-        split_records(&self.data_bytes(), &mut parts);
+        self.record_iter().collect()
+    }
+
+    /// The request's records one at a time, in order, each encoded when it
+    /// is taken: a large body is never encoded whole, so a sender holds the
+    /// body once and one record of it ([`Req::records`] collects these).
+    pub fn record_iter(&self) -> impl Iterator<Item = Vec<u8>> + '_ {
+        let mut head = vec![self.begin_bytes()];
+        split_records(&self.params_bytes(), &mut head);
+        let stdin =
+            (!self.no_stdin_stream).then(|| self.stream_records(StreamType::Stdin, &self.stdin));
+        let data = self
+            .data
+            .as_deref()
+            .map(|d| self.stream_records(StreamType::Data, d));
+        let records = head
+            .into_iter()
+            .chain(stdin.into_iter().flatten())
+            .chain(data.into_iter().flatten());
+        let mut gv = Vec::new();
         if self.management_between {
-            let mut gv = Vec::new();
             let _ = Encoder::default()
                 .with_padding(self.padding)
                 .get_values([fcgi_proto::management::MAX_CONNS.as_bytes()], &mut gv);
-            let mut with = Vec::new();
-            for p in parts {
-                with.push(p);
-                with.push(gv.clone());
-            }
-            return with;
         }
-        parts
+        records.flat_map(move |r| {
+            let between = (!gv.is_empty()).then(|| gv.clone());
+            std::iter::once(r).chain(between)
+        })
+    }
+
+    /// One stream's records (STDIN or DATA, in the request's record size
+    /// and padding), then its empty end record, encoded one at a time.
+    fn stream_records<'a>(
+        &self,
+        stream: StreamType,
+        content: &'a [u8],
+    ) -> impl Iterator<Item = Vec<u8>> + 'a {
+        let enc = self.encoder(self.stdin_record_size);
+        let id = self.id;
+        let size = usize::from(enc.max_record_content().get());
+        content
+            .chunks(size)
+            .map(move |c| {
+                let mut r = Vec::new();
+                let _ = enc.stream(stream, id, c, &mut r);
+                r
+            })
+            .chain(std::iter::once_with(move || {
+                let mut end = Vec::new();
+                let _ = enc.end_stream(stream, id, &mut end);
+                end
+            }))
     }
 
     /// The whole request as bytes.
@@ -218,32 +256,33 @@ fn split_records(bytes: &[u8], out: &mut Vec<Vec<u8>>) {
     }
 }
 
-/// What an application following the echo contract said it received.
+/// What an application following the echo contract said it received,
+/// borrowed from the response body (a large echo is not copied).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Echo {
+pub struct Echo<'a> {
     /// `ECHO_*` params, by name.
     pub params: BTreeMap<String, String>,
     /// The request body it read.
-    pub stdin: Vec<u8>,
+    pub stdin: &'a [u8],
     /// DATA it read (reference application and filters only).
-    pub data: Option<Vec<u8>>,
+    pub data: Option<&'a [u8]>,
     /// Bytes after the echo (the `ECHO_BIG` filler).
-    pub tail: Vec<u8>,
+    pub tail: &'a [u8],
 }
 
-/// The CGI head and body of a STDOUT stream.
+/// The CGI head and body of a STDOUT stream, the body borrowed from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CgiOut {
+pub struct CgiOut<'a> {
     /// HTTP status the head stands for.
     pub status: u16,
     /// Header lines as (name, value).
     pub headers: Vec<(String, Vec<u8>)>,
     /// The body.
-    pub body: Vec<u8>,
+    pub body: &'a [u8],
 }
 
 /// Parses STDOUT as a CGI response (RFC 3875 §6).
-pub fn cgi(stdout: &[u8]) -> Result<CgiOut, String> {
+pub fn cgi(stdout: &[u8]) -> Result<CgiOut<'_>, String> {
     match fcgi_proto::cgi::parse_response(stdout, fcgi_proto::Limits::default().max_cgi_headers) {
         Ok(fcgi_proto::Status::Complete(r)) => Ok(CgiOut {
             status: r.status_code(),
@@ -252,7 +291,7 @@ pub fn cgi(stdout: &[u8]) -> Result<CgiOut, String> {
                 .iter()
                 .map(|h| (h.name.to_string(), h.value.to_vec()))
                 .collect(),
-            body: stdout.get(r.body_offset..).unwrap_or_default().to_vec(),
+            body: stdout.get(r.body_offset..).unwrap_or_default(),
         }),
         Ok(fcgi_proto::Status::Partial(_)) => Err(format!(
             "STDOUT ({} bytes) ends before the blank line that ends the CGI head",
@@ -263,7 +302,7 @@ pub fn cgi(stdout: &[u8]) -> Result<CgiOut, String> {
 }
 
 /// Parses an echo-contract body; `None` if the body is not in that form.
-pub fn parse_echo(body: &[u8]) -> Option<Echo> {
+pub fn parse_echo(body: &[u8]) -> Option<Echo<'_>> {
     let mut rest = body.strip_prefix(b"FCGI-ECHO/1\n")?;
     let mut echo = Echo::default();
     // Bounded by the body: each turn consumes a line.
@@ -278,7 +317,7 @@ pub fn parse_echo(body: &[u8]) -> Option<Echo> {
             rest = after;
         } else if let Some(n) = line.strip_prefix(b"stdin ") {
             let len: usize = std::str::from_utf8(n).ok()?.trim().parse().ok()?;
-            echo.stdin = after.get(..len)?.to_vec();
+            echo.stdin = after.get(..len)?;
             rest = after.get(len..)?;
             // The reference application also echoes DATA after STDIN.
             if let Some(d) = rest.strip_prefix(b"data ") {
@@ -289,10 +328,10 @@ pub fn parse_echo(body: &[u8]) -> Option<Echo> {
                     .parse()
                     .ok()?;
                 let after = d.get(nl + 1..)?;
-                echo.data = Some(after.get(..len)?.to_vec());
+                echo.data = Some(after.get(..len)?);
                 rest = after.get(len..)?;
             }
-            echo.tail = rest.to_vec();
+            echo.tail = rest;
             return Some(echo);
         } else {
             return None;
@@ -311,9 +350,27 @@ mod tests {
         let e = parse_echo(body).unwrap_or_default();
         assert_eq!(e.params.get("ECHO_B").map(String::as_str), Some("x=y"));
         assert_eq!(e.stdin, b"abc");
-        assert_eq!(e.data.as_deref(), Some(&b"xy"[..]));
+        assert_eq!(e.data, Some(&b"xy"[..]));
         assert_eq!(e.tail, b"TAIL");
         assert!(parse_echo(b"hello").is_none());
+    }
+
+    #[test]
+    fn streamed_records_are_the_whole_encoding() {
+        let mut r = Req::responder(3, &[], &[7u8; 200_000]);
+        r.data = Some(vec![9u8; 70_000]);
+        for size in [None, NonZeroU16::new(1000), NonZeroU16::new(7)] {
+            r.stdin_record_size = size;
+            let (body, end) = r.stdin_parts();
+            let mut whole = r.begin_bytes();
+            whole.extend(r.params_bytes());
+            whole.extend(body);
+            whole.extend(end);
+            whole.extend(r.data_bytes());
+            assert_eq!(r.bytes(), whole, "record size {size:?}");
+            let d = fcgi_proto::dump::dump(&whole);
+            assert_eq!(r.records().len(), d.entries.len(), "record size {size:?}");
+        }
     }
 
     #[test]

@@ -393,12 +393,12 @@ fn judge_end(r: &Req, id: u16, status: ProtocolStatus, contract: Contract) -> Re
     if !contract.echo || role == Role::Authorizer {
         return Ok(());
     }
-    let echo = parse_echo(&out.body).ok_or_else(|| {
+    let echo = parse_echo(out.body).ok_or_else(|| {
         finding(
             "echo",
             req::R_6_2_1,
             "an FCGI-ECHO/1 body (docs/echo-contract.md)".into(),
-            format!("request {id}: {}", preview(&out.body)),
+            format!("request {id}: {}", preview(out.body)),
         )
     })?;
     let mut it = name_value::pairs(&r.params);
@@ -441,10 +441,10 @@ fn judge_end(r: &Req, id: u16, status: ProtocolStatus, contract: Contract) -> Re
                 "request {id}: STDIN of {} bytes received as sent",
                 r.stdin.len()
             ),
-            format!("{} bytes: {}", echo.stdin.len(), preview(&echo.stdin)),
+            format!("{} bytes: {}", echo.stdin.len(), preview(echo.stdin)),
         ));
     }
-    if role == Role::Filter && contract.filter_data && echo.data.as_deref() != Some(&r.data) {
+    if role == Role::Filter && contract.filter_data && echo.data != Some(&r.data) {
         return Err(finding(
             "echo",
             req::R_6_4_1,

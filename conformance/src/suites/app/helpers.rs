@@ -42,6 +42,15 @@ pub(crate) fn varied(n: usize) -> Vec<u8> {
     out
 }
 
+/// The first byte of `got` that is not [`varied`]'s, or `None` when `got`
+/// is `varied(got.len())`: checks an echo against the formula instead of
+/// a kept copy of the body sent.
+pub(crate) fn varied_difference(got: &[u8]) -> Option<usize> {
+    got.iter()
+        .enumerate()
+        .position(|(i, &b)| b != (i * 7 + i / 251) as u8)
+}
+
 pub(crate) async fn send_or_fail(c: &mut Conn, bytes: &[u8]) -> Result<(), Outcome> {
     c.send(bytes)
         .await
@@ -361,8 +370,8 @@ pub(crate) fn judge_interleaved(
             Some(ProtocolStatus::RequestComplete) => {
                 let out = well_formed(c, resp)?;
                 if ctx.probed.echo {
-                    let Some(echo) = parse_echo(&out.body) else {
-                        return Err(Outcome::fail("an echo body", dump_preview(&out.body)));
+                    let Some(echo) = parse_echo(out.body) else {
+                        return Err(Outcome::fail("an echo body", dump_preview(out.body)));
                     };
                     let o = compare_echo(req, &echo);
                     if o.verdict != crate::case::Verdict::Pass {
@@ -432,13 +441,23 @@ pub(crate) fn soften(o: Outcome) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::varied;
+    use super::{varied, varied_difference};
 
     #[test]
     fn varied_is_its_formula() {
         for n in [0, 1, 250, 251, 32127, 32128, 32129, 100_000, 4 << 20] {
             let want: Vec<u8> = (0..n).map(|i| (i * 7 + i / 251) as u8).collect();
             assert_eq!(varied(n), want, "n = {n}");
+            assert_eq!(varied_difference(&want), None, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn varied_difference_finds_the_first_changed_byte() {
+        let mut v = varied(100_000);
+        for at in [99_999, 40_000, 0] {
+            v[at] ^= 1;
+            assert_eq!(varied_difference(&v), Some(at));
         }
     }
 }

@@ -57,7 +57,7 @@ async fn params_duplicates(ctx: Ctx) -> Outcome {
         Ok(o) => o,
         Err(o) => return o,
     };
-    match parse_echo(&out.body).and_then(|e| e.params.get("ECHO_DUP").cloned()) {
+    match parse_echo(out.body).and_then(|e| e.params.get("ECHO_DUP").cloned()) {
         Some(v) => Outcome::info(format!("of two ECHO_DUP params the application kept {v:?}")),
         None => Outcome::info("the duplicated param did not come back"),
     }

@@ -91,7 +91,7 @@ async fn filter(ctx: Ctx) -> Outcome {
     if !ctx.probed.echo {
         return Outcome::pass(format!("served: status {}", out.status));
     }
-    match parse_echo(&out.body) {
+    match parse_echo(out.body) {
         Some(e) => match e.data {
             Some(d) if d == data => Outcome::pass("served; FCGI_DATA came back unchanged"),
             Some(d) => Outcome::fail(
@@ -154,7 +154,7 @@ async fn filter_data_length(ctx: Ctx) -> Outcome {
         .find(|(n, _)| n.eq_ignore_ascii_case("x-data-length-matches"))
         .map(|(_, v)| format!("; X-Data-Length-Matches: {}", String::from_utf8_lossy(v)))
         .unwrap_or_default();
-    let data = match parse_echo(&out.body).and_then(|e| e.data) {
+    let data = match parse_echo(out.body).and_then(|e| e.data) {
         Some(d) => format!("the echo shows {} DATA bytes", d.len()),
         None => "the answer shows no DATA".to_string(),
     };
