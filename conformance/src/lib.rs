@@ -26,6 +26,7 @@ pub mod report;
 pub mod requirements;
 pub mod schedule;
 pub mod server;
+mod span;
 pub mod spawn;
 pub mod stdio;
 pub mod suggest;

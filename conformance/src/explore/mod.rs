@@ -110,24 +110,12 @@ pub(crate) struct Checked {
 
 /// Parses `10s`, `500ms`, `2m`, `1h` or a bare number of seconds.
 pub fn parse_time(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = t.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (t, 1.0)
-    };
-    let bad = || format!("--time '{s}' is not a time: give e.g. 60s, 500ms or 2m");
-    let v: f64 = num.trim().parse().map_err(|_| bad())?;
-    if !v.is_finite() || v <= 0.0 {
-        return Err(bad());
-    }
-    let d = Duration::from_secs_f64(v * scale);
+    let d = crate::span::parse_span(
+        s,
+        "--time",
+        "60s, 500ms or 2m",
+        &[("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)],
+    )?;
     if d > MAX_TIME {
         return Err(format!(
             "--time {s} is over the cap of 24h: give a shorter run"

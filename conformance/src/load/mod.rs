@@ -118,22 +118,12 @@ struct Checked {
 
 /// Parses `10s`, `500ms`, `2m` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (t, 1.0)
-    };
-    let bad = || format!("--duration '{s}' is not a time: give e.g. 10s, 500ms or 2m");
-    let v: f64 = num.trim().parse().map_err(|_| bad())?;
-    if !v.is_finite() || v <= 0.0 {
-        return Err(bad());
-    }
-    let d = Duration::from_secs_f64(v * scale);
+    let d = crate::span::parse_span(
+        s,
+        "--duration",
+        "10s, 500ms or 2m",
+        &[("ms", 0.001), ("s", 1.0), ("m", 60.0)],
+    )?;
     if d > MAX_DURATION {
         return Err(format!(
             "--duration {s} is longer than the cap of {}s: give a shorter run",
