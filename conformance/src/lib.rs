@@ -8,28 +8,71 @@
 //! bundled reference peer.
 #![forbid(unsafe_code)]
 
-pub mod app;
-pub mod bounds;
-pub mod capture;
-pub mod case;
-pub mod client;
-pub mod conversation;
-pub mod driver;
-pub mod dump_cmd;
-pub mod expectations;
-pub mod explore;
-pub mod load;
-pub mod output;
-pub mod preflight;
-pub mod progress;
-pub mod report;
-pub mod requirements;
-pub mod schedule;
-pub mod server;
+#[doc(hidden)]
+pub mod cli;
+
+pub(crate) mod app;
+pub(crate) mod bounds;
+pub(crate) mod capture;
+pub(crate) mod case;
+pub(crate) mod client;
+pub(crate) mod conversation;
+pub(crate) mod driver;
+pub(crate) mod dump_cmd;
+pub(crate) mod expectations;
+pub(crate) mod explore;
+pub(crate) mod load;
+pub(crate) mod output;
+pub(crate) mod preflight;
+pub(crate) mod progress;
+pub(crate) mod report;
+pub(crate) mod requirements;
+pub(crate) mod schedule;
+pub(crate) mod server;
 mod span;
-pub mod spawn;
-pub mod stdio;
-pub mod suggest;
-pub mod suites;
-pub mod target;
-pub mod transcript;
+pub(crate) mod spawn;
+pub(crate) mod stdio;
+pub(crate) mod suggest;
+pub(crate) mod suites;
+pub(crate) mod target;
+pub(crate) mod transcript;
+
+/// Internals the crate's own integration tests reach into (self-checks
+/// with injected faults, the wire client, the requirements table). Not
+/// part of the API: no semver promise, hidden from the docs.
+#[doc(hidden)]
+pub mod __private {
+    pub mod app {
+        pub use crate::app::*;
+        pub mod reference {
+            pub use crate::app::reference::*;
+        }
+    }
+    pub mod capture {
+        pub use crate::capture::*;
+        pub mod file {
+            pub use crate::capture::file::*;
+        }
+    }
+    pub mod case {
+        pub use crate::case::*;
+    }
+    pub mod client {
+        pub use crate::client::*;
+    }
+    pub mod report {
+        pub use crate::report::*;
+    }
+    pub mod requirements {
+        pub use crate::requirements::*;
+        pub mod generate {
+            pub use crate::requirements::generate::*;
+        }
+    }
+    pub mod server {
+        pub use crate::server::*;
+    }
+    pub mod target {
+        pub use crate::target::*;
+    }
+}

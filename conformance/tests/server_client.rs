@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fcgi_conformance::client::{Body, Client, ClientError, Config, Part, Request};
-use fcgi_conformance::target::Addr;
+use fcgi_conformance::__private::client::{Body, Client, ClientError, Config, Part, Request};
+use fcgi_conformance::__private::target::Addr;
 use fcgi_proto::application::ProtocolStatus;
 use fcgi_proto::connection::{Application, ApplicationEvent as Event, RequestId};
 use fcgi_proto::decoder::Decoder;
