@@ -7,7 +7,11 @@
 //! requirement IDs. With no target, each suite runs against this crate's
 //! bundled reference peer.
 #![forbid(unsafe_code)]
+// Without the command line, the paths only its subcommands take have no
+// caller; the default build (with `cli`) keeps every lint.
+#![cfg_attr(not(feature = "cli"), allow(dead_code, unused_imports))]
 
+#[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod cli;
 
@@ -16,13 +20,19 @@ pub(crate) mod bounds;
 pub(crate) mod capture;
 pub(crate) mod case;
 pub(crate) mod client;
+#[cfg(feature = "cli")]
 pub(crate) mod conversation;
 pub(crate) mod driver;
+#[cfg(feature = "cli")]
 pub(crate) mod dump_cmd;
 pub(crate) mod expectations;
+#[cfg(feature = "cli")]
 pub(crate) mod explore;
+#[cfg(feature = "cli")]
 pub(crate) mod load;
+#[cfg(feature = "cli")]
 pub(crate) mod output;
+#[cfg(feature = "cli")]
 pub(crate) mod preflight;
 pub(crate) mod progress;
 pub(crate) mod report;

@@ -87,12 +87,14 @@ struct State {
     drawn: bool,
 }
 
+#[cfg(feature = "cli")]
 /// The live progress line on standard error.
 #[derive(Clone)]
 pub struct Progress {
     state: Arc<Mutex<State>>,
 }
 
+#[cfg(feature = "cli")]
 impl Progress {
     /// A progress line for `repeat` runs of `total` cases each, or `None`
     /// when standard error is not a terminal (then nothing extra is written).

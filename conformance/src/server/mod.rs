@@ -14,16 +14,22 @@ pub mod http;
 pub mod reference;
 pub mod runner;
 
+#[cfg(feature = "cli")]
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "cli")]
 use clap::Args;
 
 use crate::case::{selected, CaseInfo, CaseResult, Suite};
 use crate::client::Faults;
+#[cfg(feature = "cli")]
 use crate::output::{emit, usage_error, RunArgs};
+#[cfg(feature = "cli")]
 use crate::preflight;
-use crate::progress::{Observer, Progress};
+use crate::progress::Observer;
+#[cfg(feature = "cli")]
+use crate::progress::Progress;
 use crate::report::Report;
 use crate::spawn;
 use crate::suites::server::Ctx;
@@ -31,6 +37,7 @@ use crate::target::{Addr, Listener};
 use harness::AppSide;
 use http::Url;
 
+#[cfg(feature = "cli")]
 /// Flags of `fcgi-conformance server`.
 #[derive(Args, Debug, Clone)]
 pub struct ServerArgs {
@@ -254,6 +261,7 @@ fn report_of(
     Some(report)
 }
 
+#[cfg(feature = "cli")]
 /// Runs the suite (`--repeat` times); the exit code follows
 /// [`crate::output::emit`]. Every flag and file is checked first.
 pub async fn main(args: ServerArgs) -> ExitCode {
