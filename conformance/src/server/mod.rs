@@ -187,7 +187,7 @@ pub async fn run_reference(
         .unwrap_or_default())
 }
 
-async fn run_reference_on(
+pub(crate) async fn run_reference_on(
     listener: Listener,
     faults: Faults,
     plan: &Plan,
@@ -212,7 +212,7 @@ async fn run_reference_on(
     Ok(runs)
 }
 
-async fn http_reachable(url: &Url, wait: Duration) -> bool {
+pub(crate) async fn http_reachable(url: &Url, wait: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + wait;
     let addr = format!("{}:{}", url.host, url.port);
     loop {
@@ -233,7 +233,7 @@ async fn http_reachable(url: &Url, wait: Duration) -> bool {
 }
 
 /// One report of the runs of a selection (see [`Report::repeated`]).
-fn report_of(
+pub(crate) fn report_of(
     target: &str,
     t0: Instant,
     runs: Vec<Vec<CaseResult>>,
