@@ -28,6 +28,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The libtest-mimic this harness is built on, for [`Arguments`] and
+/// [`Conclusion`] without a second copy of the crate.
+pub use libtest_mimic;
 use libtest_mimic::{Arguments, Completion, Conclusion, Failed, Trial};
 
 use crate::api::{AppSuite, Error, ServerSuite};
@@ -152,33 +155,34 @@ pub fn trials(report: &Report, expect: &Expectations) -> Vec<Trial> {
 }
 
 /// Tests that each fail with `why`: what a run that did not take place reports.
-fn failing(ids: &[String], kinds: &[String], why: &str) -> Vec<Trial> {
-    ids.iter()
-        .zip(kinds)
-        .map(|(id, kind)| {
+fn failing(cases: &[&CaseInfo], why: &str) -> Vec<Trial> {
+    cases
+        .iter()
+        .map(|c| {
             let m = why.to_string();
-            Trial::test(id.clone(), move || Err(Failed::from(m))).with_kind(kind.clone())
+            Trial::test(c.id, move || Err(Failed::from(m))).with_kind(c.section.short())
         })
         .collect()
 }
 
-/// The ids (and sections) the suite's own selection and then the test
-/// filter leave, in case-table order.
-fn filtered(
+/// The cases the suite's own selection leaves, split into those the
+/// test filter keeps and the rest (whose tests are only counted as
+/// filtered out), in case-table order.
+fn filtered<'c>(
     args: &Arguments,
-    cases: &[CaseInfo],
+    cases: &'c [CaseInfo],
     only: &[String],
     skip: &[String],
-) -> (Vec<String>, Vec<String>) {
+) -> (Vec<&'c CaseInfo>, Vec<&'c CaseInfo>) {
     cases
         .iter()
         .filter(|c| crate::case::selected(c.id, only, skip))
-        .filter(|c| {
-            let probe = Trial::test(c.id, || Ok(())).with_kind(c.section.short());
-            !args.is_filtered_out(&probe)
-        })
-        .map(|c| (c.id.to_string(), c.section.short().to_string()))
-        .unzip()
+        .partition(|c| !args.is_filtered_out(&placeholder(c)))
+}
+
+/// A test that is never run (filtered out, or listed): its name and kind only.
+fn placeholder(c: &CaseInfo) -> Trial {
+    Trial::test(c.id, || Err(Failed::from("not run"))).with_kind(c.section.short())
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
@@ -223,21 +227,21 @@ impl Runs for ServerSuite {
 fn run_suite<S: Runs>(suite: S, expect: Expectations, args: &Arguments) -> Conclusion {
     let cases = cases_of(S::SUITE);
     let (only, skip) = suite.selection();
-    let (ids, kinds) = filtered(args, &cases, &only, &skip);
+    let (kept, rest) = filtered(args, &cases, &only, &skip);
+    let ids: Vec<String> = kept.iter().map(|c| c.id.to_string()).collect();
     let unknown = expect.unknown(&cases);
-    let trials = if !unknown.is_empty() {
+    let mut trials = if !unknown.is_empty() {
         failing(
-            &ids,
-            &kinds,
+            &kept,
             &format!(
                 "the expectations name no case of the {} suite: {} (see `fcgi-conformance list`)",
                 S::SUITE.name(),
                 unknown.join(", ")
             ),
         )
-    } else if args.list || ids.is_empty() {
+    } else if args.list || kept.is_empty() {
         // Nothing to run: the names are all libtest needs.
-        failing(&ids, &kinds, "not run")
+        kept.iter().map(|c| placeholder(c)).collect()
     } else {
         // `only` patterns match by substring: the exact ids may select a
         // few more cases, which the report then holds and the filter drops.
@@ -245,13 +249,23 @@ fn run_suite<S: Runs>(suite: S, expect: Expectations, args: &Arguments) -> Concl
             .map_err(Error::Io)
             .and_then(|rt| rt.block_on(suite.run_ids(&ids)));
         match report {
-            Ok(r) => trials(&r, &expect)
-                .into_iter()
-                .filter(|t| ids.iter().any(|id| id == t.name()))
-                .collect(),
-            Err(e) => failing(&ids, &kinds, &format!("the suite did not run: {e}")),
+            Ok(r) => {
+                let mut t: Vec<Trial> = trials(&r, &expect)
+                    .into_iter()
+                    .filter(|t| ids.iter().any(|id| id == t.name()))
+                    .collect();
+                // A selected case the report lacks is a failure, not a silence.
+                for c in &kept {
+                    if !r.cases.iter().any(|k| k.info.id == c.id) {
+                        t.extend(failing(&[c], "the run returned no result for this case"));
+                    }
+                }
+                t
+            }
+            Err(e) => failing(&kept, &format!("the suite did not run: {e}")),
         }
     };
+    trials.extend(rest.iter().map(|c| placeholder(c)));
     libtest_mimic::run(args, trials)
 }
 
