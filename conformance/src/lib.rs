@@ -111,6 +111,9 @@ pub mod __private {
     pub mod client {
         pub use crate::client::*;
     }
+    pub mod driver {
+        pub use crate::driver::*;
+    }
     pub mod report {
         pub use crate::report::*;
     }
