@@ -35,6 +35,10 @@ pub enum Error {
     Timeout(Duration),
     /// `repeat` is 0 or above [`MAX_REPEAT`].
     Repeat(usize),
+    /// [`Explore::findings`] is 0 or above 16.
+    Findings(usize),
+    /// [`Explore::conversations`] is 0 or above ten million.
+    Conversations(u64),
     /// The `only`/`skip` patterns leave no case to run; the message names
     /// the nearest case ids.
     NoCaseSelected(String),
@@ -69,6 +73,12 @@ impl fmt::Display for Error {
             Error::Repeat(n) => {
                 write!(f, "repeat {n} is out of range: give 1 to {MAX_REPEAT} runs")
             }
+            Error::Findings(n) => write!(f, "findings {n} is out of range: give 1 to 16"),
+            Error::Conversations(n) => write!(
+                f,
+                "conversations {n} is out of range: give 1 to {}",
+                crate::explore::MAX_CONVERSATIONS
+            ),
             Error::NoCaseSelected(m) | Error::Target(m) | Error::Expectations(m) => f.write_str(m),
             Error::Address { given, reason } => write!(f, "{given:?}: {reason}"),
             Error::Io(e) => write!(f, "{e}"),
@@ -127,6 +137,8 @@ enum AppTarget {
     Connect(String),
     Spawn(String),
     Reference(Vec<Fault>),
+    /// Parsed already (the command line's flags).
+    Ready(Target),
 }
 
 /// The application suite (`fcgi-conformance app`): the runner plays the
@@ -179,6 +191,16 @@ impl AppSuite {
             target,
             opts: Options::default(),
             repeat: 1,
+        }
+    }
+
+    /// The command line's options, checked already, as a suite.
+    #[cfg(feature = "cli")]
+    pub(crate) fn from_options(opts: Options, repeat: usize) -> Self {
+        AppSuite {
+            target: AppTarget::Ready(opts.target.clone()),
+            opts,
+            repeat,
         }
     }
 
@@ -283,6 +305,7 @@ impl AppSuite {
             AppTarget::Connect(a) => Target::Connect(address(&a)?),
             AppTarget::Spawn(cmd) => Target::Spawn(cmd),
             AppTarget::Reference(f) => Target::Reference(f),
+            AppTarget::Ready(t) => t,
         };
         let opts = Options {
             target,
@@ -478,5 +501,253 @@ impl ServerSuite {
             }
         };
         server::report_of(&label, t0, runs, &self.plan, probes).ok_or(Error::Repeat(0))
+    }
+}
+
+/// `explore`: conversations drawn from seeded strategies over what the
+/// application serves, run against it and judged by properties of the
+/// spec; each distinct finding is shrunk and saved as a conversation file
+/// that `fcgi-conformance replay` runs again.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), fcgi_conformance::Error> {
+/// use fcgi_conformance::Explore;
+///
+/// let report = Explore::connect("127.0.0.1:9000")
+///     .seed(7)
+///     .conversations(500)
+///     .out("target/fcgi-findings")
+///     .run()
+///     .await?;
+/// assert!(report.findings().is_empty(), "{}", report.text());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Explore {
+    target: AppTarget,
+    timeout: Duration,
+    params: Vec<(Vec<u8>, Vec<u8>)>,
+    seed: Option<u64>,
+    time: Option<Duration>,
+    conversations: Option<u64>,
+    findings: usize,
+    hostile: bool,
+    out: std::path::PathBuf,
+}
+
+impl Default for Explore {
+    /// [`Explore::reference`]: what `fcgi-conformance explore` does with no flags.
+    fn default() -> Self {
+        Explore::reference()
+    }
+}
+
+impl Explore {
+    fn with_target(target: AppTarget) -> Self {
+        Explore {
+            target,
+            timeout: Duration::from_secs(3),
+            params: Vec::new(),
+            seed: None,
+            time: None,
+            conversations: None,
+            findings: crate::explore::MAX_FINDINGS,
+            hostile: false,
+            out: "fcgi-findings".into(),
+        }
+    }
+
+    /// An application already listening at `addr` (as [`AppSuite::connect`]).
+    pub fn connect(addr: impl Into<String>) -> Self {
+        Explore::with_target(AppTarget::Connect(addr.into()))
+    }
+
+    /// An application the runner starts (as [`AppSuite::spawn`]).
+    pub fn spawn(cmd: impl Into<String>) -> Self {
+        Explore::with_target(AppTarget::Spawn(cmd.into()))
+    }
+
+    /// The bundled reference application, in-process.
+    pub fn reference() -> Self {
+        Explore::with_target(AppTarget::Reference(Vec::new()))
+    }
+
+    /// Bound on every connect and read (default 3 s).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
+    /// Adds `name=value` to every request's params.
+    pub fn param(mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Self {
+        self.params
+            .push((name.as_ref().to_vec(), value.as_ref().to_vec()));
+        self
+    }
+
+    /// The generator's seed (default: a fresh one, in the report).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// How long to explore (default 60 s unless a conversation budget is given).
+    pub fn time(mut self, d: Duration) -> Self {
+        self.time = Some(d);
+        self
+    }
+
+    /// How many conversations to run (with a time, whichever ends first).
+    pub fn conversations(mut self, n: u64) -> Self {
+        self.conversations = Some(n);
+        self
+    }
+
+    /// Stop after this many distinct findings, 1 to 16 (default 16).
+    pub fn findings(mut self, n: usize) -> Self {
+        self.findings = n;
+        self
+    }
+
+    /// Also send what a broken web server sends: unknown roles, malformed records.
+    pub fn hostile(mut self, yes: bool) -> Self {
+        self.hostile = yes;
+        self
+    }
+
+    /// Directory for the reproducers, one file per finding (default `fcgi-findings`).
+    pub fn out(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.out = dir.into();
+        self
+    }
+
+    /// Checks the options without touching the target.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.timeout.is_zero() || self.timeout.as_secs_f64() > crate::explore::MAX_TIMEOUT {
+            return Err(Error::Timeout(self.timeout));
+        }
+        if let Some(t) = self.time {
+            if t.is_zero() || t > crate::explore::MAX_TIME {
+                return Err(Error::Timeout(t));
+            }
+        }
+        if self.findings == 0 || self.findings > crate::explore::MAX_FINDINGS {
+            return Err(Error::Findings(self.findings));
+        }
+        if let Some(n) = self.conversations {
+            if n == 0 || n > crate::explore::MAX_CONVERSATIONS {
+                return Err(Error::Conversations(n));
+            }
+        }
+        if let AppTarget::Connect(a) = &self.target {
+            address(a)?;
+        }
+        Ok(())
+    }
+
+    /// Explores until the budget is spent or enough findings are shrunk
+    /// and saved (needs a tokio runtime with time and I/O enabled).
+    pub async fn run(self) -> Result<ExploreReport, Error> {
+        use crate::explore::session::{Session, Target as ETarget};
+        self.check()?;
+        let target = match self.target {
+            AppTarget::Connect(a) => ETarget::Connect(address(&a)?),
+            AppTarget::Spawn(cmd) => ETarget::Spawn(cmd),
+            AppTarget::Reference(_) | AppTarget::Ready(_) => ETarget::Reference,
+        };
+        let mut session = Session::open(target, self.timeout, self.params, self.hostile)
+            .await
+            .map_err(Error::Target)?;
+        let budget = crate::explore::Budget {
+            time: match (self.time, self.conversations) {
+                (None, None) => Some(crate::explore::DEFAULT_TIME),
+                (t, _) => t,
+            },
+            conversations: self.conversations,
+            findings: self.findings,
+        };
+        let seed = self.seed.unwrap_or_else(crate::explore::fresh_seed);
+        let report = crate::explore::explore(&mut session, seed, budget, &self.out).await;
+        session.close().await;
+        Ok(ExploreReport(report))
+    }
+}
+
+/// What an [`Explore`] run found.
+pub struct ExploreReport(crate::explore::report::Report);
+
+impl fmt::Debug for ExploreReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExploreReport")
+            .field("seed", &self.seed())
+            .field("conversations", &self.conversations())
+            .field("findings", &self.findings())
+            .field("unusable", &self.unusable())
+            .finish()
+    }
+}
+
+/// One distinct finding of an [`Explore`] run, shrunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExploreFinding {
+    /// The property broken, e.g. `records-accepted`.
+    pub property: String,
+    /// Its requirement ID, e.g. `R-5.3-1`.
+    pub requirement: String,
+    /// Its spec section, e.g. `5.3`.
+    pub section: String,
+    /// What the property expected.
+    pub expected: String,
+    /// What came back instead.
+    pub observed: String,
+    /// The reproducer's path, or why it could not be written.
+    pub file: Result<std::path::PathBuf, String>,
+}
+
+impl ExploreReport {
+    /// The generator's seed (give it to [`Explore::seed`] to run the same conversations).
+    pub fn seed(&self) -> u64 {
+        self.0.seed
+    }
+
+    /// Conversations run (shrinking attempts not counted).
+    pub fn conversations(&self) -> u64 {
+        self.0.conversations
+    }
+
+    /// The distinct findings, shrunk.
+    pub fn findings(&self) -> Vec<ExploreFinding> {
+        self.0
+            .findings
+            .iter()
+            .map(|f| ExploreFinding {
+                property: f.finding.property.clone(),
+                requirement: f.finding.requirement.clone(),
+                section: f.finding.section.clone(),
+                expected: f.finding.expected.clone(),
+                observed: f.finding.observed.clone(),
+                file: f.file.clone(),
+            })
+            .collect()
+    }
+
+    /// Why the run stopped early, if the target stopped serving for good.
+    pub fn unusable(&self) -> Option<&str> {
+        self.0.unusable.as_deref()
+    }
+
+    /// The text report.
+    pub fn text(&self) -> String {
+        self.0.text()
+    }
+
+    /// The JSON report (schema `fcgi-conformance-explore/1`).
+    pub fn json(&self) -> String {
+        self.0.json()
+    }
+
+    /// The JUnit XML report, one failed testcase per finding.
+    pub fn junit(&self) -> String {
+        self.0.junit()
     }
 }

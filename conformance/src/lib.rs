@@ -58,13 +58,11 @@ pub(crate) mod bounds;
 pub(crate) mod capture;
 pub(crate) mod case;
 pub(crate) mod client;
-#[cfg(feature = "cli")]
 pub(crate) mod conversation;
 pub(crate) mod driver;
 #[cfg(feature = "cli")]
 pub(crate) mod dump_cmd;
 pub(crate) mod expectations;
-#[cfg(feature = "cli")]
 pub(crate) mod explore;
 #[cfg(feature = "cli")]
 pub(crate) mod load;
@@ -84,7 +82,10 @@ pub(crate) mod suites;
 pub(crate) mod target;
 pub(crate) mod transcript;
 
-pub use api::{AppSuite, Error, ServerSuite, MAX_JOBS, MAX_REPEAT, MAX_TIMEOUT};
+pub use api::{
+    AppSuite, Error, Explore, ExploreFinding, ExploreReport, ServerSuite, MAX_JOBS, MAX_REPEAT,
+    MAX_TIMEOUT,
+};
 pub use case::{CaseInfo, CaseResult, Outcome, Suite, Verdict};
 pub use report::{Report, Summary};
 

@@ -131,3 +131,36 @@ fn on_case_sees_every_case_as_it_finishes() {
     ids.sort();
     assert_eq!(seen, ids);
 }
+
+#[test]
+fn explore_options_are_checked_and_a_seeded_run_reports_its_seed() {
+    use fcgi_conformance::Explore;
+    assert!(matches!(
+        Explore::reference().findings(0).check(),
+        Err(Error::Findings(0))
+    ));
+    assert!(matches!(
+        Explore::reference().conversations(0).check(),
+        Err(Error::Conversations(0))
+    ));
+    assert!(matches!(
+        Explore::reference().timeout(Duration::ZERO).check(),
+        Err(Error::Timeout(_))
+    ));
+    let out = tempfile::tempdir().unwrap();
+    let report = rt()
+        .block_on(
+            Explore::reference()
+                .seed(11)
+                .conversations(20)
+                .out(out.path())
+                .run(),
+        )
+        .unwrap();
+    assert_eq!(report.seed(), 11);
+    assert_eq!(report.conversations(), 20);
+    // The faithful reference breaks no property.
+    assert!(report.findings().is_empty(), "{}", report.text());
+    assert!(report.unusable().is_none());
+    assert!(report.json().contains("fcgi-conformance-explore/1"));
+}

@@ -242,20 +242,12 @@ pub async fn main(args: AppArgs) -> ExitCode {
         observer: progress.as_ref().map(Progress::observer),
         ..opts
     };
-    let mut runs = Vec::with_capacity(repeat);
-    for _ in 0..repeat {
-        match run(opts.clone()).await {
-            Ok(report) => runs.push(report),
-            Err(e) => {
-                progress.iter().for_each(Progress::finish);
-                return usage_error(&e.to_string());
-            }
-        }
-    }
+    // The library's way in, so the CLI and a Rust caller run the same thing.
+    let result = crate::api::AppSuite::from_options(opts, repeat).run().await;
     progress.iter().for_each(Progress::finish);
-    match Report::repeated(runs) {
-        Some(report) => emit(&report, &args.run, &checked),
-        None => usage_error("no run took place (give --repeat 1 or more)"),
+    match result {
+        Ok(report) => emit(&report, &args.run, &checked),
+        Err(e) => usage_error(&e.to_string()),
     }
 }
 
