@@ -145,7 +145,7 @@ pub struct Options {
     pub skip: Vec<String>,
     /// Told of each case as it finishes (the live progress line), if set.
     pub observer: Option<Observer>,
-    /// What the runner keeps of a response ([`crate::bounds`]).
+    /// What the runner keeps of a response (`crate::bounds`).
     pub bounds: crate::bounds::Bounds,
 }
 
