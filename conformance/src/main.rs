@@ -344,9 +344,10 @@ fn server_jobs(e: &clap::Error) -> bool {
         e.get(ContextKind::InvalidArg),
         Some(ContextValue::String(a)) if a.split(['=', ' ']).next() == Some("--jobs")
     );
-    jobs && std::env::args()
+    // args_os: a word that is not UTF-8 is no reason to panic.
+    jobs && std::env::args_os()
         .skip(1)
-        .find(|a| !a.starts_with('-'))
+        .find(|a| !a.to_string_lossy().starts_with('-'))
         .is_some_and(|w| w == "server")
 }
 
