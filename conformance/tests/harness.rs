@@ -10,11 +10,24 @@ use fcgi_conformance::{AppSuite, Suite, Verdict};
 
 const CASE: &str = "app/4.1/get-values";
 
-fn args(extra: &[&str]) -> Arguments {
-    let mut a = vec!["harness", "--test-threads", "1"];
+/// libtest arguments; the nested run's lines go to a log file, so that
+/// the failures these tests provoke on purpose do not read as this
+/// test binary's own in its output.
+fn run(suite: AppSuite, expect: Expectations, extra: &[&str]) -> Conclusion {
+    let log = std::env::temp_dir().join(format!(
+        "fcgi-conformance-harness-{}-{}.log",
+        std::process::id(),
+        LOGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let log = log.to_string_lossy().into_owned();
+    let mut a = vec!["harness", "--test-threads", "1", "--logfile", log.as_str()];
     a.extend_from_slice(extra);
-    Arguments::from_iter(a)
+    let c = run_app_with(suite, expect, &Arguments::from_iter(a));
+    let _ = std::fs::remove_file(&log);
+    c
 }
+
+static LOGS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 fn counts(c: &Conclusion) -> (u64, u64, u64, u64) {
     (
@@ -31,19 +44,19 @@ fn broken() -> AppSuite {
 
 #[test]
 fn a_failing_case_fails_its_test_unless_expected() {
-    let c = run_app_with(broken(), Expectations::new(), &args(&["--exact", CASE]));
+    let c = run(broken(), Expectations::new(), &["--exact", CASE]);
     let n = AppSuite::cases().len() as u64;
     assert_eq!(counts(&c), (0, 1, 0, n - 1));
     // The known fail, accepted.
     let expect = Expectations::new().expect(CASE, Verdict::Fail);
-    let c = run_app_with(broken(), expect, &args(&["--exact", CASE]));
+    let c = run(broken(), expect, &["--exact", CASE]);
     assert_eq!(counts(&c), (1, 0, 0, n - 1));
 }
 
 #[test]
 fn an_expected_failure_that_passes_fails_until_the_expectation_goes() {
     let expect = Expectations::new().expect(CASE, Verdict::Fail);
-    let c = run_app_with(AppSuite::reference(), expect, &args(&["--exact", CASE]));
+    let c = run(AppSuite::reference(), expect, &["--exact", CASE]);
     assert_eq!(c.num_failed, 1);
     assert_eq!(c.num_passed, 0);
 }
@@ -53,7 +66,7 @@ fn the_filter_selects_cases_by_id_and_only_those_run() {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let s = seen.clone();
     let suite = AppSuite::reference().on_case(move |r| s.lock().unwrap().push(r.info.id));
-    let c = run_app_with(suite, Expectations::new(), &args(&["app/5.4/"]));
+    let c = run(suite, Expectations::new(), &["app/5.4/"]);
     let want = AppSuite::cases()
         .iter()
         .filter(|k| k.id.contains("app/5.4/"))
@@ -68,10 +81,10 @@ fn the_filter_selects_cases_by_id_and_only_those_run() {
 
 #[test]
 fn a_run_that_cannot_start_fails_every_selected_test() {
-    let c = run_app_with(
+    let c = run(
         AppSuite::reference().jobs(0),
         Expectations::new(),
-        &args(&["app/5.2/"]),
+        &["app/5.2/"],
     );
     assert!(c.num_failed > 0);
     assert_eq!(c.num_passed, 0);
@@ -85,6 +98,6 @@ fn expectations_name_real_cases_and_verdicts() {
     assert!(Expectations::from_json(r#"{"app/4.1/get-values": "broken"}"#, Suite::App).is_err());
     // In code, an unknown id fails the selected tests with a message saying so.
     let expect = Expectations::new().expect("app/no/such-case", Verdict::Warn);
-    let c = run_app_with(AppSuite::reference(), expect, &args(&["--exact", CASE]));
+    let c = run(AppSuite::reference(), expect, &["--exact", CASE]);
     assert_eq!((c.num_passed, c.num_failed), (0, 1));
 }
