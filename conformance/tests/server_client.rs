@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fcgi_conformance::client::{Body, Client, ClientError, Config, Part, Request};
-use fcgi_conformance::driver::Driver;
-use fcgi_conformance::target::{Addr, Listener, Stream};
+use fcgi_conformance::__private::client::{Body, Client, ClientError, Config, Part, Request};
+use fcgi_conformance::__private::driver::Driver;
+use fcgi_conformance::__private::target::{Addr, Listener, Stream};
 use fcgi_proto::application::ProtocolStatus;
 use fcgi_proto::connection::{Application, ApplicationEvent as Event, RequestId};
 use fcgi_proto::encoder::Encoder;

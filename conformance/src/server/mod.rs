@@ -30,16 +30,22 @@ pub mod http;
 pub mod reference;
 pub mod runner;
 
+#[cfg(feature = "cli")]
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "cli")]
 use clap::Args;
 
 use crate::case::{selected, CaseInfo, CaseResult, Suite};
 use crate::client::Faults;
+#[cfg(feature = "cli")]
 use crate::output::{emit, usage_error, RunArgs};
+#[cfg(feature = "cli")]
 use crate::preflight;
-use crate::progress::{Observer, Progress};
+use crate::progress::Observer;
+#[cfg(feature = "cli")]
+use crate::progress::Progress;
 use crate::report::Report;
 use crate::spawn;
 use crate::suites::server::Ctx;
@@ -47,6 +53,7 @@ use crate::target::{Addr, Listener};
 use harness::AppSide;
 use http::Url;
 
+#[cfg(feature = "cli")]
 /// Flags of `fcgi-conformance server`.
 #[derive(Args, Debug, Clone)]
 pub struct ServerArgs {
@@ -197,7 +204,7 @@ pub async fn run_reference(
         .unwrap_or_default())
 }
 
-async fn run_reference_on(
+pub(crate) async fn run_reference_on(
     listener: Listener,
     faults: Faults,
     plan: &Plan,
@@ -222,7 +229,7 @@ async fn run_reference_on(
     Ok(runs)
 }
 
-async fn http_reachable(url: &Url, wait: Duration) -> bool {
+pub(crate) async fn http_reachable(url: &Url, wait: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + wait;
     let addr = format!("{}:{}", url.host, url.port);
     loop {
@@ -243,7 +250,7 @@ async fn http_reachable(url: &Url, wait: Duration) -> bool {
 }
 
 /// One report of the runs of a selection (see [`Report::repeated`]).
-fn report_of(
+pub(crate) fn report_of(
     target: &str,
     t0: Instant,
     runs: Vec<Vec<CaseResult>>,
@@ -271,6 +278,7 @@ fn report_of(
     Some(report)
 }
 
+#[cfg(feature = "cli")]
 /// Runs the suite (`--repeat` times); the exit code follows
 /// [`crate::output::emit`]. Every flag and file is checked first.
 pub async fn main(args: ServerArgs) -> ExitCode {
