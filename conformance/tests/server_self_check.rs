@@ -230,3 +230,12 @@ async fn cut_params_fails_the_refusal_cases() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn management_nonzero_id_fails_management_id_zero() {
+    let f = Faults {
+        management_nonzero_id: true,
+        ..Faults::default()
+    };
+    check(f, "server/4/management-id-zero", Verdict::Fail, &[]).await;
+}

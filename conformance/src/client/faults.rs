@@ -46,6 +46,9 @@ pub struct Faults {
     /// then close the connection, for requests whose REQUEST_URI contains
     /// this text.
     pub cut_params_for: Option<&'static str>,
+    /// Send FCGI_GET_VALUES under the request's own (nonzero) id between
+    /// its PARAMS and its STDIN (breaks R-A-3).
+    pub management_nonzero_id: bool,
 }
 
 impl Faults {
