@@ -49,6 +49,11 @@ pub struct Faults {
     /// Send FCGI_GET_VALUES under the request's own (nonzero) id between
     /// its PARAMS and its STDIN (breaks R-A-3).
     pub management_nonzero_id: bool,
+    /// Reference web server: hold back the last 64 KiB of a longer body
+    /// until the response has ended, and cut the response off when the
+    /// application ended the request before it had all of STDIN (breaks
+    /// R-5.5-7).
+    pub end_before_stdin_fails: bool,
 }
 
 impl Faults {
