@@ -19,11 +19,11 @@ super::cases! {
         "END_REQUEST before the server has sent all of STDIN"
         "A POST with a 1 MiB body: the application answers and ends the request as soon as PARAMS has ended, before it has read the end of STDIN (it reads on, and ignores the rest, §3.3): the client still gets the complete response (R-5.5-7)."
         => end_request_final;
-    "cant-mpx-conn" [R_5_5_2, R_5_5_6, R_5_1_4] Plain
+    "cant-mpx-conn" [R_5_5_2, R_5_5_6, R_5_1_4] Alone
         "An FCGI_CANT_MPX_CONN answer"
         "The application refuses with FCGI_CANT_MPX_CONN: the server retries elsewhere or answers 5xx; a 2xx for a refused request is a warning. The refusal counts only if it was really sent: a request whose BEGIN_REQUEST never arrived whole, or whose connection closed before the refusal could go out, fails whatever the client got."
         => cant_mpx_conn;
-    "overloaded" [R_5_5_3, R_5_5_6, R_5_1_4] Plain
+    "overloaded" [R_5_5_3, R_5_5_6, R_5_1_4] Alone
         "An FCGI_OVERLOADED answer"
         "The application refuses with FCGI_OVERLOADED: the client gets a 5xx (or a retried success); a 2xx is a warning. The refusal counts only if it was really sent: a request whose BEGIN_REQUEST never arrived whole, or whose connection closed before the refusal could go out, fails whatever the client got."
         => overloaded;
