@@ -355,20 +355,6 @@ impl Task {
         ws.stream(StreamType::Params, free, &block, out)
             .map_err(m)?;
         ws.end_stream(StreamType::Params, free, out).map_err(m)?;
-        if self.faults.management_nonzero_id {
-            // Fault: a management record under the request's id (R-A-3).
-            let q = fcgi_proto::management::query([fcgi_proto::management::MPXS_CONNS.as_bytes()])
-                .unwrap_or_default();
-            self.encoder
-                .record(
-                    fcgi_proto::record::RecordType::GetValues,
-                    free.get(),
-                    &q,
-                    out,
-                )
-                .map_err(m)?;
-        }
-        let ws = self.reader.party_mut();
         if let Some((data, end)) = stdin {
             if !data.is_empty() {
                 ws.stream(StreamType::Stdin, free, &data, out).map_err(m)?;
