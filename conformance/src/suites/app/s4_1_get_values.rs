@@ -147,7 +147,9 @@ async fn get_values_mid_params(ctx: Ctx) -> Outcome {
     if let Err(o) = send_or_fail(&mut c, &head).await {
         return o;
     }
-    let pause = short(ctx.timeout);
+    // The same quiet period as app/6.1/output-after-params, which holds
+    // PARAMS open without the GET_VALUES.
+    let pause = held_open(ctx.timeout, ctx.probed.round_trip);
     let until = Instant::now() + pause;
     let mut answers: Vec<&str> = Vec::new();
     for _ in 0..PAUSE_RECORDS {

@@ -7,7 +7,7 @@ use super::helpers::*;
 
 super::cases! {
     section "4";
-    "management-id-zero" [R_A_3, R_3_3_5] Plain
+    "management-id-zero" [R_A_3, R_3_3_5] Alone
         "Management records the server sends carry request ID 0"
         "A POST whose body spans several STDIN records: every management record (GET_VALUES, GET_VALUES_RESULT, UNKNOWN_TYPE) the server sent on the connection that carried it, at any time of that connection's life so far, carries the null request ID 0 (R-A-3). Info when the server sent none there: most servers never send one."
         => management_id_zero;
