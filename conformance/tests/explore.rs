@@ -301,3 +301,88 @@ fn bad_flags_and_unusable_targets_exit_2_before_exploring() {
         assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
     }
 }
+
+/// `explore --side server` against the bundled reference web server, in
+/// process, with one injected fault of its self-check at a time: the fault
+/// is found with a fixed seed, shrunk, and saved as a web-server
+/// conversation file; the faithful server gives nothing.
+async fn server_finds(
+    faults: fcgi_conformance::client::Faults,
+    expected: &[(&str, &str)],
+) -> serde_json::Value {
+    let dir = support::temp_dir();
+    let out = dir.path().join("findings");
+    let report = fcgi_conformance::explore::server::explore_reference(
+        faults,
+        21,
+        100,
+        Duration::from_secs(3),
+        &out,
+    )
+    .await
+    .expect("the reference web server starts");
+    let json: serde_json::Value = serde_json::from_str(&report.json()).expect("the report is JSON");
+    if expected.is_empty() {
+        assert_eq!(json["findings"].as_array().map(Vec::len), Some(0), "{json}");
+        assert_eq!(json["conversations"], 100, "{json}");
+        return json;
+    }
+    let f = &json["findings"][0];
+    let got = (
+        f["finding"]["property"].as_str().unwrap_or_default(),
+        f["finding"]["requirement"].as_str().unwrap_or_default(),
+    );
+    assert!(
+        expected.contains(&got),
+        "{got:?} is none of {expected:?}: {json}"
+    );
+    assert!(
+        f["stdout_bytes"]["after"].as_u64() <= f["stdout_bytes"]["before"].as_u64(),
+        "{json}"
+    );
+    assert!(f["records"].as_u64().unwrap_or(u64::MAX) <= 16, "{json}");
+    let file = f["file"].as_str().unwrap_or_default();
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    assert!(text.contains("\"side\": \"web-server\""), "{file}: {text}");
+    json
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_the_faithful_reference_server_gives_nothing() {
+    server_finds(fcgi_conformance::client::Faults::default(), &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_finds_an_ignored_status() {
+    let f = fcgi_conformance::client::Faults {
+        ignore_status: true,
+        ..Default::default()
+    };
+    server_finds(f, &[("status", "R-6.1-8")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_finds_stderr_in_the_body() {
+    let f = fcgi_conformance::client::Faults {
+        stderr_in_body: true,
+        ..Default::default()
+    };
+    server_finds(f, &[("stderr-apart", "R-5.3-2")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_finds_padding_read_as_content() {
+    let f = fcgi_conformance::client::Faults {
+        ignore_padding: true,
+        ..Default::default()
+    };
+    server_finds(
+        f,
+        &[
+            ("padding-dropped", "R-3.3-3"),
+            ("response", "R-5.5-7"),
+            ("body", "R-6.2-1"),
+        ],
+    )
+    .await;
+}

@@ -4,7 +4,9 @@
 //! turned into bytes ([`plan`]), run ([`run`]) and judged from their
 //! recording ([`oracle`]); a failing one is shrunk ([`shrink`]) and saved
 //! as a conversation file ([`crate::conversation`]) that `replay` runs
-//! again. Exit 0: nothing found; 1: a finding; 2: bad flags or an unusable
+//! again. With `--side server` the target is a web server and the runner
+//! plays the application behind it ([`server`]).
+//! Exit 0: nothing found; 1: a finding; 2: bad flags or an unusable
 //! target, said in one line before any conversation.
 
 pub mod generate;
@@ -13,6 +15,7 @@ pub mod plan;
 pub mod replay;
 mod report;
 pub mod run;
+pub mod server;
 pub mod session;
 pub mod shrink;
 
@@ -99,6 +102,27 @@ pub struct ExploreArgs {
     /// Directory for the reproducers, one file per finding (created if missing).
     #[arg(long, value_name = "DIR", default_value = "fcgi-findings")]
     pub out: PathBuf,
+    /// What the target is: a FastCGI application (the runner plays the web
+    /// server) or a web server (the runner plays the application behind it).
+    #[arg(long, value_enum, default_value_t = ExploreSide::App)]
+    pub side: ExploreSide,
+    /// With --side server: where the runner listens for the web server's
+    /// FastCGI connections (default 127.0.0.1 on a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// With --side server: the URL the web server forwards to the runner,
+    /// e.g. http://127.0.0.1:8080/; without it the bundled reference web server.
+    #[arg(long, value_name = "URL")]
+    pub http: Option<String>,
+}
+
+/// `explore --side`.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ExploreSide {
+    /// The target is a FastCGI application.
+    App,
+    /// The target is a web server.
+    Server,
 }
 
 /// The target flags, checked.
@@ -164,6 +188,12 @@ fn fresh_seed() -> u64 {
 
 /// Runs `explore`; see the module documentation for exit codes.
 pub async fn main(args: ExploreArgs) -> ExitCode {
+    if args.side == ExploreSide::Server {
+        return server_main(args).await;
+    }
+    if args.listen.is_some() || args.http.is_some() {
+        return usage_error("--listen and --http are for a web server: add --side server");
+    }
     let checked = match check_target(&args.target) {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
@@ -338,6 +368,120 @@ pub fn file_records(c: &Conversation) -> usize {
                 .len()
         })
         .sum()
+}
+
+/// `explore --side server`.
+async fn server_main(args: ExploreArgs) -> ExitCode {
+    let t = &args.target;
+    if t.connect.is_some() || t.spawn.is_some() || !t.params.is_empty() || args.hostile {
+        return usage_error(
+            "--side server takes --http URL and --listen ADDR, not --connect, --spawn, --param or --hostile",
+        );
+    }
+    if !(t.timeout.is_finite() && t.timeout > 0.0 && t.timeout <= MAX_TIMEOUT) {
+        return usage_error(&format!(
+            "--timeout {} is out of range: give seconds above 0, at most {MAX_TIMEOUT}",
+            t.timeout
+        ));
+    }
+    let timeout = Duration::from_secs_f64(t.timeout);
+    let time = match &args.time {
+        Some(s) => match parse_time(s) {
+            Ok(d) => Some(d),
+            Err(e) => return usage_error(&e),
+        },
+        None if args.conversations.is_some() => None,
+        None => Some(DEFAULT_TIME),
+    };
+    if let Err(e) = crate::preflight::check_dir(&args.out, "--out") {
+        return usage_error(&e);
+    }
+    let http = match args
+        .http
+        .as_deref()
+        .map(str::parse::<crate::server::http::Url>)
+    {
+        None => None,
+        Some(Ok(u)) => Some(u),
+        Some(Err(e)) => return usage_error(&format!("--http: {e}")),
+    };
+    let listen: Addr = match args.listen.as_deref().unwrap_or("127.0.0.1:0").parse() {
+        Ok(a) => a,
+        Err(e) => return usage_error(&format!("--listen: {e}")),
+    };
+    let listener = match crate::target::Listener::bind(&listen).await {
+        Ok(l) => l,
+        Err(e) => return usage_error(&format!("cannot listen on {listen}: {e}")),
+    };
+    let seed = args.seed.unwrap_or_else(fresh_seed);
+    if t.format == Format::Text {
+        crate::stdio::err_line(&format!(
+            "explore: seed {seed} (run it again with --seed {seed})"
+        ));
+    }
+    let mut reference = None;
+    let (url, label) = match http {
+        Some(u) => {
+            let label = args.http.clone().unwrap_or_default();
+            (u, label)
+        }
+        None => {
+            let app = match listener.local_addr() {
+                Ok(a) => a,
+                Err(e) => return usage_error(&format!("listener address: {e}")),
+            };
+            let mut cfg = crate::server::reference::RefConfig::new(app);
+            cfg.timeout = timeout;
+            let r = match crate::server::reference::RefServer::start(cfg).await {
+                Ok(r) => r,
+                Err(e) => {
+                    return usage_error(&format!("cannot start the reference web server: {e}"))
+                }
+            };
+            let a = r.addr();
+            reference = Some(r);
+            (
+                crate::server::http::Url {
+                    host: a.ip().to_string(),
+                    port: a.port(),
+                    path: "/".into(),
+                },
+                "reference-server".to_string(),
+            )
+        }
+    };
+    let mut session = server::ServerSession::new(listener, url, timeout, label);
+    if let Err(e) = session.alive().await {
+        return usage_error(&format!(
+            "{} does not carry a GET to the runner: {e} (point --http at a URL it forwards to --listen)",
+            session.label
+        ));
+    }
+    let report = server::explore(
+        &mut session,
+        seed,
+        args.conversations,
+        time,
+        usize::from(args.findings),
+        &args.out,
+    )
+    .await;
+    if let Some(r) = reference {
+        r.stop(Duration::from_secs(1)).await;
+    }
+    let text = match t.format {
+        Format::Text => report.text(),
+        Format::Json => report.json(),
+    };
+    let code = if report.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    match crate::stdio::out(&text) {
+        Ok(_) => code,
+        Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
+    }
 }
 
 #[cfg(test)]
