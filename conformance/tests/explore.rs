@@ -289,6 +289,19 @@ fn bad_flags_and_unusable_targets_exit_2_before_exploring() {
         vec!["explore", "--connect", "nonsense"],
         vec!["explore", "--connect", "127.0.0.1:1", "--timeout", "1"],
         vec!["replay", "/nonexistent/conversation.json"],
+        vec!["explore", "--http", "http://127.0.0.1:1/"],
+        vec!["explore", "--side", "server", "--spawn", "./app"],
+        vec!["explore", "--side", "server", "--http", "nonsense"],
+        vec!["explore", "--side", "server", "--listen", "nonsense"],
+        vec![
+            "explore",
+            "--side",
+            "server",
+            "--http",
+            "http://127.0.0.1:1/",
+            "--timeout",
+            "1",
+        ],
     ] {
         let r = cli(&args, &marker);
         assert_eq!(r.code, Some(2), "{args:?}: {}", r.summary());
@@ -344,6 +357,27 @@ async fn server_finds(
     let file = f["file"].as_str().unwrap_or_default();
     let text = std::fs::read_to_string(file).unwrap_or_default();
     assert!(text.contains("\"side\": \"web-server\""), "{file}: {text}");
+    // The file reproduces on the faulty server and passes on the faithful one.
+    let path = std::path::Path::new(file);
+    let again =
+        fcgi_conformance::explore::server::replay_reference(faults, path, Duration::from_secs(3))
+            .await
+            .expect("the file replays");
+    let again = again.map(|f| (f.property, f.requirement));
+    assert!(
+        again
+            .as_ref()
+            .is_some_and(|(p, r)| expected.contains(&(p.as_str(), r.as_str()))),
+        "replay: {again:?}"
+    );
+    let clean = fcgi_conformance::explore::server::replay_reference(
+        fcgi_conformance::client::Faults::default(),
+        path,
+        Duration::from_secs(3),
+    )
+    .await
+    .expect("the file replays");
+    assert_eq!(clean, None, "the faithful server on {file}");
     json
 }
 

@@ -370,6 +370,69 @@ pub fn file_records(c: &Conversation) -> usize {
         .sum()
 }
 
+/// A web server to explore or replay against, and the reference web
+/// server when it is the one (no `--http`); an error is one line for exit 2.
+pub(crate) async fn open_server_session(
+    http: Option<&str>,
+    listen: Option<&str>,
+    timeout: f64,
+    faults: crate::client::Faults,
+) -> Result<
+    (
+        server::ServerSession,
+        Option<crate::server::reference::RefServer>,
+    ),
+    String,
+> {
+    if !(timeout.is_finite() && timeout > 0.0 && timeout <= MAX_TIMEOUT) {
+        return Err(format!(
+            "--timeout {timeout} is out of range: give seconds above 0, at most {MAX_TIMEOUT}"
+        ));
+    }
+    let timeout = Duration::from_secs_f64(timeout);
+    let url = match http.map(str::parse::<crate::server::http::Url>) {
+        None => None,
+        Some(Ok(u)) => Some(u),
+        Some(Err(e)) => return Err(format!("--http: {e}")),
+    };
+    let listen: Addr = listen
+        .unwrap_or("127.0.0.1:0")
+        .parse()
+        .map_err(|e| format!("--listen: {e}"))?;
+    let listener = crate::target::Listener::bind(&listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let (url, label, reference) = match url {
+        Some(u) => (u, http.unwrap_or_default().to_string(), None),
+        None => {
+            let app = listener
+                .local_addr()
+                .map_err(|e| format!("listener address: {e}"))?;
+            let mut cfg = crate::server::reference::RefConfig::new(app);
+            cfg.timeout = timeout;
+            cfg.faults = faults;
+            let r = crate::server::reference::RefServer::start(cfg)
+                .await
+                .map_err(|e| format!("cannot start the reference web server: {e}"))?;
+            let a = r.addr();
+            let url = crate::server::http::Url {
+                host: a.ip().to_string(),
+                port: a.port(),
+                path: "/".into(),
+            };
+            (url, "reference-server".to_string(), Some(r))
+        }
+    };
+    let mut session = server::ServerSession::new(listener, url, timeout, label);
+    if let Err(e) = session.alive().await {
+        return Err(format!(
+            "{} does not carry a GET to the runner: {e} (point --http at a URL it forwards to --listen)",
+            session.label
+        ));
+    }
+    Ok((session, reference))
+}
+
 /// `explore --side server`.
 async fn server_main(args: ExploreArgs) -> ExitCode {
     let t = &args.target;
@@ -378,13 +441,6 @@ async fn server_main(args: ExploreArgs) -> ExitCode {
             "--side server takes --http URL and --listen ADDR, not --connect, --spawn, --param or --hostile",
         );
     }
-    if !(t.timeout.is_finite() && t.timeout > 0.0 && t.timeout <= MAX_TIMEOUT) {
-        return usage_error(&format!(
-            "--timeout {} is out of range: give seconds above 0, at most {MAX_TIMEOUT}",
-            t.timeout
-        ));
-    }
-    let timeout = Duration::from_secs_f64(t.timeout);
     let time = match &args.time {
         Some(s) => match parse_time(s) {
             Ok(d) => Some(d),
@@ -396,65 +452,21 @@ async fn server_main(args: ExploreArgs) -> ExitCode {
     if let Err(e) = crate::preflight::check_dir(&args.out, "--out") {
         return usage_error(&e);
     }
-    let http = match args
-        .http
-        .as_deref()
-        .map(str::parse::<crate::server::http::Url>)
+    let (mut session, reference) = match open_server_session(
+        args.http.as_deref(),
+        args.listen.as_deref(),
+        t.timeout,
+        crate::client::Faults::default(),
+    )
+    .await
     {
-        None => None,
-        Some(Ok(u)) => Some(u),
-        Some(Err(e)) => return usage_error(&format!("--http: {e}")),
-    };
-    let listen: Addr = match args.listen.as_deref().unwrap_or("127.0.0.1:0").parse() {
-        Ok(a) => a,
-        Err(e) => return usage_error(&format!("--listen: {e}")),
-    };
-    let listener = match crate::target::Listener::bind(&listen).await {
-        Ok(l) => l,
-        Err(e) => return usage_error(&format!("cannot listen on {listen}: {e}")),
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
     };
     let seed = args.seed.unwrap_or_else(fresh_seed);
     if t.format == Format::Text {
         crate::stdio::err_line(&format!(
             "explore: seed {seed} (run it again with --seed {seed})"
-        ));
-    }
-    let mut reference = None;
-    let (url, label) = match http {
-        Some(u) => {
-            let label = args.http.clone().unwrap_or_default();
-            (u, label)
-        }
-        None => {
-            let app = match listener.local_addr() {
-                Ok(a) => a,
-                Err(e) => return usage_error(&format!("listener address: {e}")),
-            };
-            let mut cfg = crate::server::reference::RefConfig::new(app);
-            cfg.timeout = timeout;
-            let r = match crate::server::reference::RefServer::start(cfg).await {
-                Ok(r) => r,
-                Err(e) => {
-                    return usage_error(&format!("cannot start the reference web server: {e}"))
-                }
-            };
-            let a = r.addr();
-            reference = Some(r);
-            (
-                crate::server::http::Url {
-                    host: a.ip().to_string(),
-                    port: a.port(),
-                    path: "/".into(),
-                },
-                "reference-server".to_string(),
-            )
-        }
-    };
-    let mut session = server::ServerSession::new(listener, url, timeout, label);
-    if let Err(e) = session.alive().await {
-        return usage_error(&format!(
-            "{} does not carry a GET to the runner: {e} (point --http at a URL it forwards to --listen)",
-            session.label
         ));
     }
     let report = server::explore(

@@ -430,6 +430,15 @@ impl ServerSession {
     /// One conversation: a GET answered with `reply`. The recording is
     /// the runner's writes (`fcgi`) and the response as the client read it (`http`).
     pub async fn attempt(&mut self, reply: &Reply) -> (Vec<Connection>, Option<Finding>) {
+        self.attempt_with(|id| reply.writes(id)).await
+    }
+
+    /// [`ServerSession::attempt`] with the writes `answer` makes for the
+    /// request id the server chose.
+    pub async fn attempt_with(
+        &mut self,
+        answer: impl FnOnce(u16) -> Vec<Vec<u8>>,
+    ) -> (Vec<Connection>, Option<Finding>) {
         self.n += 1;
         let t0 = std::time::Instant::now();
         self.ctx.app.begin_case(Transcript::new());
@@ -438,7 +447,7 @@ impl ServerSession {
         let (seen, resp) = self
             .ctx
             .exchange(HttpRequest::get(slug), |app, s| {
-                sent = reply.writes(s.id);
+                sent = answer(s.id);
                 for w in &sent {
                     app.write(s.conn, w.clone());
                 }
@@ -478,6 +487,32 @@ impl ServerSession {
         self.ctx.app.end_case(Duration::from_millis(500)).await;
         r
     }
+}
+
+/// `writes` (a recording's) with every record's request id set to `id`,
+/// split as they were: a replay answers the request id the server chose.
+pub fn with_id(writes: &[Vec<u8>], id: u16) -> Vec<Vec<u8>> {
+    let mut all = writes.concat();
+    let mut at = 0usize;
+    // Bounded: each turn moves past one record's header, content and padding.
+    while let Some(h) = all.get(at..at + 8) {
+        let Ok([_, _, _, _, l0, l1, pad, _]) = <[u8; 8]>::try_from(h) else {
+            break;
+        };
+        let len = usize::from(u16::from_be_bytes([l0, l1]));
+        let pad = usize::from(pad);
+        if let Some(b) = all.get_mut(at + 2..at + 4) {
+            b.copy_from_slice(&id.to_be_bytes());
+        }
+        at += 8 + len + pad;
+    }
+    let mut out = Vec::new();
+    let mut from = 0;
+    for w in writes {
+        out.push(all.get(from..from + w.len()).unwrap_or_default().to_vec());
+        from += w.len();
+    }
+    out
 }
 
 /// The response as the client read it: status line, headers, body.
@@ -735,12 +770,58 @@ pub async fn explore_reference(
     Ok(report)
 }
 
+/// The recorded answer of a web-server conversation file: the writes of its `fcgi` connection.
+pub fn answer_of(file: &Conversation) -> Vec<Vec<u8>> {
+    file.connections
+        .iter()
+        .filter(|c| c.label == "fcgi")
+        .flat_map(|c| &c.events)
+        .filter_map(|e| match e {
+            crate::conversation::Event::Write {
+                dir: Dir::ToTarget,
+                hex,
+                ..
+            } => Some(hex.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Replays the conversation file at `path` once against the bundled
+/// reference web server with `faults` (the self-check of `replay`): the
+/// finding it shows, if any.
+pub async fn replay_reference(
+    faults: crate::client::Faults,
+    path: &Path,
+    timeout: Duration,
+) -> Result<Option<Finding>, String> {
+    let file = Conversation::read(path)?;
+    let writes = answer_of(&file);
+    let (mut s, r) = super::open_server_session(None, None, timeout.as_secs_f64(), faults).await?;
+    let (_, f) = s.attempt_with(|id| with_id(&writes, id)).await;
+    if let Some(r) = r {
+        r.stop(Duration::from_secs(1)).await;
+    }
+    Ok(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// Every generated reply frames, and the oracle finds nothing in a
     /// response that relays it faithfully.
+    #[test]
+    fn a_replay_answers_under_the_new_id() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for _ in 0..50 {
+            let r = generate(&mut rng);
+            let old = r.writes(1);
+            let new = with_id(&old, 7);
+            assert_eq!(new, r.writes(7));
+        }
+    }
+
     #[test]
     fn a_faithful_relay_is_no_finding() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
