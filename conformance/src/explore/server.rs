@@ -5,7 +5,8 @@
 //! becomes is answered with a seeded [`Reply`]: STDOUT cut anywhere, a CGI
 //! head with `\n` or `\r\n` line ends, with or without a Status line, many
 //! and large headers, STDERR between the STDOUT records, padding, writes
-//! split at record boundaries, a body that looks like a head.
+//! split at record boundaries, a body that looks like a head, no empty
+//! STDOUT record before END_REQUEST (R-5.5-7).
 //!
 //! The oracle reads what the runner wrote (the records, decoded back) and
 //! the HTTP response the client got: its status is the CGI status and its
@@ -65,6 +66,10 @@ pub struct Reply {
     pub padding: Vec<u8>,
     /// Writes end after the records with these indices.
     pub writes: Vec<usize>,
+    /// The empty STDOUT record before END_REQUEST: an application must
+    /// send it (R-5.3-1), yet a web server takes END_REQUEST as the end
+    /// without it (R-5.5-7), so a reply may leave it out.
+    pub stdout_end: bool,
 }
 
 /// Statuses a reply may set: each has a body and needs no other header.
@@ -129,6 +134,7 @@ pub fn generate(rng: &mut ChaCha8Rng) -> Reply {
         stderr: Vec::new(),
         padding: Vec::new(),
         writes: Vec::new(),
+        stdout_end: !chance(rng, 10),
     };
     let len = reply.stdout().len();
     for _ in 0..rng.random_range(0..6usize) {
@@ -172,7 +178,8 @@ impl Reply {
     }
 
     /// The writes that answer request `id`: STDOUT records (with STDERR
-    /// between them), the empty STDOUT record; END_REQUEST is the harness's.
+    /// between them), the empty STDOUT record unless left out; END_REQUEST
+    /// is the harness's.
     pub fn writes(&self, id: u16) -> Vec<Vec<u8>> {
         let stdout = self.stdout();
         let mut at: Vec<usize> = self
@@ -218,7 +225,9 @@ impl Reply {
         if !self.stderr.is_empty() {
             rec(RecordType::Stderr, b"", &mut records);
         }
-        rec(RecordType::Stdout, b"", &mut records);
+        if self.stdout_end {
+            rec(RecordType::Stdout, b"", &mut records);
+        }
         let mut writes = Vec::new();
         let mut cur = Vec::new();
         for (i, r) in records.into_iter().enumerate() {
@@ -252,6 +261,7 @@ impl Reply {
         with(&|c| c.writes.clear());
         with(&|c| c.status = None);
         with(&|c| c.crlf = true);
+        with(&|c| c.stdout_end = true);
         with(&|c| c.body.drain(..c.body.len() / 2).for_each(drop));
         for i in 0..self.headers.len() {
             with(&|c| {
