@@ -414,6 +414,8 @@ async fn server_side_finds_padding_read_as_content() {
         f,
         &[
             ("padding-dropped", "R-3.3-3"),
+            // Records misframed by the padding: the server's own 502.
+            ("relayed", "R-6.2-1"),
             ("response", "R-5.5-7"),
             ("body", "R-6.2-1"),
         ],

@@ -292,13 +292,13 @@ impl Reply {
 }
 
 /// What the records in `sent` carry: STDOUT, STDERR, padding bytes.
-fn decode(sent: &[u8]) -> (Vec<u8>, Vec<u8>, usize) {
+fn decode(sent: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>, usize) {
     let (mut out, mut err, mut pad) = (Vec::new(), Vec::new(), 0);
     for r in fcgi_proto::record::records_with(sent, ParseOptions::default()).map_while(Result::ok) {
         pad += usize::from(r.header.padding_length);
         match r.record_type() {
             RecordType::Stdout => out.extend_from_slice(r.content),
-            RecordType::Stderr => err.extend_from_slice(r.content),
+            RecordType::Stderr if !r.content.is_empty() => err.push(r.content.to_vec()),
             _ => {}
         }
     }
@@ -382,7 +382,10 @@ pub fn judge(sent: &[u8], resp: &Result<HttpResponse, String>) -> Option<Finding
         ));
     }
     if r.body != want.body {
-        let (property, rq) = if contains(&r.body, &stderr) && !contains(want.body, &stderr) {
+        let (property, rq) = if stderr
+            .iter()
+            .any(|e| contains(&r.body, e) && !contains(want.body, e))
+        {
             ("stderr-apart", req::R_5_3_2)
         } else if pad > 0 && r.body.len() > want.body.len() && r.body.contains(&b'#') {
             ("padding-dropped", req::R_3_3_3)
