@@ -279,6 +279,63 @@ fn the_faithful_application_gives_nothing() {
     );
 }
 
+/// Under --spawn the child's resident memory is sampled after each
+/// conversation: the faithful application's stays put, one that keeps
+/// 256 KiB for every connection it accepted is a finding (R-3.5-3). Sizes
+/// are compared, never times.
+#[test]
+fn memory_that_grows_with_connections_is_a_finding() {
+    let marker = MarkerGuard::new("explore-rss");
+    let dir = support::temp_dir();
+    let out = dir.path().join("findings");
+    let out = out.to_str().unwrap_or_default().to_string();
+    for (fault, code) in [(None, 0), (Some("leak-per-connection"), 1)] {
+        let cmd = spawn_cmd(fault);
+        let r = cli(
+            &[
+                "explore",
+                "--spawn",
+                &cmd,
+                "--seed",
+                "21",
+                "--conversations",
+                "300",
+                "--format",
+                "json",
+                "--out",
+                &out,
+            ],
+            &marker,
+        );
+        assert_eq!(
+            r.code,
+            Some(code),
+            "{fault:?}: {}\n{}",
+            r.summary(),
+            r.stdout
+        );
+        let report = json(&r);
+        assert_eq!(report["rss"]["samples"], 300, "{report}");
+        let found: Vec<_> = report["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                f["finding"]["property"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        if code == 0 {
+            assert!(found.is_empty(), "{report}");
+        } else {
+            assert_eq!(found, ["rss-bounded"], "{report}");
+            assert_eq!(report["findings"][0]["finding"]["requirement"], "R-3.5-3");
+        }
+    }
+}
+
 #[test]
 fn bad_flags_and_unusable_targets_exit_2_before_exploring() {
     let marker = MarkerGuard::new("explore-cli");

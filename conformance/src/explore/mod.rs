@@ -14,6 +14,7 @@ pub mod oracle;
 pub mod plan;
 pub mod replay;
 mod report;
+pub mod rss;
 pub mod run;
 pub mod server;
 pub mod session;
@@ -282,7 +283,9 @@ async fn explore(
         elapsed: Duration::ZERO,
         findings: Vec::new(),
         unusable: None,
+        rss: None,
     };
+    let mut rss = rss::Track::default();
     // Bounded: by the conversation budget or the time, and by MAX_CONVERSATIONS.
     while report.conversations < budget.conversations.unwrap_or(MAX_CONVERSATIONS)
         && time.is_none_or(|t| t0.elapsed() < t)
@@ -295,6 +298,9 @@ async fn explore(
         report.conversations += 1;
         let script = plan.script(&session.fixed);
         let (conns, found) = session.attempt(&script).await;
+        if let Some(kib) = session.rss_kib() {
+            rss.push(kib);
+        }
         if let Some(f) = found {
             let known = report
                 .findings
@@ -335,6 +341,29 @@ async fn explore(
                 session.label
             ));
             break;
+        }
+    }
+    report.rss = rss.summary();
+    if let Some(f) = rss.judge() {
+        if report.findings.len() < budget.findings {
+            report.findings.push(Found {
+                first: f.clone(),
+                finding: f,
+                conversation: report.conversations,
+                before: Size {
+                    connections: 0,
+                    requests: 0,
+                },
+                after: Size {
+                    connections: 0,
+                    requests: 0,
+                },
+                records: 0,
+                attempts: 0,
+                file: Err(
+                    "a property of the whole run: no one conversation to shrink or replay".into(),
+                ),
+            });
         }
     }
     report.elapsed = t0.elapsed();
