@@ -336,6 +336,21 @@ fn run_man(subcommand: Option<&str>) -> ExitCode {
     write_or_fail(&String::from_utf8_lossy(&bytes), ExitCode::SUCCESS)
 }
 
+/// Whether a parse error is `--jobs` given to `server` (the first word that
+/// is not a flag), which earns its own message.
+fn server_jobs(e: &clap::Error) -> bool {
+    use clap::error::{ContextKind, ContextValue};
+    let jobs = matches!(
+        e.get(ContextKind::InvalidArg),
+        Some(ContextValue::String(a)) if a.split(['=', ' ']).next() == Some("--jobs")
+    );
+    // args_os: a word that is not UTF-8 is no reason to panic.
+    jobs && std::env::args_os()
+        .skip(1)
+        .find(|a| !a.to_string_lossy().starts_with('-'))
+        .is_some_and(|w| w == "server")
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -361,6 +376,12 @@ fn main() -> ExitCode {
                 .unwrap_or("invalid arguments")
                 .trim_start_matches("error: ")
                 .to_string();
+            if server_jobs(&e) {
+                return usage_error(&format!(
+                    "{first}: leave it out, `server` runs its cases one at a time \
+                     (--jobs belongs to `app`)"
+                ));
+            }
             return usage_error(&format!("{first} (see fcgi-conformance --help)"));
         }
     };

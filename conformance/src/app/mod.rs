@@ -260,7 +260,9 @@ async fn probe(
     let req = ctx.req(1, b"ping").param("ECHO_PROBE", "1");
     opening::check(addr, timeout, &req.bytes(), child).await?;
     let mut probed = Probed::default();
+    let began = Instant::now();
     if let Ok((conn, resp)) = ctx.serve(&req, None).await {
+        probed.round_trip = Some(began.elapsed());
         if let Ok(out) = well_formed(&conn, &resp)
             .or_else(|_| request::cgi(&resp.stdout).map_err(|_| Outcome::skip("")))
         {
@@ -484,6 +486,10 @@ fn app_probes(
             },
             quiet_period_ms: (!probed.barrier)
                 .then(|| u64::try_from(quiet.as_millis()).unwrap_or(u64::MAX)),
+            params_held_open_ms: u64::try_from(
+                crate::suites::app::held_open(timeout, probed.round_trip).as_millis(),
+            )
+            .unwrap_or(u64::MAX),
         },
     }
 }

@@ -18,12 +18,12 @@
 //! suite's time all judge a connection or break one, so they run alone
 //! whatever `--jobs` says ([`crate::suites::Kind`]). Measured on the eight
 //! real web-server configurations (conformance/peers/run-server-suite.sh,
-//! `--timeout 2`): whole runs of 56 ms (nginx) to 7.6 s (lighttpd), of which
-//! the 20 plain cases take 38-71 ms together and at most 41 ms the slowest,
-//! so running all of them at once would save at most 30 ms a run; the rest
-//! is idle-close, stale-connection, client-disconnect, malformed-record and
-//! close-mid-body waiting (bounded by `--timeout`) for what a server does
-//! to a connection.
+//! `--timeout 2`, three sweeps on a shared 2-core machine): whole runs of
+//! 56 ms (nginx) to 7.8 s (lighttpd), of which the 20 plain cases take
+//! 38-669 ms together, so running all of them at once (their sum less the
+//! slowest) would save 15-121 ms a run; the rest is idle-close,
+//! stale-connection, client-disconnect, malformed-record and close-mid-body
+//! waiting (bounded by `--timeout`) for what a server does to a connection.
 
 pub mod harness;
 pub mod http;
