@@ -115,6 +115,12 @@ pub mod __private {
     pub mod driver {
         pub use crate::driver::*;
     }
+    #[cfg(feature = "cli")]
+    pub mod explore {
+        pub mod server {
+            pub use crate::explore::server::*;
+        }
+    }
     pub mod report {
         pub use crate::report::*;
     }

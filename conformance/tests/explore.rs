@@ -279,6 +279,63 @@ fn the_faithful_application_gives_nothing() {
     );
 }
 
+/// Under --spawn the child's resident memory is sampled after each
+/// conversation: the faithful application's stays put, one that keeps
+/// 256 KiB for every connection it accepted is a finding (R-3.5-3). Sizes
+/// are compared, never times.
+#[test]
+fn memory_that_grows_with_connections_is_a_finding() {
+    let marker = MarkerGuard::new("explore-rss");
+    let dir = support::temp_dir();
+    let out = dir.path().join("findings");
+    let out = out.to_str().unwrap_or_default().to_string();
+    for (fault, code) in [(None, 0), (Some("leak-per-connection"), 1)] {
+        let cmd = spawn_cmd(fault);
+        let r = cli(
+            &[
+                "explore",
+                "--spawn",
+                &cmd,
+                "--seed",
+                "21",
+                "--conversations",
+                "300",
+                "--format",
+                "json",
+                "--out",
+                &out,
+            ],
+            &marker,
+        );
+        assert_eq!(
+            r.code,
+            Some(code),
+            "{fault:?}: {}\n{}",
+            r.summary(),
+            r.stdout
+        );
+        let report = json(&r);
+        assert_eq!(report["rss"]["samples"], 300, "{report}");
+        let found: Vec<_> = report["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                f["finding"]["property"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        if code == 0 {
+            assert!(found.is_empty(), "{report}");
+        } else {
+            assert_eq!(found, ["rss-bounded"], "{report}");
+            assert_eq!(report["findings"][0]["finding"]["requirement"], "R-3.5-3");
+        }
+    }
+}
+
 #[test]
 fn bad_flags_and_unusable_targets_exit_2_before_exploring() {
     let marker = MarkerGuard::new("explore-cli");
@@ -289,6 +346,19 @@ fn bad_flags_and_unusable_targets_exit_2_before_exploring() {
         vec!["explore", "--connect", "nonsense"],
         vec!["explore", "--connect", "127.0.0.1:1", "--timeout", "1"],
         vec!["replay", "/nonexistent/conversation.json"],
+        vec!["explore", "--http", "http://127.0.0.1:1/"],
+        vec!["explore", "--side", "server", "--spawn", "./app"],
+        vec!["explore", "--side", "server", "--http", "nonsense"],
+        vec!["explore", "--side", "server", "--listen", "nonsense"],
+        vec![
+            "explore",
+            "--side",
+            "server",
+            "--http",
+            "http://127.0.0.1:1/",
+            "--timeout",
+            "1",
+        ],
     ] {
         let r = cli(&args, &marker);
         assert_eq!(r.code, Some(2), "{args:?}: {}", r.summary());
@@ -300,4 +370,115 @@ fn bad_flags_and_unusable_targets_exit_2_before_exploring() {
         );
         assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
     }
+}
+
+/// `explore --side server` against the bundled reference web server, in
+/// process, with one injected fault of its self-check at a time: the fault
+/// is found with a fixed seed, shrunk, and saved as a web-server
+/// conversation file; the faithful server gives nothing.
+async fn server_finds(
+    faults: fcgi_conformance::__private::client::Faults,
+    expected: &[(&str, &str)],
+) -> serde_json::Value {
+    let dir = support::temp_dir();
+    let out = dir.path().join("findings");
+    let report = fcgi_conformance::__private::explore::server::explore_reference(
+        faults,
+        21,
+        100,
+        Duration::from_secs(3),
+        &out,
+    )
+    .await
+    .expect("the reference web server starts");
+    let json: serde_json::Value = serde_json::from_str(&report.json()).expect("the report is JSON");
+    if expected.is_empty() {
+        assert_eq!(json["findings"].as_array().map(Vec::len), Some(0), "{json}");
+        assert_eq!(json["conversations"], 100, "{json}");
+        return json;
+    }
+    let f = &json["findings"][0];
+    let got = (
+        f["finding"]["property"].as_str().unwrap_or_default(),
+        f["finding"]["requirement"].as_str().unwrap_or_default(),
+    );
+    assert!(
+        expected.contains(&got),
+        "{got:?} is none of {expected:?}: {json}"
+    );
+    assert!(
+        f["stdout_bytes"]["after"].as_u64() <= f["stdout_bytes"]["before"].as_u64(),
+        "{json}"
+    );
+    assert!(f["records"].as_u64().unwrap_or(u64::MAX) <= 16, "{json}");
+    let file = f["file"].as_str().unwrap_or_default();
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    assert!(text.contains("\"side\": \"web-server\""), "{file}: {text}");
+    // The file reproduces on the faulty server and passes on the faithful one.
+    let path = std::path::Path::new(file);
+    let again = fcgi_conformance::__private::explore::server::replay_reference(
+        faults,
+        path,
+        Duration::from_secs(3),
+    )
+    .await
+    .expect("the file replays");
+    let again = again.map(|f| (f.property, f.requirement));
+    assert!(
+        again
+            .as_ref()
+            .is_some_and(|(p, r)| expected.contains(&(p.as_str(), r.as_str()))),
+        "replay: {again:?}"
+    );
+    let clean = fcgi_conformance::__private::explore::server::replay_reference(
+        fcgi_conformance::__private::client::Faults::default(),
+        path,
+        Duration::from_secs(3),
+    )
+    .await
+    .expect("the file replays");
+    assert_eq!(clean, None, "the faithful server on {file}");
+    json
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_the_faithful_reference_server_gives_nothing() {
+    server_finds(fcgi_conformance::__private::client::Faults::default(), &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_finds_an_ignored_status() {
+    let f = fcgi_conformance::__private::client::Faults {
+        ignore_status: true,
+        ..Default::default()
+    };
+    server_finds(f, &[("status", "R-6.1-8")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_finds_stderr_in_the_body() {
+    let f = fcgi_conformance::__private::client::Faults {
+        stderr_in_body: true,
+        ..Default::default()
+    };
+    server_finds(f, &[("stderr-apart", "R-5.3-2")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_finds_padding_read_as_content() {
+    let f = fcgi_conformance::__private::client::Faults {
+        ignore_padding: true,
+        ..Default::default()
+    };
+    server_finds(
+        f,
+        &[
+            ("padding-dropped", "R-3.3-3"),
+            // Records misframed by the padding: the server's own 502.
+            ("relayed", "R-6.2-1"),
+            ("response", "R-5.5-7"),
+            ("body", "R-6.2-1"),
+        ],
+    )
+    .await;
 }

@@ -87,7 +87,14 @@ pub enum Fault {
     /// open taken as the end of PARAMS: that request answered and ended at
     /// once (what php-fpm and php-cgi do), GET_VALUES left unanswered.
     GetValuesEndsParams,
+    /// §3.5: 256 KiB kept for good on every connection accepted, so that
+    /// memory grows with connections that closed (explore's memory check,
+    /// R-3.5-3; no suite case looks for it).
+    LeakPerConnection,
 }
+
+/// What [`Fault::LeakPerConnection`] keeps for each connection.
+const LEAK: usize = 256 << 10;
 
 /// The addresses an FCGI_WEB_SERVER_ADDRS value lists (§3.2, R-3.2-4), as
 /// OQ-5 resolves it: comma-separated, spaces around entries ignored, IPv6
@@ -290,6 +297,10 @@ fn set_version(bytes: &mut [u8], v: u8) {
 }
 
 async fn serve(stream: Stream, faults: Arc<BTreeSet<Fault>>, stop: Arc<AtomicBool>) {
+    if faults.contains(&Fault::LeakPerConnection) {
+        // Written, so the pages are resident; never freed, on purpose.
+        std::hint::black_box(Box::leak(vec![0x5au8; LEAK].into_boxed_slice()));
+    }
     let encoder = encoder_for(&faults);
     let app = Arc::new(Mutex::new(Application::new(
         ApplicationConfig::default().with_encoder(encoder),

@@ -4,7 +4,9 @@
 //! turned into bytes ([`plan`]), run ([`run`]) and judged from their
 //! recording ([`oracle`]); a failing one is shrunk ([`shrink`]) and saved
 //! as a conversation file ([`crate::conversation`]) that `replay` runs
-//! again. Exit 0: nothing found; 1: a finding; 2: bad flags or an unusable
+//! again. With `--side server` the target is a web server and the runner
+//! plays the application behind it ([`server`]).
+//! Exit 0: nothing found; 1: a finding; 2: bad flags or an unusable
 //! target, said in one line before any conversation.
 
 pub mod generate;
@@ -13,7 +15,9 @@ pub mod plan;
 #[cfg(feature = "cli")]
 pub mod replay;
 pub(crate) mod report;
+pub mod rss;
 pub mod run;
+pub mod server;
 pub mod session;
 pub mod shrink;
 
@@ -106,6 +110,28 @@ pub struct ExploreArgs {
     /// Directory for the reproducers, one file per finding (created if missing).
     #[arg(long, value_name = "DIR", default_value = "fcgi-findings")]
     pub out: PathBuf,
+    /// What the target is: a FastCGI application (the runner plays the web
+    /// server) or a web server (the runner plays the application behind it).
+    #[arg(long, value_enum, default_value_t = ExploreSide::App)]
+    pub side: ExploreSide,
+    /// With --side server: where the runner listens for the web server's
+    /// FastCGI connections (default 127.0.0.1 on a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// With --side server: the URL the web server forwards to the runner,
+    /// e.g. http://127.0.0.1:8080/; without it the bundled reference web server.
+    #[arg(long, value_name = "URL")]
+    pub http: Option<String>,
+}
+
+#[cfg(feature = "cli")]
+/// `explore --side`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum ExploreSide {
+    /// The target is a FastCGI application.
+    App,
+    /// The target is a web server.
+    Server,
 }
 
 #[cfg(feature = "cli")]
@@ -174,6 +200,12 @@ pub(crate) fn fresh_seed() -> u64 {
 #[cfg(feature = "cli")]
 /// Runs `explore`; see the module documentation for exit codes.
 pub async fn main(args: ExploreArgs) -> ExitCode {
+    if args.side == ExploreSide::Server {
+        return server_main(args).await;
+    }
+    if args.listen.is_some() || args.http.is_some() {
+        return usage_error("--listen and --http are for a web server: add --side server");
+    }
     let checked = match check_target(&args.target) {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
@@ -262,7 +294,9 @@ pub(crate) async fn explore(
         elapsed: Duration::ZERO,
         findings: Vec::new(),
         unusable: None,
+        rss: None,
     };
+    let mut rss = rss::Track::default();
     // Bounded: by the conversation budget or the time, and by MAX_CONVERSATIONS.
     while report.conversations < budget.conversations.unwrap_or(MAX_CONVERSATIONS)
         && time.is_none_or(|t| t0.elapsed() < t)
@@ -275,6 +309,9 @@ pub(crate) async fn explore(
         report.conversations += 1;
         let script = plan.script(&session.fixed);
         let (conns, found) = session.attempt(&script).await;
+        if let Some(kib) = session.rss_kib() {
+            rss.push(kib);
+        }
         if let Some(f) = found {
             let known = report
                 .findings
@@ -317,6 +354,29 @@ pub(crate) async fn explore(
             break;
         }
     }
+    report.rss = rss.summary();
+    if let Some(f) = rss.judge() {
+        if report.findings.len() < budget.findings {
+            report.findings.push(Found {
+                first: f.clone(),
+                finding: f,
+                conversation: report.conversations,
+                before: Size {
+                    connections: 0,
+                    requests: 0,
+                },
+                after: Size {
+                    connections: 0,
+                    requests: 0,
+                },
+                records: 0,
+                attempts: 0,
+                file: Err(
+                    "a property of the whole run: no one conversation to shrink or replay".into(),
+                ),
+            });
+        }
+    }
     report.elapsed = t0.elapsed();
     report
 }
@@ -348,6 +408,133 @@ pub fn file_records(c: &Conversation) -> usize {
                 .len()
         })
         .sum()
+}
+
+/// A web server to explore or replay against, and the reference web
+/// server when it is the one (no `--http`); an error is one line for exit 2.
+pub(crate) async fn open_server_session(
+    http: Option<&str>,
+    listen: Option<&str>,
+    timeout: f64,
+    faults: crate::client::Faults,
+) -> Result<
+    (
+        server::ServerSession,
+        Option<crate::server::reference::RefServer>,
+    ),
+    String,
+> {
+    if !(timeout.is_finite() && timeout > 0.0 && timeout <= MAX_TIMEOUT) {
+        return Err(format!(
+            "--timeout {timeout} is out of range: give seconds above 0, at most {MAX_TIMEOUT}"
+        ));
+    }
+    let timeout = Duration::from_secs_f64(timeout);
+    let url = match http.map(str::parse::<crate::server::http::Url>) {
+        None => None,
+        Some(Ok(u)) => Some(u),
+        Some(Err(e)) => return Err(format!("--http: {e}")),
+    };
+    let listen: Addr = listen
+        .unwrap_or("127.0.0.1:0")
+        .parse()
+        .map_err(|e| format!("--listen: {e}"))?;
+    let listener = crate::target::Listener::bind(&listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let (url, label, reference) = match url {
+        Some(u) => (u, http.unwrap_or_default().to_string(), None),
+        None => {
+            let app = listener
+                .local_addr()
+                .map_err(|e| format!("listener address: {e}"))?;
+            let mut cfg = crate::server::reference::RefConfig::new(app);
+            cfg.timeout = timeout;
+            cfg.faults = faults;
+            let r = crate::server::reference::RefServer::start(cfg)
+                .await
+                .map_err(|e| format!("cannot start the reference web server: {e}"))?;
+            let a = r.addr();
+            let url = crate::server::http::Url {
+                host: a.ip().to_string(),
+                port: a.port(),
+                path: "/".into(),
+            };
+            (url, "reference-server".to_string(), Some(r))
+        }
+    };
+    let mut session = server::ServerSession::new(listener, url, timeout, label);
+    if let Err(e) = session.alive().await {
+        return Err(format!(
+            "{} does not carry a GET to the runner: {e} (point --http at a URL it forwards to --listen)",
+            session.label
+        ));
+    }
+    Ok((session, reference))
+}
+
+#[cfg(feature = "cli")]
+/// `explore --side server`.
+async fn server_main(args: ExploreArgs) -> ExitCode {
+    let t = &args.target;
+    if t.connect.is_some() || t.spawn.is_some() || !t.params.is_empty() || args.hostile {
+        return usage_error(
+            "--side server takes --http URL and --listen ADDR, not --connect, --spawn, --param or --hostile",
+        );
+    }
+    let time = match &args.time {
+        Some(s) => match parse_time(s) {
+            Ok(d) => Some(d),
+            Err(e) => return usage_error(&e),
+        },
+        None if args.conversations.is_some() => None,
+        None => Some(DEFAULT_TIME),
+    };
+    if let Err(e) = crate::preflight::check_dir(&args.out, "--out") {
+        return usage_error(&e);
+    }
+    let (mut session, reference) = match open_server_session(
+        args.http.as_deref(),
+        args.listen.as_deref(),
+        t.timeout,
+        crate::client::Faults::default(),
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    let seed = args.seed.unwrap_or_else(fresh_seed);
+    if t.format == Format::Text {
+        crate::stdio::err_line(&format!(
+            "explore: seed {seed} (run it again with --seed {seed})"
+        ));
+    }
+    let report = server::explore(
+        &mut session,
+        seed,
+        args.conversations,
+        time,
+        usize::from(args.findings),
+        &args.out,
+    )
+    .await;
+    if let Some(r) = reference {
+        r.stop(Duration::from_secs(1)).await;
+    }
+    let text = match t.format {
+        Format::Text => report.text(),
+        Format::Json => report.json(),
+    };
+    let code = if report.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    match crate::stdio::out(&text) {
+        Ok(_) => code,
+        Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,14 @@ pub struct ReplayArgs {
     pub attempts: u32,
     #[command(flatten)]
     pub target: TargetArgs,
+    /// For a web-server conversation: where the runner listens for the
+    /// server's FastCGI connections (default 127.0.0.1 on a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// For a web-server conversation: the URL the server forwards to the
+    /// runner; without it the bundled reference web server.
+    #[arg(long, value_name = "URL")]
+    pub http: Option<String>,
 }
 
 /// END_REQUESTs in `bytes`, loosely framed.
@@ -119,9 +127,12 @@ pub async fn main(args: ReplayArgs) -> ExitCode {
             ))
         }
     };
-    if file.side != Side::Application {
+    if file.side == Side::WebServer {
+        return server_replay(&args, &file).await;
+    }
+    if args.listen.is_some() || args.http.is_some() {
         return usage_error(&format!(
-            "{}: a conversation with a web server; this version replays conversations with applications only",
+            "{}: a conversation with an application: give --connect or --spawn, not --listen or --http",
             args.file.display()
         ));
     }
@@ -193,6 +204,107 @@ pub async fn main(args: ReplayArgs) -> ExitCode {
                 f.observed
             ),
             (None, _) => format!(
+                "replay {}: does not reproduce (no property fails in {runs} run(s))\n",
+                args.file.display()
+            ),
+        },
+    };
+    let code = if found.is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
+    match crate::stdio::out(&text) {
+        Ok(_) => code,
+        Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
+    }
+}
+
+/// `replay` of a web-server conversation: the recorded answer (the `fcgi`
+/// connection's writes) given again to a GET, under the id the server
+/// chooses, and the response judged by the same oracle.
+async fn server_replay(args: &ReplayArgs, file: &Conversation) -> ExitCode {
+    let t = &args.target;
+    if t.connect.is_some() || t.spawn.is_some() {
+        return usage_error(&format!(
+            "{}: a conversation with a web server: give --http URL and --listen ADDR, not --connect or --spawn",
+            args.file.display()
+        ));
+    }
+    let writes = super::server::answer_of(file);
+    if writes.is_empty() {
+        return usage_error(&format!(
+            "{}: no recorded answer (connection fcgi) to replay (give a file that explore --side server wrote)",
+            args.file.display()
+        ));
+    }
+    let mut session = match super::open_server_session(
+        args.http.as_deref(),
+        args.listen.as_deref(),
+        t.timeout,
+        crate::client::Faults::default(),
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
+    let is_same = |f: &crate::conversation::Finding| {
+        file.finding
+            .as_ref()
+            .is_some_and(|b| f.property == b.property && f.requirement == b.requirement)
+    };
+    let (mut found, mut runs, mut showed) = (None, 0u32, 0u32);
+    while runs < args.attempts {
+        runs += 1;
+        let (_, f) = session
+            .0
+            .attempt_with(|id| super::server::with_id(&writes, id))
+            .await;
+        if f.is_some() {
+            showed += 1;
+        }
+        let hit = f.as_ref().is_some_and(is_same);
+        if found.is_none() || hit {
+            found = f.or(found);
+        }
+        if hit {
+            break;
+        }
+    }
+    if let Some(r) = session.1 {
+        r.stop(std::time::Duration::from_secs(1)).await;
+    }
+    let same = found.as_ref().is_some_and(is_same);
+    let text = match t.format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&serde_json::json!({
+                "schema": "fcgi-conformance-replay/1",
+                "side": "web-server",
+                "file": args.file.display().to_string(),
+                "recorded": file.finding,
+                "found": found,
+                "reproduces": same,
+                "runs": runs,
+                "runs_with_a_finding": showed,
+            }))
+            .unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        Format::Text => match &found {
+            Some(f) => format!(
+                "replay {}: {} {} {} §{} (run {runs} of at most {})\n  expected: {}\n  observed: {}\n",
+                args.file.display(),
+                if same { "reproduces" } else { "a different finding," },
+                f.property,
+                f.requirement,
+                f.section,
+                args.attempts,
+                f.expected,
+                f.observed
+            ),
+            None => format!(
                 "replay {}: does not reproduce (no property fails in {runs} run(s))\n",
                 args.file.display()
             ),

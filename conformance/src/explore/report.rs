@@ -51,6 +51,8 @@ pub struct Report {
     pub findings: Vec<Found>,
     /// Why the run stopped early, if the target stopped serving for good.
     pub unusable: Option<String>,
+    /// The spawned target's resident memory over the run (`--spawn` only).
+    pub rss: Option<super::rss::Summary>,
 }
 
 impl Report {
@@ -117,6 +119,13 @@ impl Report {
             self.seed,
             self.seed
         );
+        if let Some(r) = &self.rss {
+            let _ = writeln!(
+                t,
+                "  memory (VmRSS of the spawned process group): first {} KiB, first-quarter peak {} KiB, last-quarter least {} KiB, peak {} KiB ({} samples)",
+                r.first_kib, r.warm_peak_kib, r.tail_least_kib, r.peak_kib, r.samples
+            );
+        }
         t
     }
 
@@ -203,6 +212,7 @@ impl Report {
             "conversations_per_s": self.rate(),
             "findings": findings,
             "unusable": self.unusable,
+            "rss": self.rss,
         });
         let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
         s.push('\n');

@@ -294,6 +294,14 @@ impl Session {
         self.alive().await.is_ok()
     }
 
+    /// The resident memory of a spawned target's process group, KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        self.child
+            .as_ref()
+            .and_then(Child::pid)
+            .and_then(super::rss::group_rss_kib)
+    }
+
     /// Stops a spawned target.
     pub async fn close(mut self) {
         if let Some(mut c) = self.child.take() {
