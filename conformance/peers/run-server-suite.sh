@@ -18,6 +18,9 @@
 #               else target/debug (or $CARGO_TARGET_DIR/debug), built if missing)
 #   --out DIR   reports: DIR/NAME/{report.json,junit.xml,transcripts/}
 #               (default: $FCGI_CONFORMANCE_OUT, else target/peer-reports)
+# Configurations run two at a time (PEER_JOBS, see jobs.sh), each in a
+# scratch folder of its own, each runner bounded by PEER_TIMEOUT seconds
+# (default 600); each one's output is printed whole when it ends.
 # Environment: SUITE_TIMEOUT (seconds per wait, default 2).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +33,7 @@ while [ $# -gt 0 ]; do
         --update) UPDATE=1; shift ;;
         --bin) BIN=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         --*) echo "run-server-suite.sh: unknown flag $1" >&2; exit 2 ;;
         *) break ;;
     esac
@@ -45,6 +48,7 @@ if [ -z "$BIN" ]; then
 fi
 [ -x "$BIN" ] || { echo "run-server-suite.sh: no binary at $BIN" >&2; exit 2; }
 [ -n "$OUT" ] || OUT=$ROOT/target/peer-reports
+. "$HERE/jobs.sh"
 mkdir -p "$OUT"
 SCRATCH=$(mktemp -d /tmp/server-suite.XXXXXX)
 
@@ -52,26 +56,29 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-status=0
-for NAME in $NAMES; do
+# One configuration: start its server (in a scratch folder of its own),
+# run the suite, stop the server, compare. Returns 0 (matched) or 1.
+server_one() {
+    NAME=$1
+    S=$SCRATCH/$NAME
+    mkdir -p "$S"
     case "$NAME" in
         nginx|lighttpd|apache2|h2o) SERVER=$NAME; EXPECT=$HERE/$NAME/expected.json ;;
         nginx-plain|apache2-plain|h2o-plain) SERVER=${NAME%-plain}; EXPECT=$HERE/$SERVER/expected-plain.json ;;
         nginx-unix) SERVER=nginx; EXPECT=$HERE/nginx/expected-unix.json ;;
-        *) echo "run-server-suite.sh: unknown server $NAME" >&2; status=1; continue ;;
+        *) echo "run-server-suite.sh: unknown server $NAME" >&2; return 1 ;;
     esac
     # NAME-unix: the runner listens on a unix socket and the server
     # forwards to it there.
     case "$NAME" in
-        *-unix) APP=unix:$SCRATCH/$NAME.sock ;;
+        *-unix) APP=unix:$S/$NAME.sock ;;
         *) APP=127.0.0.1:$(free_port) ;;
     esac
     mkdir -p "$OUT/$NAME"
-    if ! sh "$HERE/start.sh" "$SERVER" "$SCRATCH" "$APP" >"$OUT/$NAME/start.out"; then
+    if ! sh "$HERE/start.sh" "$SERVER" "$S" "$APP" >"$OUT/$NAME/start.out"; then
         echo "== $NAME: did not start" >&2
-        sh "$HERE/stop.sh" "$SERVER" "$SCRATCH" >/dev/null 2>&1
-        status=1
-        continue
+        sh "$HERE/stop.sh" "$SERVER" "$S" >/dev/null 2>&1
+        return 1
     fi
     # NAME: the keep-alive URL where the config has one (connection reuse
     # is what several cases look at), else the plain one; NAME-plain: the
@@ -89,9 +96,10 @@ for NAME in $NAMES; do
         --transcript "$OUT/$NAME/transcripts" --format json
     [ -n "$AUTH" ] && set -- "$@" --authorizer "$AUTH"
     [ $UPDATE = 1 ] || set -- "$@" --expect "$EXPECT"
-    "$BIN" server "$@" >"$OUT/$NAME/report.json"
+    timeout -k 5 "$PEER_TIMEOUT" "$BIN" server "$@" >"$OUT/$NAME/report.json"
     rc=$?
-    sh "$HERE/stop.sh" "$SERVER" "$SCRATCH"
+    [ $rc -ne 124 ] || echo "== $NAME: the runner did not finish within ${PEER_TIMEOUT}s (PEER_TIMEOUT)" >&2
+    sh "$HERE/stop.sh" "$SERVER" "$S"
     python3 - "$OUT/$NAME/report.json" "$UPDATE" "$EXPECT" <<'PY' || rc=1
 import json, sys
 path, update, expect = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
@@ -111,9 +119,15 @@ PY
         :
     elif [ $rc -ne 0 ]; then
         echo "== $NAME: verdicts differ from $EXPECT (exit $rc); report in $OUT/$NAME/" >&2
-        status=1
+        return 1
     fi
-done
+    return 0
+}
+
+# Two at a time (PEER_JOBS): each configuration has its own scratch folder
+# and free ports; nginx, nginx-plain and nginx-unix are separate servers.
+run_jobs server_one "$SCRATCH/logs" $NAMES
+status=$?
 rm -rf "$SCRATCH"
 echo "reports in $OUT"
 exit $status

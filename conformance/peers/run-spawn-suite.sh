@@ -13,6 +13,9 @@
 # Environment: FCGI_CONFORMANCE_BIN (default target/debug/fcgi-conformance),
 # FCGI_PEERS_BIN (install.sh's output, default conformance/peers/bin),
 # FCGI_CONFORMANCE_OUT (reports, default target/peer-reports).
+# Peers run two at a time (PEER_JOBS, see jobs.sh), each runner bounded by
+# PEER_TIMEOUT seconds (default 600); each peer's output is printed whole
+# when it ends.
 # Exit status: 0 when every peer matched, 1 otherwise, 2 on a setup error.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -32,14 +35,19 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || set -- libfcgi php-cgi fcgiwrap flup
 [ -x "$BIN" ] || { echo "run-spawn-suite.sh: no runner at $BIN (cargo build -p fcgi-conformance first)" >&2; exit 2; }
+. "$HERE/jobs.sh"
 mkdir -p "$OUT"
 SCRATCH=$(mktemp -d)
 chmod 755 "$SCRATCH"
 cp "$HERE/php-fpm/echo.php" "$SCRATCH/echo.php"
 cp "$HERE/fcgiwrap/echo.sh" "$SCRATCH/echo.sh"
 chmod 755 "$SCRATCH/echo.sh"
-STATUS=0
-for NAME in "$@"; do
+
+# One peer, started by the runner: run its cases, compare. Returns 0
+# (matched), 1 (differs) or 2 (unknown peer).
+spawn_one() {
+    NAME=$1
+    STATUS=0
     # The command the runner starts on descriptor 0, and the params the
     # peer needs (as start.sh gives them).
     case "$NAME" in
@@ -50,14 +58,15 @@ for NAME in "$@"; do
                   set -- --param "SCRIPT_FILENAME=$SCRATCH/echo.sh" --param SCRIPT_NAME=/echo.sh --param GATEWAY_INTERFACE=CGI/1.1 ;;
         flup) CMD="exec $PY $HERE/flup/echo.py -"
               set -- --param SERVER_NAME=localhost --param SERVER_PORT=80 --param SERVER_PROTOCOL=HTTP/1.1 ;;
-        *) echo "run-spawn-suite.sh: unknown peer $NAME (libfcgi php-cgi fcgiwrap flup)" >&2; STATUS=2; continue ;;
+        *) echo "run-spawn-suite.sh: unknown peer $NAME (libfcgi php-cgi fcgiwrap flup)" >&2; return 2 ;;
     esac
     echo "== $NAME (--spawn)"
     EXPECT=$HERE/$NAME/expected-spawn.json
     set -- "$@" --spawn "$CMD" --only app/2.2 --only app/3.2 --only app/7 --timeout 2 --format json
     [ "$UPDATE" = 1 ] || set -- "$@" --expect "$EXPECT"
-    "$BIN" app "$@" >"$OUT/app-$NAME-spawn.json"
+    timeout -k 5 "$PEER_TIMEOUT" "$BIN" app "$@" >"$OUT/app-$NAME-spawn.json"
     rc=$?
+    [ $rc -ne 124 ] || echo "== $NAME: the runner did not finish within ${PEER_TIMEOUT}s (PEER_TIMEOUT)" >&2
     python3 - "$OUT/app-$NAME-spawn.json" "$UPDATE" "$EXPECT" <<'PY' || rc=1
 import json, sys
 path, update, expect = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
@@ -77,6 +86,10 @@ PY
         echo "== $NAME: verdicts differ from $EXPECT (exit $rc)" >&2
         STATUS=1
     fi
-done
+    return $STATUS
+}
+
+run_jobs spawn_one "$SCRATCH/logs" "$@"
+STATUS=$?
 rm -rf "$SCRATCH"
 exit $STATUS

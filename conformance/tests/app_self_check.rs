@@ -148,6 +148,11 @@ const CATCHES: &[(Fault, &str, Verdict)] = &[
         Verdict::Fail,
     ),
     (Fault::WrongDirection, "app/A/direction", Verdict::Fail),
+    (
+        Fault::GetValuesEndsParams,
+        "app/4.1/get-values-mid-params",
+        Verdict::Fail,
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -230,3 +230,21 @@ async fn cut_params_fails_the_refusal_cases() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn management_nonzero_id_fails_management_id_zero() {
+    let f = Faults {
+        management_nonzero_id: true,
+        ..Faults::default()
+    };
+    check(f, "server/4/management-id-zero", Verdict::Fail, &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn end_before_stdin_fails_end_request_final() {
+    let f = Faults {
+        end_before_stdin_fails: true,
+        ..Faults::default()
+    };
+    check(f, "server/5.5/end-request-final", Verdict::Fail, &[]).await;
+}

@@ -83,6 +83,10 @@ pub enum Fault {
     OutputBeforeParams,
     /// Appendix A: an empty STDIN record, a web server's type, sent back on BEGIN_REQUEST.
     WrongDirection,
+    /// §4.1, §6.2: a GET_VALUES that comes while a request's PARAMS is
+    /// open taken as the end of PARAMS: that request answered and ended at
+    /// once (what php-fpm and php-cgi do), GET_VALUES left unanswered.
+    GetValuesEndsParams,
 }
 
 /// The addresses an FCGI_WEB_SERVER_ADDRS value lists (§3.2, R-3.2-4), as
@@ -386,6 +390,29 @@ async fn on_event(
         }
         Event::Ignored { .. } | Event::Params { .. } => {}
         Event::GetValues { query } => {
+            if sh.has(Fault::GetValuesEndsParams) {
+                let open: Vec<RequestId> = reqs
+                    .iter()
+                    .filter(|(_, r)| r.params.is_none())
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in open {
+                    reqs.remove(&id);
+                    let _ = enc.record(
+                        RecordType::Stdout,
+                        id.get(),
+                        b"Status: 200 OK\r\n\r\n",
+                        &mut out,
+                    );
+                    let _ = sh
+                        .lock()
+                        .end_request(id, 0, ProtocolStatus::RequestComplete, &mut out);
+                }
+                if !out.is_empty() {
+                    sh.send(out).await;
+                    return true;
+                }
+            }
             if sh.has(Fault::IgnoreGetValues) {
                 return true;
             }

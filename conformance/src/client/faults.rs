@@ -1,7 +1,8 @@
 //! The defects the self-check injects into the runner's web-server side
 //! (the client library under the bundled reference web server), and the
 //! driver hooks that inject the byte-level ones: ends of streams left out,
-//! a body one byte short, a long value with a one-byte length, a request
+//! a body one byte short, a long value with a one-byte length, a
+//! management record under a request's id, a request
 //! cut mid-record, padding misread. Three stay choices the connection
 //! makes, since no hook on the bytes can make them:
 //!
@@ -60,6 +61,14 @@ pub struct Faults {
     /// then close the connection, for requests whose REQUEST_URI contains
     /// this text.
     pub cut_params_for: Option<&'static str>,
+    /// Send FCGI_GET_VALUES under the request's own (nonzero) id between
+    /// its PARAMS and its STDIN (breaks R-A-3).
+    pub management_nonzero_id: bool,
+    /// Reference web server: hold back the last 64 KiB of a longer body
+    /// until the response has ended, and cut the response off when the
+    /// application ended the request before it had all of STDIN (breaks
+    /// R-5.5-7).
+    pub end_before_stdin_fails: bool,
 }
 
 impl Faults {
@@ -72,7 +81,8 @@ impl Faults {
             || self.short_stdin
             || self.long_value_short_form
             || self.cut_begin_for.is_some()
-            || self.cut_params_for.is_some();
+            || self.cut_params_for.is_some()
+            || self.management_nonzero_id;
         any.then(|| {
             Box::new(WriteFaults {
                 faults: *self,
@@ -244,6 +254,15 @@ impl WriteHook for WriteFaults {
                 params.extend_from_slice(content);
             }
             out.extend_from_slice(rec);
+            if f.management_nonzero_id && t == RecordType::Params && empty {
+                // A management record under the request's own id (R-A-3).
+                let q =
+                    fcgi_proto::management::query([fcgi_proto::management::MPXS_CONNS.as_bytes()])
+                        .unwrap_or_default();
+                let _ = self
+                    .encoder
+                    .record(RecordType::GetValues, h.request_id, &q, &mut out);
+            }
         }
         out.extend_from_slice(bytes.get(at..).unwrap_or_default());
         *bytes = out;

@@ -314,13 +314,35 @@ async fn serve(
     }
     let mut params = cgi_params(&head, peer, local, body_len, Role::Responder, &cfg.faults);
     params.extend(extra);
+    // Fault: the body's tail waits for the response's end (see
+    // `Faults::end_before_stdin_fails`).
+    let mut held = None;
+    let body = if cfg.faults.end_before_stdin_fails && body.len() > HELD_TAIL {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let tail = body
+            .get(body.len() - HELD_TAIL..)
+            .unwrap_or_default()
+            .to_vec();
+        let head_part = body
+            .get(..body.len() - HELD_TAIL)
+            .unwrap_or_default()
+            .to_vec();
+        let _ = tx.send(head_part).await;
+        held = Some((tx, tail));
+        Body::Stream(rx)
+    } else {
+        Body::Bytes(body)
+    };
     let req = Request {
         role: Role::Responder,
         params,
-        body: Body::Bytes(body),
+        body,
     };
-    respond(s, client.request(req).await, cfg).await
+    respond(s, client.request(req).await, cfg, held).await
 }
+
+/// The body's tail the `end_before_stdin_fails` fault holds back.
+const HELD_TAIL: usize = 64 * 1024;
 
 fn status_line(code: u16, reason: Option<&[u8]>) -> Vec<u8> {
     let mut out = format!("HTTP/1.1 {code} ").into_bytes();
@@ -357,6 +379,7 @@ async fn respond(
     mut s: TcpStream,
     stream: Result<crate::client::ResponseStream, ClientError>,
     cfg: &RefConfig,
+    held: Option<(tokio::sync::mpsc::Sender<Vec<u8>>, Vec<u8>)>,
 ) -> std::io::Result<()> {
     let mut stream = match stream {
         Ok(r) => r,
@@ -462,6 +485,20 @@ async fn respond(
             Some(Ok(Part::End {
                 protocol_status, ..
             })) => {
+                if held.is_some() {
+                    // Fault: the request ended before all of STDIN was
+                    // sent, taken as a broken response: cut off.
+                    if !head_sent {
+                        write_simple_half(
+                            &mut wr,
+                            502,
+                            "Bad Gateway",
+                            "application ended the request before STDIN\n",
+                        )
+                        .await;
+                    }
+                    return Ok(());
+                }
                 if !head_sent {
                     let (c, r) = match protocol_status {
                         ProtocolStatus::RequestComplete => (502, "Bad Gateway"),

@@ -64,6 +64,8 @@ pub(super) struct ConnState {
     pub(super) violations: usize,
     /// The connection went past a bound: close it when the case ends.
     pub(super) over_bound: bool,
+    /// The answer a case armed for the next end of PARAMS.
+    pub(super) early: EarlySlot,
 }
 
 /// Whether a connection goes on.
@@ -209,6 +211,29 @@ impl ConnState {
         Flow::Go
     }
 
+    /// Writes an armed answer for request `id` (STDOUT, its empty record,
+    /// END_REQUEST); says whether the connection goes on and whether it
+    /// is to close after it (no FCGI_KEEP_CONN).
+    async fn answer_early(
+        &mut self,
+        app: &mut Application,
+        wr: &mut Writer,
+        id: u16,
+        stdout: &[u8],
+        ctl: &mut mpsc::UnboundedReceiver<Ctl>,
+        deferred: &mut VecDeque<Ctl>,
+    ) -> (Flow, bool) {
+        let mut out = Vec::new();
+        if let Some(rid) = RequestId::new(id) {
+            if !stdout.is_empty() {
+                let _ = app.stream(StreamType::Stdout, rid, stdout, &mut out);
+            }
+            let _ = app.end_stream(StreamType::Stdout, rid, &mut out);
+        }
+        let close = self.end_request_bytes(app, id, 0, ProtocolStatus::RequestComplete, &mut out);
+        (write_watching(wr, &out, false, ctl, deferred).await, close)
+    }
+
     /// END_REQUEST's bytes into `out`; true when the connection closes after it.
     fn end_request_bytes(
         &mut self,
@@ -272,6 +297,8 @@ pub(super) async fn conn_task(
                     }
                 }
                 let mut answers = Vec::new();
+                // (id, stdout, STDIN ended in this read) of an armed answer.
+                let mut early: Option<(u16, Vec<u8>, bool)> = None;
                 loop {
                     let (rec, app) = match rd.next_with_party() {
                         Ok(Some(r)) => r,
@@ -289,6 +316,7 @@ pub(super) async fn conn_task(
                     // reported one by one.
                     let reported = t == RecordType::BeginRequest
                         || id == 0
+                        || t.is_management()
                         || matches!(t, RecordType::Unknown(_))
                         || RequestId::new(id).is_some_and(|rid| app.is_active(rid));
                     if reported {
@@ -349,7 +377,17 @@ pub(super) async fn conn_task(
                         }
                         ApplicationEvent::ParamsEnd { request_id, block } => {
                             st.params_held.remove(&request_id.get());
+                            if early.is_none() {
+                                let armed = st.early.lock().unwrap_or_else(|p| p.into_inner()).take();
+                                early = armed.map(|b| (request_id.get(), b, false));
+                            }
                             ApplicationEvent::ParamsEnd { request_id, block }
+                        }
+                        ApplicationEvent::StdinEnd { request_id } => {
+                            if let Some((id, _, ended)) = &mut early {
+                                *ended |= *id == request_id.get();
+                            }
+                            ApplicationEvent::StdinEnd { request_id }
                         }
                         ApplicationEvent::Data { request_id, .. } => ApplicationEvent::Data {
                             request_id,
@@ -381,6 +419,19 @@ pub(super) async fn conn_task(
                     && write_watching(&mut wr, &answers, false, &mut ctl, &mut deferred).await == Flow::Stop
                 {
                     break;
+                }
+                if let Some((id, stdout, stdin_ended)) = early {
+                    let (flow, close) = st.answer_early(rd.party_mut(), &mut wr, id, &stdout, &mut ctl, &mut deferred).await;
+                    let ev = Ev::AnsweredEarly { id, stdin_ended, written: flow == Flow::Go };
+                    if flow == Flow::Stop || st.send(ev, &mut ctl, &mut deferred).await == Flow::Stop {
+                        break;
+                    }
+                    if close {
+                        // No FCGI_KEEP_CONN: the runner is done writing
+                        // (R-3.5-1), yet reads on, so that the rest of
+                        // STDIN is taken and the server's close is seen.
+                        let _ = tokio::time::timeout(Duration::from_secs(1), wr.shutdown()).await;
+                    }
                 }
             }
         }

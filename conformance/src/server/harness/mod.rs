@@ -73,6 +73,19 @@ pub enum Ev {
     OverBound(String),
     /// A protocol violation by the web server (the codec's typed error).
     Violation(fcgi_proto::Error),
+    /// The connection wrote the answer armed with
+    /// [`AppSide::answer_at_params_end`] for request `id`, right after the
+    /// records read together with the end of its PARAMS: before it read
+    /// another byte from the web server.
+    AnsweredEarly {
+        /// Request id.
+        id: u16,
+        /// The empty STDIN record had been read before the answer went
+        /// out (it came in the same read as the end of PARAMS).
+        stdin_ended: bool,
+        /// The answer was written on the open connection.
+        written: bool,
+    },
     /// The web server closed the connection (or it broke).
     Closed,
 }
@@ -103,6 +116,10 @@ enum Ctl {
 
 type Current = Arc<Mutex<(u64, Transcript)>>;
 
+/// The answer a case armed with [`AppSide::answer_at_params_end`]: taken
+/// by the first connection that reads the end of a request's PARAMS.
+type EarlySlot = Arc<Mutex<Option<Vec<u8>>>>;
+
 /// Payload bytes (STDIN data, PARAMS blocks) queued in the event channel
 /// at once; with [`bounds::EVENT_QUEUE`] it bounds the channel in bytes.
 pub const EVENT_BYTES: usize = 16 << 20;
@@ -111,6 +128,10 @@ pub const EVENT_BYTES: usize = 16 << 20;
 pub const GET_VALUES_CONNS: usize = 256;
 /// Names kept of one connection's GET_VALUES.
 pub const GET_VALUES_NAMES: usize = 16;
+
+/// Management records (type, request id) kept per connection
+/// ([`AppSide::management_on`]), for the last [`GET_VALUES_CONNS`] connections.
+pub const MANAGEMENT_KEPT: usize = 64;
 
 /// Records for inactive ids one connection may send before it counts as
 /// flooding: it is then closed at the end of the case.
@@ -149,6 +170,9 @@ pub struct AppSide {
     /// The names each connection asked for in GET_VALUES, by connection
     /// (the last [`GET_VALUES_CONNS`] connections that sent one).
     get_values_by_conn: BTreeMap<ConnId, Vec<String>>,
+    /// The management records each connection sent, as (type, request id).
+    management_by_conn: BTreeMap<ConnId, Vec<(RecordType, u16)>>,
+    early: EarlySlot,
     /// Writes records with this encoder (no padding unless a case asks).
     pub encoder: Encoder,
     bounds: Bounds,
@@ -183,6 +207,8 @@ impl AppSide {
             params_per_conn: bounds.params_per_conn,
         };
         let cur = current.clone();
+        let early: EarlySlot = Arc::new(Mutex::new(None));
+        let early_conns = early.clone();
         let queue_bytes = Arc::new(Semaphore::new(EVENT_BYTES));
         let open = Arc::new(Semaphore::new(bounds::CONNS_OPEN));
         let accept = tokio::spawn(async move {
@@ -218,6 +244,7 @@ impl AppSide {
                     params_held: BTreeMap::new(),
                     violations: 0,
                     over_bound: false,
+                    early: early_conns.clone(),
                 };
                 tokio::spawn(conn_task(st, driver, crx, permit));
             }
@@ -234,6 +261,8 @@ impl AppSide {
             opened_total: 0,
             get_values_total: 0,
             get_values_by_conn: BTreeMap::new(),
+            management_by_conn: BTreeMap::new(),
+            early,
             encoder: Encoder::default().with_padding(Padding::None),
             bounds: bounds.clone(),
         }
@@ -247,6 +276,7 @@ impl AppSide {
             g.0 += 1;
             g.1 = transcript;
         }
+        *self.early.lock().unwrap_or_else(|p| p.into_inner()) = None;
         self.pending.clear();
         for _ in 0..bounds::EVENT_QUEUE {
             let Ok(m) = self.rx.try_recv() else { break };
@@ -277,6 +307,15 @@ impl AppSide {
                                 .saturating_add(s.ignored.load(Ordering::Relaxed));
                         }
                     }
+                    Ev::Record { rtype, id, .. } if rtype.is_management() => {
+                        let seen = self.management_by_conn.entry(e.conn).or_default();
+                        if seen.len() < MANAGEMENT_KEPT {
+                            seen.push((*rtype, *id));
+                        }
+                        while self.management_by_conn.len() > GET_VALUES_CONNS {
+                            self.management_by_conn.pop_first();
+                        }
+                    }
                     Ev::Fcgi(ApplicationEvent::GetValues { query }) => {
                         self.get_values_total += 1;
                         let names = self.get_values_by_conn.entry(e.conn).or_default();
@@ -301,6 +340,28 @@ impl AppSide {
     /// [`GET_VALUES_NAMES`] names).
     pub fn get_values_on(&self, conn: ConnId) -> Option<&[String]> {
         self.get_values_by_conn.get(&conn).map(Vec::as_slice)
+    }
+
+    /// The management records (appendix A: GET_VALUES, GET_VALUES_RESULT,
+    /// UNKNOWN_TYPE) connection `conn` sent at any time of its life so far,
+    /// as (type, request id), whatever the id (the first [`MANAGEMENT_KEPT`]).
+    pub fn management_on(&self, conn: ConnId) -> &[(RecordType, u16)] {
+        self.management_by_conn
+            .get(&conn)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Arms an answer for the next request whose PARAMS end in this case:
+    /// its connection writes `stdout` as STDOUT, the empty STDOUT record
+    /// and END_REQUEST (FCGI_REQUEST_COMPLETE) itself, right after the
+    /// read that brought the end of PARAMS, before it reads on; so with a
+    /// body longer than one read ([`crate::driver::READ_BUFFER`]) the
+    /// request ends while the web server's STDIN is still open. Reported
+    /// as [`Ev::AnsweredEarly`]. A connection that closes after it (no
+    /// FCGI_KEEP_CONN) is half-closed and read on until the server closes,
+    /// so the rest of STDIN is taken, never reset. Disarmed at the next case.
+    pub fn answer_at_params_end(&self, stdout: Vec<u8>) {
+        *self.early.lock().unwrap_or_else(|p| p.into_inner()) = Some(stdout);
     }
 
     /// Records for inactive ids (§3.3) connection `conn` sent so far

@@ -1,10 +1,14 @@
 //! §4.1 FCGI_GET_VALUES, FCGI_GET_VALUES_RESULT: the app suite's cases.
 
+use crate::app::conn::ConnError;
 use crate::app::ctx::{dump_preview, same_as_sent, well_formed, Ctx};
-use crate::case::Outcome;
+use crate::case::{Outcome, Verdict};
+use fcgi_proto::encoder::Encoder;
 use fcgi_proto::management::{self};
 use fcgi_proto::name_value;
 use fcgi_proto::record::{RecordType, NULL_REQUEST_ID};
+use fcgi_proto::stream::StreamType;
+use tokio::time::Instant;
 
 use super::helpers::*;
 
@@ -22,6 +26,10 @@ super::cases! {
         "management records between a request's records change nothing"
         "A GET_VALUES after each record of a request: each answered or ignored, the request served alike."
         => get_values_mid_request;
+    "get-values-mid-params" [R_4_1_5, R_6_2_4] Alone
+        "GET_VALUES while PARAMS is still open starts nothing"
+        "BEGIN_REQUEST and the PARAMS content without its empty record, then GET_VALUES (id 0), then a pause: GET_VALUES may be answered (R-4.1-5), but nothing may come for the request before PARAMS ends (R-6.2-4); then the rest, and the request is served as sent."
+        => get_values_mid_params;
 }
 
 async fn get_values(ctx: Ctx) -> Outcome {
@@ -120,4 +128,82 @@ async fn get_values_mid_request(ctx: Ctx) -> Outcome {
         }
         Err(o) => o,
     }
+}
+
+/// Records taken in the pause before the case stops looking.
+const PAUSE_RECORDS: usize = 64;
+
+async fn get_values_mid_params(ctx: Ctx) -> Outcome {
+    let req = echo_req(&ctx, b"GET_VALUES while PARAMS is open");
+    let enc = Encoder::default();
+    let mut head = req.begin_bytes();
+    let _ = enc.stream(StreamType::Params, req.id, &req.params_block(), &mut head);
+    let query = management::query([management::MPXS_CONNS.as_bytes()]).unwrap_or_default();
+    let _ = enc.record(RecordType::GetValues, NULL_REQUEST_ID, &query, &mut head);
+    let mut c = match ctx.conn("GET_VALUES mid-PARAMS").await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    if let Err(o) = send_or_fail(&mut c, &head).await {
+        return o;
+    }
+    // The same quiet period as app/6.1/output-after-params, which holds
+    // PARAMS open without the GET_VALUES.
+    let pause = held_open(ctx.timeout, ctx.probed.round_trip);
+    let until = Instant::now() + pause;
+    let mut answers: Vec<&str> = Vec::new();
+    for _ in 0..PAUSE_RECORDS {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match c.next_record_within(left).await {
+            Err(ConnError::Timeout) => break,
+            Ok(r) if r.request_id == NULL_REQUEST_ID => answers.push(r.record_type.name()),
+            Ok(r) => {
+                return Outcome::fail(
+                    "nothing for the request before PARAMS ends (R-6.2-4), GET_VALUES or not",
+                    format!(
+                        "{} for id {} after GET_VALUES, while PARAMS was still open: the request was acted on before its PARAMS ended",
+                        r.record_type.name(),
+                        r.request_id
+                    ),
+                )
+            }
+            Err(e) => {
+                return Outcome::fail(
+                    "GET_VALUES accepted while a request's PARAMS is open (R-4.1-5)",
+                    e.to_string(),
+                )
+            }
+        }
+    }
+    let mut rest = Vec::new();
+    let _ = enc.end_stream(StreamType::Params, req.id, &mut rest);
+    let (body, end) = req.stdin_parts();
+    rest.extend(body);
+    rest.extend(end);
+    if let Err(o) = send_or_fail(&mut c, &rest).await {
+        return o;
+    }
+    let resp = match c.response(req.id).await {
+        Ok(r) => r,
+        Err((e, partial)) => return crate::app::ctx::no_end(req.id, &e, &partial),
+    };
+    let o = match well_formed(&c, &resp) {
+        Ok(out) => same_as_sent(&ctx, &req, &out),
+        Err(o) => o,
+    };
+    if o.verdict != Verdict::Pass {
+        return o;
+    }
+    let answered = if answers.is_empty() {
+        "GET_VALUES not answered".to_string()
+    } else {
+        format!("answered with {}", answers.join(", "))
+    };
+    Outcome::pass(format!(
+        "{answered}, and nothing for the request during a {:.2}s pause in PARAMS; then served as sent",
+        pause.as_secs_f64()
+    ))
 }

@@ -9,6 +9,7 @@ mod s3_3_records;
 mod s3_4_name_value_pairs;
 mod s3_5_closing_transport_connections;
 mod s4_1_get_values;
+mod s4_management_record_types;
 mod s5_1_begin_request;
 mod s5_2_params;
 mod s5_3_byte_streams;
@@ -36,6 +37,7 @@ pub fn all() -> Vec<Case> {
         s3_3_records::cases(),
         s3_4_name_value_pairs::cases(),
         s3_5_closing_transport_connections::cases(),
+        s4_management_record_types::cases(),
         s4_1_get_values::cases(),
         s5_1_begin_request::cases(),
         s5_2_params::cases(),
