@@ -289,3 +289,51 @@ pub fn run_app_with(suite: AppSuite, expect: Expectations, args: &Arguments) -> 
 pub fn run_server_with(suite: ServerSuite, expect: Expectations, args: &Arguments) -> Conclusion {
     run_suite(suite, expect, args)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::case::Outcome;
+
+    fn result(outcome: Outcome) -> CaseResult {
+        let info = AppSuite::cases()
+            .into_iter()
+            .find(|c| c.id == "app/3.3/aligned-output")
+            .unwrap();
+        CaseResult {
+            info,
+            outcome,
+            duration: std::time::Duration::ZERO,
+            transcript: None,
+        }
+    }
+
+    #[test]
+    fn verdicts_without_expectations() {
+        let e = Expectations::new();
+        assert_eq!(e.judge(&result(Outcome::pass("ok"))), Ok(true));
+        assert_eq!(e.judge(&result(Outcome::info("seen"))), Ok(true));
+        assert_eq!(e.judge(&result(Outcome::skip("why"))), Ok(false));
+        assert_eq!(e.judge(&result(Outcome::warn("a", "b"))), Ok(true));
+        let m = e
+            .judge(&result(Outcome::fail("8-byte multiples", "7 bytes")))
+            .unwrap_err();
+        // h2spec's shape: what was expected, what came instead.
+        assert!(m.contains("Expected: 8-byte multiples"), "{m}");
+        assert!(m.contains("Actual:   7 bytes"), "{m}");
+        assert!(m.contains("§3.3"), "{m}");
+    }
+
+    #[test]
+    fn strict_fails_a_warning_and_an_expectation_accepts_it() {
+        let warn = result(Outcome::warn("aligned", "unaligned"));
+        assert!(Expectations::new().strict(true).judge(&warn).is_err());
+        let e = Expectations::new()
+            .strict(true)
+            .expect("app/3.3/aligned-output", Verdict::Warn);
+        assert_eq!(e.judge(&warn), Ok(true));
+        // The same expectation fails a pass: the deviation was fixed.
+        assert!(e.judge(&result(Outcome::pass("ok"))).is_err());
+    }
+}
