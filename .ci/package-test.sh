@@ -16,7 +16,7 @@ export CARGO_TARGET_DIR="$ROOT/target/package-test"
 
 # --allow-dirty: a local run mid-change packages the working tree as it is;
 # CI's checkout is clean anyway. --no-verify: the tests below build it.
-cargo package --workspace --exclude fcgi-proto-checks --exclude fcgi-benches \
+cargo package --workspace --exclude fcgi-proto-checks --exclude fcgi-benches --exclude fcgi-example-tokio-app \
     --allow-dirty --no-verify --target-dir "$ROOT/target"
 U=$(mktemp -d "${TMPDIR:-/tmp}/fcgi-packages.XXXXXX")
 trap 'rm -rf "$U"' EXIT
@@ -38,6 +38,7 @@ for t in tests/*.rs; do
     name=$(basename "$t" .rs)
     [ "$name" = hostile_targets ] || TESTS+=(--test "$name")
 done
+# --features harness: tests/harness.rs needs it (required-features).
 cargo test --quiet --config "patch.crates-io.fcgi-proto.path=\"../fcgi-proto-$VERSION\"" \
-    --lib --bins "${TESTS[@]}"
+    --features harness --lib --bins "${TESTS[@]}"
 echo "package-test: both packaged crates pass their own tests"

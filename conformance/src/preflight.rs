@@ -9,6 +9,7 @@ use std::path::Path;
 
 use crate::case::{selected, CaseInfo, Suite};
 use crate::expectations::{self, Expectations};
+#[cfg(feature = "cli")]
 use crate::output::RunArgs;
 use crate::suggest::nearest_pattern;
 use fcgi_proto::requirement::Section;
@@ -23,6 +24,7 @@ pub struct Checked {
 }
 
 /// Checks every user input of a run of `suite` whose case table is `cases`.
+#[cfg(feature = "cli")]
 pub fn check(args: &RunArgs, suite: Suite, cases: &[CaseInfo]) -> Result<Checked, String> {
     let expectations = match &args.expect {
         Some(p) => Some(expectations::load(p, suite.name(), cases)?),

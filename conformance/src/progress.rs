@@ -20,6 +20,10 @@ pub fn notify(observer: &Option<Observer>, result: &CaseResult) {
     }
 }
 
+#[allow(
+    dead_code,
+    reason = "was public before the library API narrowed; kept for the shells that will use it"
+)]
 /// Calls the observer, if there is one, with the last of `results`.
 pub fn notify_last(observer: &Option<Observer>, results: &[CaseResult]) {
     if let Some(r) = results.last() {
@@ -83,12 +87,14 @@ struct State {
     drawn: bool,
 }
 
+#[cfg(feature = "cli")]
 /// The live progress line on standard error.
 #[derive(Clone)]
 pub struct Progress {
     state: Arc<Mutex<State>>,
 }
 
+#[cfg(feature = "cli")]
 impl Progress {
     /// A progress line for `repeat` runs of `total` cases each, or `None`
     /// when standard error is not a terminal (then nothing extra is written).

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use fcgi_conformance::app::reference::Fault;
-use fcgi_conformance::app::{run, Options, RunError, Target};
-use fcgi_conformance::case::Verdict;
-use fcgi_conformance::report::Report;
+use fcgi_conformance::__private::app::reference::Fault;
+use fcgi_conformance::__private::app::{run, Options, RunError, Target};
+use fcgi_conformance::__private::case::Verdict;
+use fcgi_conformance::__private::report::Report;
 
 async fn suite(faults: Vec<Fault>, only: Vec<String>) -> Report {
     let opts = Options {

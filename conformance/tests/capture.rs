@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use etherparse::PacketBuilder;
-use fcgi_conformance::capture::{self, file::Kind, CaptureError, Options};
+use fcgi_conformance::__private::capture::{self, file::Kind, CaptureError, Options};
 use fcgi_proto::dump::{Format, RenderOptions};
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::role::Role;

@@ -195,7 +195,10 @@ fn bad_numbers_and_app_only_flags_are_clap_errors() {
     refused(
         &d,
         &["server", "--jobs", "4"],
-        &["unexpected argument '--jobs'"],
+        &[
+            "unexpected argument '--jobs'",
+            "leave it out, `server` runs its cases one at a time",
+        ],
     );
     refused(&d, &["app", "--jobs", "0"], &["--jobs"]);
     refused(&d, &["app", "--repeat", "0"], &["--repeat"]);

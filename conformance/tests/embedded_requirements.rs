@@ -8,7 +8,7 @@ mod repo;
 
 use std::process::Command;
 
-use fcgi_conformance::requirements;
+use fcgi_conformance::__private::requirements;
 
 /// In the repository the copy equals the spec's file. Outside it (the
 /// unpacked `.crate`) there is nothing to compare with: the test says it

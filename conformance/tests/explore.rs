@@ -185,13 +185,14 @@ fault_cases! {
     management_non_zero_id: "management-non-zero-id", false => "records-accepted" "R-A-3";
     ignore_unknown_type: "ignore-unknown-type", false => "unknown-type-answered" "R-4.2-1";
     drop_on_interleave: "drop-on-interleave", false => "end-request" "R-5.5-5";
-    // How the wrong ids show depends on how the two answers interleave.
-    #[ignore = "not yet reliable: on a 2-core machine its shrink can stall at 7 of 8 requests (51 records), issue 12"]
+    // How the wrong ids show depends on how the two answers interleave:
+    // the shrinker keeps a candidate that shows any of them (its signature).
     wrong_id_when_interleaved: "wrong-id-when-interleaved", false =>
         "echo" "R-3.3-12" | "echo" "R-6.2-1" | "records-accepted" "R-5.5-4";
     ignore_abort: "ignore-abort", false => "abort-answered" "R-5.4-1";
     no_close_without_keep_conn: "no-close-without-keep-conn", false => "closes-without-keep-conn" "R-3.5-1";
-    #[ignore = "not yet reliable: its shrunk reproducer can miss all 3 replay runs (a close racing the sentinel GET_VALUES), issue 12"]
+    // The close comes after END_REQUEST; the runner's sentinel GET_VALUES
+    // waits for its answer or the close, in the run and in the replay.
     close_despite_keep_conn: "close-despite-keep-conn", false => "keeps-conn" "R-5.1-2";
     record_after_end: "record-after-end", false => "records-accepted" "R-5.5-4";
     bad_cgi_head: "bad-cgi-head", false => "cgi-head" "R-6.2-2";

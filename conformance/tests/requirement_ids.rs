@@ -8,7 +8,7 @@ mod repo;
 
 use std::path::{Path, PathBuf};
 
-use fcgi_conformance::requirements::{self, generate};
+use fcgi_conformance::__private::requirements::{self, generate};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -38,7 +38,10 @@ fn bundled_run_over_a_unix_listener_passes_and_reports_json() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let cases = report["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), fcgi_conformance::server::cases().len());
+    assert_eq!(
+        cases.len(),
+        fcgi_conformance::__private::server::cases().len()
+    );
     assert_eq!(report["summary"]["fail"], 0);
     assert_eq!(report["summary"]["warn"], 0);
     assert_eq!(report["summary"]["skip"], 0);

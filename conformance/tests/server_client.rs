@@ -12,15 +12,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fcgi_conformance::client::{Body, Client, ClientError, Config, Part, Request};
-use fcgi_conformance::target::Addr;
+use fcgi_conformance::__private::client::{Body, Client, ClientError, Config, Part, Request};
+use fcgi_conformance::__private::driver::Driver;
+use fcgi_conformance::__private::target::{Addr, Listener, Stream};
 use fcgi_proto::application::ProtocolStatus;
 use fcgi_proto::connection::{Application, ApplicationEvent as Event, RequestId};
-use fcgi_proto::decoder::Decoder;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::name_value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Behavior {
@@ -48,12 +46,14 @@ struct App {
 }
 
 async fn app(behavior: Behavior) -> App {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = Addr::Tcp(l.local_addr().unwrap());
+    let l = Listener::bind(&Addr::Tcp(([127, 0, 0, 1], 0).into()))
+        .await
+        .unwrap();
+    let addr = l.local_addr().unwrap();
     let accepted = Arc::new(AtomicUsize::new(0));
     let n = accepted.clone();
     tokio::spawn(async move {
-        while let Ok((s, _)) = l.accept().await {
+        while let Ok(s) = l.accept().await {
             n.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(serve(s, behavior));
         }
@@ -61,24 +61,26 @@ async fn app(behavior: Behavior) -> App {
     App { addr, accepted }
 }
 
-async fn serve(mut s: TcpStream, behavior: Behavior) {
-    let mut conn = Application::default();
-    let mut dec = Decoder::new();
+/// One connection of the in-test application, over the runner's driver
+/// (`fcgi_conformance::driver`) with the codec's application side.
+async fn serve(s: Stream, behavior: Behavior) {
+    let (mut rd, mut wr) = Driver::new(s, Application::default())
+        .with_read_buffer(8192)
+        .into_parts();
     let enc = Encoder::default();
-    let mut buf = vec![0u8; 8192];
     let mut params: std::collections::BTreeMap<RequestId, Vec<u8>> = Default::default();
     let mut bodies: std::collections::BTreeMap<RequestId, Vec<u8>> = Default::default();
     let mut served = 0;
     loop {
-        let n = match tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => n,
+        match tokio::time::timeout(Duration::from_secs(10), rd.fill()).await {
+            Ok(Ok(n)) if n > 0 => {}
             _ => return,
-        };
-        dec.push(&buf[..n]).unwrap();
+        }
         let mut out = Vec::new();
         let mut ready = Vec::new();
-        while let Some(rec) = dec.next_record().unwrap() {
-            match conn.handle(&rec).unwrap() {
+        let mut aborted = Vec::new();
+        while let Some(i) = rd.next_event().unwrap() {
+            match i.event.unwrap() {
                 Event::ParamsEnd { request_id, block } => {
                     params.insert(request_id, block.into_owned());
                 }
@@ -89,12 +91,14 @@ async fn serve(mut s: TcpStream, behavior: Behavior) {
                         .extend_from_slice(&data);
                 }
                 Event::StdinEnd { request_id } => ready.push(request_id),
-                Event::AbortRequest { request_id } => {
-                    conn.end_request(request_id, 1, ProtocolStatus::RequestComplete, &mut out)
-                        .unwrap();
-                }
+                Event::AbortRequest { request_id } => aborted.push(request_id),
                 _ => {}
             }
+        }
+        let conn = rd.party_mut();
+        for request_id in aborted {
+            conn.end_request(request_id, 1, ProtocolStatus::RequestComplete, &mut out)
+                .unwrap();
         }
         for id in ready {
             served += 1;
@@ -137,10 +141,10 @@ async fn serve(mut s: TcpStream, behavior: Behavior) {
             conn.end_request(id, 0, ProtocolStatus::RequestComplete, &mut out)
                 .unwrap();
         }
-        if !out.is_empty() && s.write_all(&out).await.is_err() {
+        if wr.send_raw(&out).await.is_err() {
             return;
         }
-        if conn.should_close() {
+        if rd.party().should_close() {
             return;
         }
     }

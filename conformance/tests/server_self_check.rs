@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
-use fcgi_conformance::case::{CaseResult, Verdict};
-use fcgi_conformance::client::Faults;
-use fcgi_conformance::server::{cases, run_reference};
+use fcgi_conformance::__private::case::{CaseResult, Verdict};
+use fcgi_conformance::__private::client::Faults;
+use fcgi_conformance::__private::server::{cases, run_reference};
 
 const TIMEOUT: Duration = Duration::from_millis(1500);
 

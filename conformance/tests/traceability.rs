@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use fcgi_conformance::requirements::{self, generate, Requirement};
+use fcgi_conformance::__private::requirements::{self, generate, Requirement};
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 
 /// MUST requirements no case or test checks, and why, for requirements
@@ -327,8 +327,8 @@ fn every_must_is_checked_or_explained() {
         return;
     }
     let reqs = load();
-    let mut cases = fcgi_conformance::app::cases();
-    cases.extend(fcgi_conformance::server::cases());
+    let mut cases = fcgi_conformance::__private::app::cases();
+    cases.extend(fcgi_conformance::__private::server::cases());
     let by_cases: BTreeMap<&str, usize> = requirements::coverage(&reqs, &cases)
         .into_iter()
         .map(|(r, by)| (r.id.as_str(), by.len()))

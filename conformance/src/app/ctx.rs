@@ -28,6 +28,10 @@ pub struct Probed {
     pub barrier: bool,
     /// Connections the capacity probe saw served at once (0 before it ran).
     pub at_once: usize,
+    /// How long the baseline request took, connect to END_REQUEST: the
+    /// measure of this target's own pace that sizes the wait of a case
+    /// asking "does anything come before ..." (`suites::app::helpers::held_open`).
+    pub round_trip: Option<Duration>,
 }
 
 /// A case's context.

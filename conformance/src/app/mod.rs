@@ -14,23 +14,30 @@ pub mod request;
 pub mod runner;
 pub mod spawned;
 
+#[cfg(feature = "cli")]
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "cli")]
 use clap::Args;
 
 use self::ctx::{well_formed, Ctx, Probed};
 use self::reference::{Fault, Reference};
 use self::request::parse_echo;
 use crate::case::{selected, CaseInfo, Outcome, Suite};
+#[cfg(feature = "cli")]
 use crate::output::{emit, usage_error, RunArgs};
+#[cfg(feature = "cli")]
 use crate::preflight;
-use crate::progress::{Observer, Progress};
+use crate::progress::Observer;
+#[cfg(feature = "cli")]
+use crate::progress::Progress;
 use crate::report::Report;
 use crate::schedule;
 use crate::suites::app::Case;
 use crate::target::Addr;
 
+#[cfg(feature = "cli")]
 /// Flags of `fcgi-conformance app`.
 #[derive(Args, Debug, Clone)]
 pub struct AppArgs {
@@ -55,6 +62,7 @@ pub struct AppArgs {
     pub run: RunArgs,
 }
 
+#[cfg(feature = "cli")]
 /// Flags of `fcgi-conformance reference-app`.
 #[derive(Args, Debug, Clone)]
 pub struct ReferenceArgs {
@@ -67,6 +75,7 @@ pub struct ReferenceArgs {
     pub faults: Vec<Fault>,
 }
 
+#[cfg(feature = "cli")]
 /// Runs the bundled reference application until the process is stopped.
 pub async fn reference_main(args: ReferenceArgs) -> ExitCode {
     let listener = match &args.listen {
@@ -183,6 +192,7 @@ impl From<String> for RunError {
     }
 }
 
+#[cfg(feature = "cli")]
 fn parse_params(raw: &[String]) -> Result<request::Params, String> {
     raw.iter()
         .map(|p| match p.split_once('=') {
@@ -192,6 +202,7 @@ fn parse_params(raw: &[String]) -> Result<request::Params, String> {
         .collect()
 }
 
+#[cfg(feature = "cli")]
 /// Runs the suite (`--repeat` times); the exit code follows
 /// [`crate::output::emit`]. Every flag and file is checked first.
 pub async fn main(args: AppArgs) -> ExitCode {
@@ -231,20 +242,12 @@ pub async fn main(args: AppArgs) -> ExitCode {
         observer: progress.as_ref().map(Progress::observer),
         ..opts
     };
-    let mut runs = Vec::with_capacity(repeat);
-    for _ in 0..repeat {
-        match run(opts.clone()).await {
-            Ok(report) => runs.push(report),
-            Err(e) => {
-                progress.iter().for_each(Progress::finish);
-                return usage_error(&e.to_string());
-            }
-        }
-    }
+    // The library's way in, so the CLI and a Rust caller run the same thing.
+    let result = crate::api::AppSuite::from_options(opts, repeat).run().await;
     progress.iter().for_each(Progress::finish);
-    match Report::repeated(runs) {
-        Some(report) => emit(&report, &args.run, &checked),
-        None => usage_error("no run took place (give --repeat 1 or more)"),
+    match result {
+        Ok(report) => emit(&report, &args.run, &checked),
+        Err(e) => usage_error(&e.to_string()),
     }
 }
 
@@ -260,7 +263,9 @@ async fn probe(
     let req = ctx.req(1, b"ping").param("ECHO_PROBE", "1");
     opening::check(addr, timeout, &req.bytes(), child).await?;
     let mut probed = Probed::default();
+    let began = Instant::now();
     if let Ok((conn, resp)) = ctx.serve(&req, None).await {
+        probed.round_trip = Some(began.elapsed());
         if let Ok(out) = well_formed(&conn, &resp)
             .or_else(|_| request::cgi(&resp.stdout).map_err(|_| Outcome::skip("")))
         {
@@ -484,6 +489,10 @@ fn app_probes(
             },
             quiet_period_ms: (!probed.barrier)
                 .then(|| u64::try_from(quiet.as_millis()).unwrap_or(u64::MAX)),
+            params_held_open_ms: u64::try_from(
+                crate::suites::app::held_open(timeout, probed.round_trip).as_millis(),
+            )
+            .unwrap_or(u64::MAX),
         },
     }
 }

@@ -5,6 +5,13 @@
 //! said in one line. A FastCGI application that answers badly passes: the
 //! cases judge it. One connection at a time, since some applications serve
 //! no more.
+//!
+//! It reads the socket itself, not through [`crate::driver`]: what it
+//! judges is the first bytes, which may not be FastCGI at all (an HTTP
+//! status line, an HTML page), while the driver's reader hands its bytes to
+//! a decoder that stops at the first one that cannot start a record; the
+//! check would need a tap to see what came, and would use nothing else of
+//! the driver.
 
 use std::time::Duration;
 

@@ -29,7 +29,8 @@ use crate::target::{Addr, Listener, Stream};
 
 /// One deliberate defect of the reference application, for the suite's
 /// self-check: each breaks one rule the suite must catch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Fault {
     /// §5.3: END_REQUEST without the empty STDOUT record.
     NoStdoutEnd,

@@ -86,7 +86,7 @@ pub(crate) fn spawn(stream: Stream, faults: Faults, abort_wait: Duration) -> Han
     let (tx, rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared::default());
     let mut driver = Driver::new(stream, WebServer::default());
-    if let Some(h) = faults.write_hook() {
+    if let Some(h) = faults.write_hook(Encoder::default()) {
         driver = driver.with_write_hook(h);
     }
     if let Some(h) = faults.read_hook() {
@@ -198,14 +198,6 @@ impl Task {
     fn params_block(&self, params: &[(Vec<u8>, Vec<u8>)]) -> Result<Vec<u8>, ClientError> {
         let mut block = Vec::new();
         for (n, v) in params {
-            if self.faults.long_value_short_form && v.len() > name_value::MAX_SHORT_LEN {
-                // Fault: a long value's length squeezed into one byte.
-                block.push(n.len().min(127) as u8);
-                block.push((v.len() & 0x7f) as u8);
-                block.extend_from_slice(n);
-                block.extend_from_slice(v);
-                continue;
-            }
             name_value::encode_pair_with(
                 n,
                 v,
@@ -356,18 +348,14 @@ impl Task {
             return Ok(free);
         }
         let m = ClientError::Unwritable;
-        // The ends of streams and the cuts are the write hook's faults.
+        // The ends of streams, the short body, the long value's length and
+        // the cuts are the write hook's faults.
         let ws = self.reader.party_mut();
         ws.begin_request(free, role, keep_conn, out).map_err(m)?;
         ws.stream(StreamType::Params, free, &block, out)
             .map_err(m)?;
         ws.end_stream(StreamType::Params, free, out).map_err(m)?;
         if let Some((data, end)) = stdin {
-            let data = if self.faults.short_stdin && end && !data.is_empty() {
-                data.get(..data.len() - 1).unwrap_or_default().to_vec()
-            } else {
-                data
-            };
             if !data.is_empty() {
                 ws.stream(StreamType::Stdin, free, &data, out).map_err(m)?;
             }

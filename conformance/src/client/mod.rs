@@ -15,7 +15,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use fcgi_conformance::client::{Client, Config, Request};
+//! use fcgi_conformance::__private::client::{Client, Config, Request};
 //! let client = Client::new(Config::new("127.0.0.1:9000".parse()?));
 //! let mut req = Request::get();
 //! req.param("SCRIPT_FILENAME", "/srv/www/index.php");

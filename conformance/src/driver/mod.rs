@@ -26,6 +26,7 @@ use fcgi_proto::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 
 pub use hook::{ReadHook, WriteHook, WriteOutcome};
+#[allow(unused_imports, reason = "was public before the library API narrowed")]
 pub use party::{Party, Raw};
 
 use std::sync::Arc;
@@ -119,6 +120,10 @@ impl<P: Party> Driver<P> {
         }
     }
 
+    #[allow(
+        dead_code,
+        reason = "was public before the library API narrowed; kept for the shells that will use it"
+    )]
     /// Replaces the decoder (other parse options or buffer bound).
     pub fn with_decoder(mut self, decoder: Decoder) -> Self {
         self.reader.decoder = decoder;
@@ -184,6 +189,10 @@ impl<P: Party> Reader<P> {
         Ok(n)
     }
 
+    #[allow(
+        dead_code,
+        reason = "was public before the library API narrowed; kept for the shells that will use it"
+    )]
     /// The next whole record already read, if any (no I/O).
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, Error> {
         self.decoder.next_record()
@@ -223,6 +232,10 @@ impl<P: Party> Reader<P> {
         &mut self.party
     }
 
+    #[allow(
+        dead_code,
+        reason = "was public before the library API narrowed; kept for the shells that will use it"
+    )]
     /// The decoder.
     pub fn decoder(&self) -> &Decoder {
         &self.decoder
@@ -267,6 +280,10 @@ impl Writer {
         Ok(n)
     }
 
+    #[allow(
+        dead_code,
+        reason = "was public before the library API narrowed; kept for the shells that will use it"
+    )]
     /// Writes `bytes` as they are in writes of at most `chop` bytes
     /// (Autobahn's chopsize), tapped once, each write flushed.
     pub async fn send_chopped(&mut self, bytes: &[u8], chop: usize) -> io::Result<()> {

@@ -10,21 +10,25 @@
 pub mod generate;
 pub mod oracle;
 pub mod plan;
+#[cfg(feature = "cli")]
 pub mod replay;
-mod report;
+pub(crate) mod report;
 pub mod run;
 pub mod session;
 pub mod shrink;
 
 use std::path::PathBuf;
+#[cfg(feature = "cli")]
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Args, ValueEnum};
+#[cfg(feature = "cli")]
+use clap::Args;
 use rand::rngs::ChaCha8Rng;
 use rand::SeedableRng;
 
 use crate::conversation::{Conversation, Side};
+#[cfg(feature = "cli")]
 use crate::output::usage_error;
 use crate::target::Addr;
 use report::{Found, Report};
@@ -42,7 +46,8 @@ pub const DEFAULT_TIME: Duration = Duration::from_secs(60);
 pub const MAX_TIMEOUT: f64 = 300.0;
 
 /// Report format on standard output.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Format {
     /// Text, a few lines.
     Text,
@@ -50,6 +55,7 @@ pub enum Format {
     Json,
 }
 
+#[cfg(feature = "cli")]
 /// Where the application is: the same flags as `app`.
 #[derive(Args, Debug, Clone)]
 pub struct TargetArgs {
@@ -71,6 +77,7 @@ pub struct TargetArgs {
     pub format: Format,
 }
 
+#[cfg(feature = "cli")]
 /// Flags of `fcgi-conformance explore`.
 #[derive(Args, Debug, Clone)]
 pub struct ExploreArgs {
@@ -101,6 +108,7 @@ pub struct ExploreArgs {
     pub out: PathBuf,
 }
 
+#[cfg(feature = "cli")]
 /// The target flags, checked.
 pub(crate) struct Checked {
     pub target: Target,
@@ -124,6 +132,7 @@ pub fn parse_time(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+#[cfg(feature = "cli")]
 pub(crate) fn check_target(args: &TargetArgs) -> Result<Checked, String> {
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= MAX_TIMEOUT) {
         return Err(format!(
@@ -154,7 +163,7 @@ pub(crate) fn check_target(args: &TargetArgs) -> Result<Checked, String> {
     })
 }
 
-fn fresh_seed() -> u64 {
+pub(crate) fn fresh_seed() -> u64 {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -162,6 +171,7 @@ fn fresh_seed() -> u64 {
     t ^ (u64::from(std::process::id()) << 32)
 }
 
+#[cfg(feature = "cli")]
 /// Runs `explore`; see the module documentation for exit codes.
 pub async fn main(args: ExploreArgs) -> ExitCode {
     let checked = match check_target(&args.target) {
@@ -228,13 +238,13 @@ pub async fn main(args: ExploreArgs) -> ExitCode {
 }
 
 /// When a run ends.
-struct Budget {
-    time: Option<Duration>,
-    conversations: Option<u64>,
-    findings: usize,
+pub(crate) struct Budget {
+    pub(crate) time: Option<Duration>,
+    pub(crate) conversations: Option<u64>,
+    pub(crate) findings: usize,
 }
 
-async fn explore(
+pub(crate) async fn explore(
     session: &mut Session,
     seed: u64,
     budget: Budget,

@@ -77,10 +77,12 @@ pub struct Conn {
     pub pipelined: Option<u64>,
     /// With `--hostile`: bytes that break a rule, sent after the last answer.
     pub garbage: Option<Vec<u8>>,
-    /// After the last END_REQUEST of a connection left open, a GET_VALUES
-    /// whose answer ends the wait: records the application sends before
-    /// it (a second END_REQUEST, STDOUT after the end) are seen, whatever
-    /// the timing, by an application that answers in order.
+    /// End with [`Step::Sentinel`]: after the last END_REQUEST of a
+    /// connection left open, a GET_VALUES whose answer, or the target's
+    /// close, ends the wait: records the application sends before it (a
+    /// second END_REQUEST, STDOUT after the end) and a close after the
+    /// last END_REQUEST are seen, whatever the timing, by an application
+    /// that answers in order.
     pub sentinel: bool,
 }
 
@@ -100,6 +102,19 @@ pub enum Step {
     Sync(usize),
     /// Wait for the target to close (or the timeout), after bytes it may refuse.
     Drain,
+    /// Where the bytes sent so far leave the connection open (the last
+    /// BEGIN_REQUEST had FCGI_KEEP_CONN): wait for every answer, then
+    /// write [`sentinel`]; the connection's last wait then ends at its
+    /// answer or at the target's close, whichever comes first. The runner
+    /// writes it whether or not the target closed during the wait, so a
+    /// replay of the recording sends what the run sent (R-5.1-2, R-4.1-1).
+    Sentinel,
+}
+
+/// The sentinel's bytes: a GET_VALUES for FCGI_MPXS_CONNS (§4.1, R-4.1-1).
+pub fn sentinel() -> Vec<u8> {
+    Mgmt::GetValues(vec![fcgi_proto::management::MPXS_CONNS.as_bytes().to_vec()])
+        .record(NULL_REQUEST_ID)
 }
 
 /// The bytes of a connection and when to send them.
@@ -348,13 +363,8 @@ impl Conn {
                 }
             }
         }
-        let open = self.pipelined.is_some() || self.requests.last().is_some_and(|r| r.keep_conn);
-        if self.sentinel && open && self.garbage.is_none() {
-            steps.push(Step::Sync(self.requests.len()));
-            steps.push(Step::Write(
-                Mgmt::GetValues(vec![fcgi_proto::management::MPXS_CONNS.as_bytes().to_vec()])
-                    .record(NULL_REQUEST_ID),
-            ));
+        if self.sentinel && self.garbage.is_none() {
+            steps.push(Step::Sentinel);
         }
         if let Some(g) = &self.garbage {
             steps.push(Step::Sync(self.requests.len()));
@@ -418,6 +428,12 @@ mod tests {
         // BEGIN, 2 PARAMS + end, UNKNOWN after PARAMS #1, 2 STDIN + end: 8 records a request.
         assert_eq!(dump.entries.len(), 16, "{text}");
         assert!(text.contains("id=0 len=8"), "{text}");
+        assert_ne!(steps.last(), Some(&Step::Sentinel));
+        let mut with = plan.clone();
+        with.connections[0].sentinel = true;
+        assert_eq!(with.script(&[])[0].last(), Some(&Step::Sentinel));
+        with.connections[0].garbage = Some(vec![0xff]);
+        assert_ne!(with.script(&[])[0].last(), Some(&Step::Sentinel));
     }
 
     #[test]

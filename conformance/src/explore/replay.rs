@@ -44,7 +44,12 @@ fn ends(bytes: &[u8]) -> usize {
 
 /// The script of a recorded conversation: its writes, with a wait before
 /// each write that the recording made after more END_REQUESTs had come.
-pub fn script(c: &Conversation) -> Script {
+/// With `sentinel` (the target answers GET_VALUES, as explore's plans then
+/// assume), each connection ends with [`Step::Sentinel`] as the run's did,
+/// in place of a recorded sentinel write: the run may have seen the
+/// target close before it wrote one, and the replay must wait for that
+/// close or the answer just the same.
+pub fn script(c: &Conversation, sentinel: bool) -> Script {
     c.connections
         .iter()
         .map(|conn| {
@@ -85,6 +90,14 @@ pub fn script(c: &Conversation) -> Script {
             // Bytes that do not frame were sent on purpose (--hostile): see how the target takes them.
             if !fcgi_proto::dump::dump(&sent).is_clean() {
                 steps.push(Step::Drain);
+            } else if sentinel {
+                if steps.last() == Some(&Step::Write(super::plan::sentinel())) {
+                    steps.pop();
+                    if matches!(steps.last(), Some(Step::Sync(_))) {
+                        steps.pop();
+                    }
+                }
+                steps.push(Step::Sentinel);
             }
             steps
         })
@@ -124,7 +137,7 @@ pub async fn main(args: ReplayArgs) -> ExitCode {
         }
         _ => false,
     };
-    let plan = script(&file);
+    let plan = script(&file, session.profile.get_values);
     let mut found = None;
     let mut runs = 0u32;
     let mut showed = 0u32;
@@ -193,5 +206,52 @@ pub async fn main(args: ReplayArgs) -> ExitCode {
     match crate::stdio::out(&text) {
         Ok(_) => code,
         Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::Recorder;
+
+    fn recorded(close_before_sentinel: bool) -> Conversation {
+        let enc = fcgi_proto::encoder::Encoder::default();
+        let mut req = Vec::new();
+        let _ = enc.begin_request(1, fcgi_proto::role::Role::Responder, true, &mut req);
+        let mut end = Vec::new();
+        let _ = enc.end_request(
+            1,
+            0,
+            fcgi_proto::application::ProtocolStatus::RequestComplete,
+            &mut end,
+        );
+        let mut r = Recorder::new("c1".into(), std::time::Instant::now());
+        r.write(Dir::ToTarget, &req);
+        r.write(Dir::FromTarget, &end);
+        if close_before_sentinel {
+            r.close(Dir::FromTarget);
+        } else {
+            r.write(Dir::ToTarget, &super::super::plan::sentinel());
+            r.close(Dir::ToTarget);
+        }
+        let mut c = Conversation::new(Some(1), Side::Application, "t");
+        c.connections.push(r.finish());
+        c
+    }
+
+    /// The replay ends each connection as the run did, whether or not the
+    /// recorded run got to write its sentinel before the target closed.
+    #[test]
+    fn a_replay_ends_with_the_sentinel_either_way() {
+        for close_first in [true, false] {
+            let s = script(&recorded(close_first), true);
+            assert_eq!(s.len(), 1);
+            assert!(
+                matches!(s[0].as_slice(), [Step::Write(_), Step::Sentinel]),
+                "{s:?}"
+            );
+            let s = script(&recorded(close_first), false);
+            assert_ne!(s[0].last(), Some(&Step::Sentinel), "{s:?}");
+        }
     }
 }

@@ -242,6 +242,23 @@ async fn run_conn(
                 live.wait(|_| false).await;
                 Flow::Stop
             }
+            Step::Sentinel => {
+                let e = expect(&sent);
+                if e.close_expected {
+                    Flow::Go
+                } else if live
+                    .wait(|s| s.ends >= e.begun && s.answers >= e.queries)
+                    .await
+                    && !live.closed_by_target
+                {
+                    let q = super::plan::sentinel();
+                    sent.extend_from_slice(&q);
+                    live.write(&q).await
+                } else {
+                    // Closed (the oracle judges the close) or no answer in time.
+                    Flow::Stop
+                }
+            }
         };
         if let Flow::Stop = flow {
             stopped = true;

@@ -5,6 +5,19 @@
 //! until none does or the attempts run out. Each attempt is a live run,
 //! and the target's liveness is checked after each (in [`Session::attempt`]);
 //! a smaller conversation is kept only if it fails twice in a row.
+//!
+//! What "the same" failure is: a target that answers multiplexed requests
+//! from threads of its own may show one fault as different findings, by
+//! which answer it writes first (a response under the other request's id
+//! is an echo mismatch when it comes first, a record after END_REQUEST
+//! when it comes second). So the failing plan is first run again
+//! [`SIGNATURE_RUNS`] times, and every finding it shows makes up its
+//! signature; a candidate is kept when both of its runs show a finding of
+//! the signature. Requiring one exact finding made the shrink stop early
+//! whenever the order of answers changed between runs.
+
+/// Extra runs of the failing plan that collect its signature.
+pub const SIGNATURE_RUNS: usize = 3;
 
 use super::plan::{Plan, Request};
 use super::session::Session;
@@ -160,6 +173,20 @@ pub async fn shrink(
         connections,
         attempts: 0,
     };
+    let mut signature = vec![best.finding.clone()];
+    let script = best.plan.script(&session.fixed);
+    for _ in 0..SIGNATURE_RUNS {
+        if !session.usable {
+            break;
+        }
+        best.attempts += 1;
+        if let (_, Some(f)) = session.attempt(&script).await {
+            if !signature.iter().any(|s| same(s, &f)) {
+                signature.push(f);
+            }
+        }
+    }
+    let of_signature = |f: &Finding| signature.iter().any(|s| same(s, f));
     'outer: loop {
         for cand in candidates(&best.plan) {
             if best.attempts >= MAX_ATTEMPTS || !session.usable {
@@ -168,12 +195,12 @@ pub async fn shrink(
             best.attempts += 1;
             let script = cand.script(&session.fixed);
             let (conns, found) = session.attempt(&script).await;
-            if found.as_ref().is_some_and(|f| same(f, &best.finding)) {
+            if found.as_ref().is_some_and(of_signature) {
                 // Kept only if it fails again: a reproducer that fails by
                 // the luck of timing once is no smaller reproducer.
                 best.attempts += 1;
                 let (again, found) = session.attempt(&script).await;
-                if let Some(f) = found.filter(|f| same(f, &best.finding)) {
+                if let Some(f) = found.filter(of_signature) {
                     best.plan = cand;
                     best.finding = f;
                     best.connections = again;

@@ -22,9 +22,9 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use fcgi_proto::management::{MAX_REQS, MPXS_CONNS};
 use fcgi_proto::record::RecordType;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
+use crate::driver::{Driver, Raw};
 use crate::output::usage_error;
 use crate::target::{self, Addr};
 use conn::Plan;
@@ -212,34 +212,31 @@ struct Values {
     max_reqs: Option<u64>,
 }
 
-/// Connects once and asks GET_VALUES for FCGI_MPXS_CONNS and FCGI_MAX_REQS.
+/// Connects once and asks GET_VALUES for FCGI_MPXS_CONNS and FCGI_MAX_REQS,
+/// over the driver ([`crate::driver`], no party: the answer is judged here).
 /// A refused connect is an unusable target; silence or a close is not
 /// (many applications ignore GET_VALUES): the values stay unknown.
 async fn probe(addr: &Addr, timeout: Duration) -> Result<Values, String> {
-    let mut s = target::connect(addr, timeout).await.map_err(|e| {
+    let s = target::connect(addr, timeout).await.map_err(|e| {
         format!("cannot connect to {addr}: {e} (start the application there, or give --spawn CMD)")
     })?;
     let mut q = Vec::new();
     fcgi_proto::encoder::Encoder::default()
         .get_values([MPXS_CONNS.as_bytes(), MAX_REQS.as_bytes()], &mut q)
         .map_err(|e| format!("cannot encode GET_VALUES: {e}"))?;
-    if s.write_all(&q).await.is_err() {
+    let (mut rd, mut wr) = Driver::new(s, Raw).with_read_buffer(4096).into_parts();
+    if wr.send_raw(&q).await.is_err() {
         return Ok(Values::default());
     }
-    let mut decoder = fcgi_proto::decoder::Decoder::new();
-    let mut buf = vec![0u8; 4096];
     let until = Instant::now() + timeout;
     // Bounded: the decoder's buffer, the deadline and at most 64 reads.
     for _ in 0..64 {
         let left = until.saturating_duration_since(Instant::now());
-        let n = match tokio::time::timeout(left, s.read(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => n,
+        match tokio::time::timeout(left, rd.fill()).await {
+            Ok(Ok(n)) if n > 0 => {}
             _ => break,
-        };
-        if decoder.push(buf.get(..n).unwrap_or_default()).is_err() {
-            break;
         }
-        while let Ok(Some(r)) = decoder.next_record() {
+        while let Ok(Some(r)) = rd.next_record() {
             if r.record_type() == RecordType::GetValuesResult {
                 let find = |name: &str| fcgi_proto::name_value::find(r.content, name.as_bytes());
                 return Ok(Values {

@@ -68,6 +68,10 @@ pub struct Decided {
     /// The quiet period used when there is no barrier, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quiet_period_ms: Option<u64>,
+    /// How long `app/6.1/output-after-params` holds PARAMS open and waits
+    /// for output that must not come: 20 of the baseline request's round
+    /// trips, at least 100 ms and at most a quarter of the timeout.
+    pub params_held_open_ms: u64,
 }
 
 /// How "nothing more arrives" is decided after END_REQUEST.

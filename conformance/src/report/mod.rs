@@ -5,7 +5,7 @@ mod flaky;
 mod html;
 mod json;
 mod junit;
-pub mod matrix;
+pub(crate) mod matrix;
 mod meta;
 mod text;
 
@@ -13,15 +13,14 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::case::{CaseResult, Suite, Verdict};
-
-pub use flaky::{compare as flaky_cases, Flaky};
+pub use crate::case::{CaseInfo, CaseResult, Outcome, Suite, Verdict};
+pub use flaky::Flaky;
 pub use html::to_html;
 pub use json::to_json;
-pub use junit::{to_junit, xml_escape};
-pub use meta::{
-    rfc3339, AfterEnd, AppProbes, Decided, GetValuesAnswers, Probes, RunOptions, ServerProbes,
-};
+pub use junit::to_junit;
+pub(crate) use junit::xml_escape;
+pub(crate) use meta::rfc3339;
+pub use meta::{AfterEnd, AppProbes, Decided, GetValuesAnswers, Probes, RunOptions, ServerProbes};
 pub use text::{to_text, Color};
 
 /// Schema name of the JSON report (docs/report-format.md).
@@ -120,6 +119,26 @@ impl Report {
             repeat: 1,
             flaky: Vec::new(),
         }
+    }
+
+    /// The text report for people, grouped by spec section, without colour.
+    pub fn text(&self) -> String {
+        to_text(self, Color::Never)
+    }
+
+    /// The JSON report (schema [`JSON_SCHEMA`], docs/report-format.md).
+    pub fn json(&self) -> String {
+        to_json(self)
+    }
+
+    /// The JUnit XML report, one testcase per case.
+    pub fn junit(&self) -> String {
+        to_junit(self)
+    }
+
+    /// The self-contained HTML report.
+    pub fn html(&self) -> String {
+        to_html(self)
     }
 
     /// Counts by verdict.

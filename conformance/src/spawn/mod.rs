@@ -125,6 +125,7 @@ mod tail;
 #[cfg(test)]
 mod tests;
 
+#[allow(unused_imports, reason = "was public before the library API narrowed")]
 pub use registry::{group_alive, install_cleanup, kill_all, stopping, Cleanup};
 use registry::{register, signal_group, unregister};
 use tail::{one_line, Tail};

@@ -59,9 +59,13 @@ pub enum Kind {
     /// runs beside other plain cases.
     Plain,
     /// Traffic the spec allows but that is off that path (management
-    /// records, aborts, roles other than Responder, multiplexing, unusual
-    /// encodings): runs alone, so that a target that falls over on it is
-    /// named on it, whatever the concurrency.
+    /// records, aborts, refusals, roles other than Responder, multiplexing,
+    /// unusual encodings), or a case that judges a connection rather than
+    /// its own requests (reuse, closes, GET_VALUES on a connection, the ids
+    /// a server picks, which other cases' requests would change): runs
+    /// alone, so that a target that falls over on it is named on it and
+    /// its verdict does not depend on what ran beside it, whatever the
+    /// concurrency.
     Alone,
     /// Traffic that breaks the spec: runs alone, and the runner then checks
     /// that the target still serves.

@@ -1,4 +1,8 @@
 //! The harness against in-process web servers: bounds, flow control, closes.
+//! Their web servers write bytes on a plain socket, not through
+//! [`crate::driver`]: they flood, overrun bounds and send records for ids
+//! never begun, which is raw writes and no state machine, and what they
+//! read back is only whether a byte or the end of the stream came.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use super::*;

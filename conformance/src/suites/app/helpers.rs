@@ -61,6 +61,30 @@ pub(crate) fn short(d: Duration) -> Duration {
     (d / 4).max(Duration::from_millis(100))
 }
 
+/// Round trips of the baseline request a "nothing may come before ..."
+/// wait lasts ([`held_open`]).
+const HELD_OPEN_ROUND_TRIPS: u32 = 20;
+
+/// How long a case holds a stream open and waits for output that must not
+/// come yet (R-6.2-4): 20 times the target's own baseline round trip
+/// (connect to END_REQUEST, measured by the setup probe), so an
+/// application that acts early has twenty times what it took to answer a
+/// whole request to show it; at least 100 ms, and never longer than
+/// [`short`] of the timeout, which is also the wait when no round trip was
+/// measured. No barrier can stand in here: a GET_VALUES sent while PARAMS
+/// is open changes what some applications do (php-fpm and php-cgi then
+/// start the script early), so the wait is a quiet period, sized by the
+/// target's pace rather than a fixed fraction of the timeout.
+pub(crate) fn held_open(timeout: Duration, round_trip: Option<Duration>) -> Duration {
+    let cap = short(timeout);
+    match round_trip {
+        Some(rt) => rt
+            .saturating_mul(HELD_OPEN_ROUND_TRIPS)
+            .clamp(Duration::from_millis(100).min(cap), cap),
+        None => cap,
+    }
+}
+
 /// Most records [`read_on`] takes before it stops looking.
 const READ_ON_RECORDS: usize = 4096;
 

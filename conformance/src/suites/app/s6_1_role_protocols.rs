@@ -33,7 +33,7 @@ async fn output_after_params(ctx: Ctx) -> Outcome {
     if let Err(o) = send_or_fail(&mut c, &head).await {
         return o;
     }
-    let pause = short(ctx.timeout);
+    let pause = held_open(ctx.timeout, ctx.probed.round_trip);
     match c.next_record_within(pause).await {
         Err(ConnError::Timeout) => {}
         Ok(r) => {

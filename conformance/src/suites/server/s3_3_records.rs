@@ -37,11 +37,11 @@ super::cases! {
         "A malformed record from the application"
         "The application answers with a record of version 9: the client gets a 5xx, never a 2xx."
         => malformed_record;
-    "multiplex" [R_5_1_6, R_6_1_3] Plain
+    "multiplex" [R_5_1_6, R_6_1_3] Alone
         "Multiplexing, with responses interleaved and out of order"
         "Two concurrent requests: if they share a connection, the application answers them interleaved, the second first; both HTTP bodies must be exact. One connection each is reported as info."
         => multiplex;
-    "request-id-small" [R_3_3_10] Plain
+    "request-id-small" [R_3_3_10] Alone
         "How large the request ids the server picks are"
         "Three GETs in a row: the ids the server chose, and the largest (info: the spec asks for small, reused ids and sets no threshold)."
         => request_id_small;

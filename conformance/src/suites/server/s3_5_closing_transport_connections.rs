@@ -7,15 +7,15 @@ use super::helpers::*;
 
 super::cases! {
     section "3.5";
-    "keep-conn" [R_5_1_2, R_3_5_2] Plain
+    "keep-conn" [R_5_1_2, R_3_5_2] Alone
         "FCGI_KEEP_CONN and connection reuse"
         "Three GETs in a row: reports whether FCGI_KEEP_CONN is set and how many connections carried them (info)."
         => keep_conn;
-    "idle-close" [R_3_5_2, R_5_1_2] Plain
+    "idle-close" [R_3_5_2, R_5_1_2] Alone
         "The application closes an idle kept connection"
         "After a request on a kept connection the application closes it; the next request must still succeed (warn if not). Skipped when connections are not kept."
         => idle_close;
-    "stale-connection" [R_3_5_2, R_5_5_5] Plain
+    "stale-connection" [R_3_5_2, R_5_5_5] Alone
         "A kept connection closed as the next request arrives (the pm.max_requests race)"
         "The application closes a reused connection right after the next request's records arrive, before any output: a server that retries on a fresh connection passes; a 5xx is a warning. Skipped when connections are not reused."
         => stale_connection;

@@ -6,7 +6,7 @@ use super::helpers::*;
 
 super::cases! {
     section "4.1";
-    "get-values" [R_4_1_8, R_4_1_1, R_4_1_4] Plain
+    "get-values" [R_4_1_8, R_4_1_1, R_4_1_4] Alone
         "Does the server send FCGI_GET_VALUES"
         "Reports whether the server asked FCGI_GET_VALUES on the connection that carried this case's request, at any time of that connection's life, and for which names (info). Only that connection counts, not what earlier cases of the selection saw, so the result does not depend on the selection."
         => get_values;

@@ -13,7 +13,7 @@ super::cases! {
         "BEGIN_REQUEST first, 8-byte body, Responder role, defined flags only"
         "A GET: the request's first record is BEGIN_REQUEST with an 8-byte body, role RESPONDER (1); flag bits other than FCGI_KEEP_CONN and the reserved bytes zero (warn otherwise)."
         => begin_request;
-    "unknown-role" [R_5_1_3, R_5_5_6, R_5_1_4] Plain
+    "unknown-role" [R_5_1_3, R_5_5_6, R_5_1_4] Alone
         "An FCGI_UNKNOWN_ROLE answer"
         "The application refuses with FCGI_UNKNOWN_ROLE: the client gets a 5xx; a 2xx is a warning. The refusal counts only if it was really sent: a request whose BEGIN_REQUEST never arrived whole, or whose connection closed before the refusal could go out, fails whatever the client got."
         => unknown_role;

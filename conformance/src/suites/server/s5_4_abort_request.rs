@@ -13,7 +13,7 @@ use super::helpers::*;
 
 super::cases! {
     section "5.4";
-    "client-disconnect" [R_5_4_5, R_5_4_3, R_5_4_4, R_5_4_1] Plain
+    "client-disconnect" [R_5_4_5, R_5_4_3, R_5_4_4, R_5_4_1] Alone
         "The HTTP client disconnects mid-response"
         "The client reads the head and closes while the application still writes: reports FCGI_ABORT_REQUEST or a closed connection (info); neither within the timeout is a warning (the application works on for nobody)."
         => client_disconnect;

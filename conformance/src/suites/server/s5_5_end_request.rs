@@ -14,11 +14,11 @@ super::cases! {
         "END_REQUEST without the empty STDOUT record"
         "The application ends the request with END_REQUEST but no empty STDOUT record: the client still gets the complete response."
         => end_without_stdout_end;
-    "cant-mpx-conn" [R_5_5_2, R_5_5_6, R_5_1_4] Plain
+    "cant-mpx-conn" [R_5_5_2, R_5_5_6, R_5_1_4] Alone
         "An FCGI_CANT_MPX_CONN answer"
         "The application refuses with FCGI_CANT_MPX_CONN: the server retries elsewhere or answers 5xx; a 2xx for a refused request is a warning. The refusal counts only if it was really sent: a request whose BEGIN_REQUEST never arrived whole, or whose connection closed before the refusal could go out, fails whatever the client got."
         => cant_mpx_conn;
-    "overloaded" [R_5_5_3, R_5_5_6, R_5_1_4] Plain
+    "overloaded" [R_5_5_3, R_5_5_6, R_5_1_4] Alone
         "An FCGI_OVERLOADED answer"
         "The application refuses with FCGI_OVERLOADED: the client gets a 5xx (or a retried success); a 2xx is a warning. The refusal counts only if it was really sent: a request whose BEGIN_REQUEST never arrived whole, or whose connection closed before the refusal could go out, fails whatever the client got."
         => overloaded;

@@ -8,15 +8,15 @@ use super::helpers::*;
 
 super::cases! {
     section "6.3";
-    "authorizer-variables" [R_6_3_1, R_6_3_6] Plain
+    "authorizer-variables" [R_6_3_1, R_6_3_6] Alone
         "Authorizer 200 with Variable- headers"
         "The Authorizer answers 200 with Variable-AUTH_USER_ID: the request goes on and the variable reaches the Responder as a param."
         => authorizer_variables;
-    "authorizer-deny" [R_6_3_4] Plain
+    "authorizer-deny" [R_6_3_4] Alone
         "Authorizer denies with 403"
         "The Authorizer answers 403 with a body: the client gets 403 and that body."
         => authorizer_deny;
-    "authorizer-params" [R_6_3_2, R_6_3_3] Plain
+    "authorizer-params" [R_6_3_2, R_6_3_3] Alone
         "What an Authorizer receives"
         "The Authorizer request has no STDIN content, and no CONTENT_LENGTH, PATH_INFO, PATH_TRANSLATED or SCRIPT_NAME params."
         => authorizer_params;
