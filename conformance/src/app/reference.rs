@@ -7,6 +7,7 @@
 use fcgi_proto::stream::StreamType;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
+use std::io::Write as _;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -331,11 +332,26 @@ async fn serve(stream: Stream, faults: Arc<BTreeSet<Fault>>, stop: Arc<AtomicBoo
         tx,
     });
     let mut reqs: BTreeMap<RequestId, ReqState> = BTreeMap::new();
+    // An idle connection is closed after a minute (at most a second more)
+    // without bytes: every wait is bounded. One timer for the connection,
+    // moved on only when a read comes a second or more after it was last
+    // set, instead of a timer made and dropped on every read.
+    const IDLE: Duration = Duration::from_secs(60);
+    let idle = tokio::time::sleep(IDLE);
+    tokio::pin!(idle);
     'conn: loop {
-        // An idle connection is closed after a minute: every wait is bounded.
-        match tokio::time::timeout(Duration::from_secs(60), reader.fill()).await {
-            Ok(Ok(n)) if n > 0 => {}
+        let filled = tokio::select! {
+            biased;
+            r = reader.fill() => r,
+            () = &mut idle => break,
+        };
+        match filled {
+            Ok(n) if n > 0 => {}
             _ => break,
+        }
+        let due = tokio::time::Instant::now() + IDLE;
+        if due >= idle.deadline() + Duration::from_secs(1) {
+            idle.as_mut().reset(due);
         }
         loop {
             let ev = match reader.next_event() {
@@ -624,42 +640,51 @@ fn build_response(sh: &Shared, role: Role, r: ReqState) -> (Vec<u8>, Body, Vec<u
         role
     };
     let block = r.params.unwrap_or_default();
-    let mut echo_params = Vec::new();
+    // Names and values are borrowed from the block: nothing is copied
+    // for a param the echo does not use.
+    let mut echo_params: Vec<(&[u8], &[u8])> = Vec::new();
     let mut status: Option<String> = None;
     let mut big = 0usize;
     let mut stderr = Vec::new();
     let mut data_length: Option<String> = None;
+    let cut = sh.has(Fault::CutLongValues);
     for (n, v) in name_value::pairs(&block).map_while(Result::ok) {
-        let mut v = v.to_vec();
-        if sh.has(Fault::CutLongValues) && v.len() > 127 {
-            v.truncate(127);
-        }
+        let v = match v.get(..127) {
+            Some(short) if cut => short,
+            _ => v,
+        };
         match n {
-            b"ECHO_STATUS" => status = Some(String::from_utf8_lossy(&v).into_owned()),
+            b"ECHO_STATUS" => status = Some(String::from_utf8_lossy(v).into_owned()),
             b"ECHO_BIG" => {
-                big = String::from_utf8_lossy(&v)
+                big = String::from_utf8_lossy(v)
                     .trim()
                     .parse()
                     .unwrap_or(0usize)
                     .min(16 << 20)
             }
-            b"ECHO_STDERR" => stderr = v.clone(),
-            b"FCGI_DATA_LENGTH" => data_length = Some(String::from_utf8_lossy(&v).into_owned()),
+            b"ECHO_STDERR" => stderr = v.to_vec(),
+            b"FCGI_DATA_LENGTH" => data_length = Some(String::from_utf8_lossy(v).into_owned()),
             _ => {}
         }
         if n.starts_with(b"ECHO_") {
-            echo_params.push((n.to_vec(), v));
+            echo_params.push((n, v));
         }
     }
-    let code = status.clone().unwrap_or_else(|| "200".into());
-    let mut head = if sh.has(Fault::BadCgiHead) {
-        format!("Status {code}\r\n")
+    let code = status.as_deref().unwrap_or("200");
+    let mut head = String::with_capacity(128);
+    if sh.has(Fault::BadCgiHead) {
+        head.push_str("Status ");
+        head.push_str(code);
+        head.push_str("\r\n");
     } else {
-        format!(
-            "Status: {code} {}\r\n",
-            if status.is_some() { "Echo" } else { "OK" }
-        )
-    };
+        head.push_str("Status: ");
+        head.push_str(code);
+        head.push_str(if status.is_some() {
+            " Echo\r\n"
+        } else {
+            " OK\r\n"
+        });
+    }
     head.push_str("Content-Type: text/plain\r\nX-Fcgi-Echo: 1\r\n");
     // Variable- headers mean something only in a 200 (R-6.3-1): in any
     // other answer they would reach the HTTP client.
@@ -674,7 +699,8 @@ fn build_response(sh: &Shared, role: Role, r: ReqState) -> (Vec<u8>, Body, Vec<u
         ));
     }
     head.push_str("\r\n");
-    let mut body = b"FCGI-ECHO/1\n".to_vec();
+    let mut body = Vec::with_capacity(64);
+    body.extend_from_slice(b"FCGI-ECHO/1\n");
     for (n, v) in &echo_params {
         body.extend_from_slice(b"param ");
         body.extend_from_slice(n);
@@ -686,14 +712,16 @@ fn build_response(sh: &Shared, role: Role, r: ReqState) -> (Vec<u8>, Body, Vec<u
     if sh.has(Fault::CutLongStdin) {
         stdin.truncate(65536);
     }
-    body.extend_from_slice(format!("stdin {}\n", stdin.len()).as_bytes());
-    let mut parts = vec![body, stdin];
+    let _ = writeln!(body, "stdin {}", stdin.len());
+    let mut parts = std::collections::VecDeque::with_capacity(4);
+    parts.push_back(body);
+    parts.push_back(stdin);
     if role == Role::Filter {
-        parts.push(format!("data {}\n", r.data.len()).into_bytes());
-        parts.push(r.data);
+        parts.push_back(format!("data {}\n", r.data.len()).into_bytes());
+        parts.push_back(r.data);
     }
     let body = Body {
-        parts: parts.into(),
+        parts,
         at: 0,
         filler: big,
     };
@@ -736,6 +764,9 @@ impl Body {
     }
 }
 
+/// A response's STDOUT goes out in pieces of at most this many bytes.
+const PIECE: usize = 32 * 1024;
+
 /// Streams one response in 32 KiB pieces, stopping early if the request is aborted.
 async fn respond(
     sh: Arc<Shared>,
@@ -745,7 +776,6 @@ async fn respond(
     mut body: Body,
     stderr: Vec<u8>,
 ) {
-    const PIECE: usize = 32 * 1024;
     let enc = sh.encoder();
     let write_id = wrong_id.unwrap_or(id.get());
     let mut piece = head;
@@ -757,7 +787,9 @@ async fn respond(
     let mut last = Vec::new();
     // Bounded by the body: every piece after the first takes bytes of it.
     loop {
-        let mut out = Vec::new();
+        // The piece's record, and room for the end records after it (one
+        // allocation for a small response).
+        let mut out = Vec::with_capacity(piece.len() + stderr.len() + 96);
         {
             let mut c = sh.lock();
             if c.is_aborted(id) && !sh.has(Fault::IgnoreAbort) {
@@ -793,7 +825,7 @@ async fn respond(
                 let _ = c.end_stream(StreamType::Stdout, id, &mut out);
             }
         }
-        let mut end = Vec::new();
+        let mut end = Vec::with_capacity(16);
         let app_status = u32::from(aborted);
         let closing = c
             .end_request(id, app_status, ProtocolStatus::RequestComplete, &mut end)
