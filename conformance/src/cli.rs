@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::case::CaseInfo;
-use crate::output::usage_error;
-use crate::{app, dump_cmd, explore, load, server, stdio};
+use crate::output::{usage_error, write_or_fail};
+use crate::{app, dump_cmd, explore, load, server};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// Conformance suite for FastCGI 1.0 applications and web servers.
@@ -193,15 +193,6 @@ fn run_requirements(cases: &[CaseInfo], spec: Option<PathBuf>, format: DumpForma
         }
     }
     write_or_fail(&text, ExitCode::SUCCESS)
-}
-
-/// Writes `text` to standard output and returns `code`; a reader that
-/// stopped early is no error, any other write failure is exit 2.
-fn write_or_fail(text: &str, code: ExitCode) -> ExitCode {
-    match stdio::out(text) {
-        Ok(_) => code,
-        Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
-    }
 }
 
 fn run_list(suite: Option<SuiteChoice>, format: DumpFormat) -> ExitCode {

@@ -96,6 +96,15 @@ pub fn usage_error(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Writes `text` to standard output and returns `code`; a reader that
+/// stopped early is no error, any other write failure is exit 2.
+pub fn write_or_fail(text: &str, code: ExitCode) -> ExitCode {
+    match stdio::out(text) {
+        Ok(_) => code,
+        Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
+    }
+}
+
 /// Whether `--color` and the environment ask for colour: `auto` colours a
 /// terminal unless `NO_COLOR` is set to anything non-empty (no-color.org).
 pub fn color_for(choice: ColorChoice, no_color: Option<&std::ffi::OsStr>, tty: bool) -> Color {

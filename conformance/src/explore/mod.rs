@@ -33,7 +33,7 @@ use rand::SeedableRng;
 
 use crate::conversation::{Conversation, Side};
 #[cfg(feature = "cli")]
-use crate::output::usage_error;
+use crate::output::{usage_error, write_or_fail};
 use crate::target::Addr;
 use report::{Found, Report};
 use session::{Session, Target};
@@ -263,10 +263,7 @@ pub async fn main(args: ExploreArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     };
-    match crate::stdio::out(&text) {
-        Ok(_) => code,
-        Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
-    }
+    write_or_fail(&text, code)
 }
 
 /// When a run ends.
@@ -531,10 +528,7 @@ async fn server_main(args: ExploreArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     };
-    match crate::stdio::out(&text) {
-        Ok(_) => code,
-        Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
-    }
+    write_or_fail(&text, code)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use super::plan::{Script, Step};
 use super::session::Session;
 use super::{check_target, Format, TargetArgs};
 use crate::conversation::{Conversation, Dir, Event, Side};
-use crate::output::usage_error;
+use crate::output::{usage_error, write_or_fail};
 
 /// Flags of `fcgi-conformance replay`.
 #[derive(Args, Debug, Clone)]
@@ -214,10 +214,7 @@ pub async fn main(args: ReplayArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     };
-    match crate::stdio::out(&text) {
-        Ok(_) => code,
-        Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
-    }
+    write_or_fail(&text, code)
 }
 
 /// `replay` of a web-server conversation: the recorded answer (the `fcgi`
@@ -315,10 +312,7 @@ async fn server_replay(args: &ReplayArgs, file: &Conversation) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     };
-    match crate::stdio::out(&text) {
-        Ok(_) => code,
-        Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
-    }
+    write_or_fail(&text, code)
 }
 
 #[cfg(test)]

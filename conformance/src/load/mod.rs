@@ -25,7 +25,7 @@ use fcgi_proto::record::RecordType;
 use tokio::time::Instant;
 
 use crate::driver::{Driver, Raw};
-use crate::output::usage_error;
+use crate::output::{usage_error, write_or_fail};
 use crate::target::{self, Addr};
 use conn::Plan;
 use report::Summary;
@@ -360,10 +360,7 @@ async fn run(
     } else {
         ExitCode::SUCCESS
     };
-    match crate::stdio::out(&text) {
-        Ok(_) => code,
-        Err(e) => usage_error(&format!("cannot write to standard output: {e}")),
-    }
+    write_or_fail(&text, code)
 }
 
 #[cfg(test)]
