@@ -17,7 +17,7 @@ use fcgi_proto::record::{ParseOptions, RecordType};
 use super::plan::{Script, Step};
 use super::session::Session;
 use super::{check_target, Format, TargetArgs};
-use crate::conversation::{Conversation, Dir, Event, Side};
+use crate::conversation::{Conversation, Dir, Event, Finding, Side};
 use crate::output::{usage_error, write_or_fail};
 
 /// Flags of `fcgi-conformance replay`.
@@ -141,49 +141,18 @@ pub async fn main(args: ReplayArgs) -> ExitCode {
             Ok(s) => s,
             Err(e) => return usage_error(&e),
         };
-    let is_same = |found: &Option<_>| match (found, &file.finding) {
-        (Some(a), Some(b)) => {
-            let a: &crate::conversation::Finding = a;
-            a.property == b.property && a.requirement == b.requirement
-        }
-        _ => false,
-    };
     let plan = script(&file, session.profile.get_values);
-    let mut found = None;
-    let mut runs = 0u32;
-    let mut showed = 0u32;
-    while runs < args.attempts {
-        runs += 1;
-        let (_, f) = session.attempt(&plan).await;
-        if f.is_some() {
-            showed += 1;
-        }
-        let hit = is_same(&f);
-        if found.is_none() || hit {
-            found = f.or(found);
-        }
-        if hit {
-            break;
-        }
-    }
+    let tries = attempts(args.attempts, file.finding.as_ref(), async || {
+        session.attempt(&plan).await.1
+    })
+    .await;
     session.close().await;
-    let same = is_same(&found);
+    let Tries {
+        found, runs, same, ..
+    } = &tries;
     let text = match args.target.format {
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&serde_json::json!({
-                "schema": "fcgi-conformance-replay/1",
-                "file": args.file.display().to_string(),
-                "recorded": file.finding,
-                "found": found,
-                "reproduces": same,
-                "runs": runs,
-                "runs_with_a_finding": showed,
-            }))
-            .unwrap_or_default();
-            s.push('\n');
-            s
-        }
-        Format::Text => match (&found, same) {
+        Format::Json => tries.json(&args.file, file.finding.as_ref(), None),
+        Format::Text => match (found, same) {
             (Some(f), true) => format!(
                 "replay {}: reproduces {} {} §{} (run {runs} of at most {})\n  expected: {}\n  observed: {}\n",
                 args.file.display(),
@@ -246,54 +215,27 @@ async fn server_replay(args: &ReplayArgs, file: &Conversation) -> ExitCode {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
     };
-    let is_same = |f: &crate::conversation::Finding| {
-        file.finding
-            .as_ref()
-            .is_some_and(|b| f.property == b.property && f.requirement == b.requirement)
-    };
-    let (mut found, mut runs, mut showed) = (None, 0u32, 0u32);
-    while runs < args.attempts {
-        runs += 1;
-        let (_, f) = session
+    let tries = attempts(args.attempts, file.finding.as_ref(), async || {
+        session
             .0
             .attempt_with(|id| super::server::with_id(&writes, id))
-            .await;
-        if f.is_some() {
-            showed += 1;
-        }
-        let hit = f.as_ref().is_some_and(is_same);
-        if found.is_none() || hit {
-            found = f.or(found);
-        }
-        if hit {
-            break;
-        }
-    }
+            .await
+            .1
+    })
+    .await;
     if let Some(r) = session.1 {
         r.stop(std::time::Duration::from_secs(1)).await;
     }
-    let same = found.as_ref().is_some_and(is_same);
+    let Tries {
+        found, runs, same, ..
+    } = &tries;
     let text = match t.format {
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&serde_json::json!({
-                "schema": "fcgi-conformance-replay/1",
-                "side": "web-server",
-                "file": args.file.display().to_string(),
-                "recorded": file.finding,
-                "found": found,
-                "reproduces": same,
-                "runs": runs,
-                "runs_with_a_finding": showed,
-            }))
-            .unwrap_or_default();
-            s.push('\n');
-            s
-        }
+        Format::Json => tries.json(&args.file, file.finding.as_ref(), Some("web-server")),
         Format::Text => match &found {
             Some(f) => format!(
                 "replay {}: {} {} {} §{} (run {runs} of at most {})\n  expected: {}\n  observed: {}\n",
                 args.file.display(),
-                if same { "reproduces" } else { "a different finding," },
+                if *same { "reproduces" } else { "a different finding," },
                 f.property,
                 f.requirement,
                 f.section,
@@ -313,6 +255,81 @@ async fn server_replay(args: &ReplayArgs, file: &Conversation) -> ExitCode {
         ExitCode::SUCCESS
     };
     write_or_fail(&text, code)
+}
+
+/// What the runs of a replay came to.
+struct Tries {
+    /// The finding shown: the first run's that matches the file's, else
+    /// the first finding of any kind.
+    found: Option<Finding>,
+    /// Runs made.
+    runs: u32,
+    /// Runs that showed a finding of any kind.
+    showed: u32,
+    /// Whether `found` is the file's own finding (same property and requirement).
+    same: bool,
+}
+
+impl Tries {
+    /// The replay's JSON (`fcgi-conformance-replay/1`); `side` is given
+    /// for a web-server conversation.
+    fn json(
+        &self,
+        file: &std::path::Path,
+        recorded: Option<&Finding>,
+        side: Option<&str>,
+    ) -> String {
+        let mut v = serde_json::json!({
+            "schema": "fcgi-conformance-replay/1",
+            "file": file.display().to_string(),
+            "recorded": recorded,
+            "found": self.found,
+            "reproduces": self.same,
+            "runs": self.runs,
+            "runs_with_a_finding": self.showed,
+        });
+        if let (Some(side), Some(m)) = (side, v.as_object_mut()) {
+            m.insert("side".into(), side.into());
+        }
+        let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+/// Runs `attempt` up to `attempts` times, stopping at the first run that
+/// shows the recorded finding (same property and requirement): a finding
+/// that depends on how the target's answers fall in time may miss a run.
+async fn attempts(
+    attempts: u32,
+    recorded: Option<&Finding>,
+    mut attempt: impl AsyncFnMut() -> Option<Finding>,
+) -> Tries {
+    let is_same = |f: &Finding| {
+        recorded.is_some_and(|b| f.property == b.property && f.requirement == b.requirement)
+    };
+    let (mut found, mut runs, mut showed) = (None, 0u32, 0u32);
+    while runs < attempts {
+        runs += 1;
+        let f = attempt().await;
+        if f.is_some() {
+            showed += 1;
+        }
+        let hit = f.as_ref().is_some_and(is_same);
+        if found.is_none() || hit {
+            found = f.or(found);
+        }
+        if hit {
+            break;
+        }
+    }
+    let same = found.as_ref().is_some_and(is_same);
+    Tries {
+        found,
+        runs,
+        showed,
+        same,
+    }
 }
 
 #[cfg(test)]
