@@ -198,6 +198,17 @@ pub(crate) fn fresh_seed() -> u64 {
 }
 
 #[cfg(feature = "cli")]
+/// The run's time budget: `--time`, or none when only `--conversations`
+/// bounds it, or [`DEFAULT_TIME`] when neither is given.
+fn time_budget(args: &ExploreArgs) -> Result<Option<Duration>, String> {
+    match &args.time {
+        Some(t) => parse_time(t).map(Some),
+        None if args.conversations.is_some() => Ok(None),
+        None => Ok(Some(DEFAULT_TIME)),
+    }
+}
+
+#[cfg(feature = "cli")]
 /// Runs `explore`; see the module documentation for exit codes.
 pub async fn main(args: ExploreArgs) -> ExitCode {
     if args.side == ExploreSide::Server {
@@ -210,13 +221,9 @@ pub async fn main(args: ExploreArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
-    let time = match &args.time {
-        Some(t) => match parse_time(t) {
-            Ok(d) => Some(d),
-            Err(e) => return usage_error(&e),
-        },
-        None if args.conversations.is_some() => None,
-        None => Some(DEFAULT_TIME),
+    let time = match time_budget(&args) {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
     };
     if let Err(e) = crate::preflight::check_dir(&args.out, "--out") {
         return usage_error(&e);
@@ -479,13 +486,9 @@ async fn server_main(args: ExploreArgs) -> ExitCode {
             "--side server takes --http URL and --listen ADDR, not --connect, --spawn, --param or --hostile",
         );
     }
-    let time = match &args.time {
-        Some(s) => match parse_time(s) {
-            Ok(d) => Some(d),
-            Err(e) => return usage_error(&e),
-        },
-        None if args.conversations.is_some() => None,
-        None => Some(DEFAULT_TIME),
+    let time = match time_budget(&args) {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
     };
     if let Err(e) = crate::preflight::check_dir(&args.out, "--out") {
         return usage_error(&e);
