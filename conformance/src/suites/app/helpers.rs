@@ -7,6 +7,7 @@ use crate::case::Outcome;
 use fcgi_proto::application::ProtocolStatus;
 use fcgi_proto::encoder::Encoder;
 use fcgi_proto::record::{Header, RecordType};
+use fcgi_proto::stream::StreamType;
 use std::time::Duration;
 
 pub(crate) fn echo_req(ctx: &Ctx, body: &[u8]) -> Req {
@@ -59,6 +60,36 @@ pub(crate) async fn send_or_fail(c: &mut Conn, bytes: &[u8]) -> Result<(), Outco
 
 pub(crate) fn short(d: Duration) -> Duration {
     (d / 4).max(Duration::from_millis(100))
+}
+
+/// BEGIN_REQUEST and `req`'s PARAMS content, without the empty record
+/// that would end PARAMS (R-5.2-1): for the cases that hold PARAMS open.
+pub(crate) fn begin_and_open_params(req: &Req) -> Vec<u8> {
+    let mut head = req.begin_bytes();
+    let _ = Encoder::default().stream(StreamType::Params, req.id, &req.params_block(), &mut head);
+    head
+}
+
+/// After a pause with PARAMS held open: the empty PARAMS record and the
+/// STDIN stream sent, then the answer read and judged as the echo of what
+/// was sent (the outcome of [`same_as_sent`]).
+pub(crate) async fn end_params_and_judge(ctx: &Ctx, c: &mut Conn, req: &Req) -> Outcome {
+    let mut rest = Vec::new();
+    let _ = Encoder::default().end_stream(StreamType::Params, req.id, &mut rest);
+    let (body, end) = req.stdin_parts();
+    rest.extend(body);
+    rest.extend(end);
+    if let Err(o) = send_or_fail(c, &rest).await {
+        return o;
+    }
+    let resp = match c.response(req.id).await {
+        Ok(r) => r,
+        Err((e, partial)) => return no_end(req.id, &e, &partial),
+    };
+    match well_formed(c, &resp) {
+        Ok(out) => same_as_sent(ctx, req, &out),
+        Err(o) => o,
+    }
 }
 
 /// Round trips of the baseline request a "nothing may come before ..."

@@ -7,7 +7,6 @@ use fcgi_proto::encoder::Encoder;
 use fcgi_proto::management::{self};
 use fcgi_proto::name_value;
 use fcgi_proto::record::{RecordType, NULL_REQUEST_ID};
-use fcgi_proto::stream::StreamType;
 use tokio::time::Instant;
 
 use super::helpers::*;
@@ -136,8 +135,7 @@ const PAUSE_RECORDS: usize = 64;
 async fn get_values_mid_params(ctx: Ctx) -> Outcome {
     let req = echo_req(&ctx, b"GET_VALUES while PARAMS is open");
     let enc = Encoder::default();
-    let mut head = req.begin_bytes();
-    let _ = enc.stream(StreamType::Params, req.id, &req.params_block(), &mut head);
+    let mut head = begin_and_open_params(&req);
     let query = management::query([management::MPXS_CONNS.as_bytes()]).unwrap_or_default();
     let _ = enc.record(RecordType::GetValues, NULL_REQUEST_ID, &query, &mut head);
     let mut c = match ctx.conn("GET_VALUES mid-PARAMS").await {
@@ -178,22 +176,7 @@ async fn get_values_mid_params(ctx: Ctx) -> Outcome {
             }
         }
     }
-    let mut rest = Vec::new();
-    let _ = enc.end_stream(StreamType::Params, req.id, &mut rest);
-    let (body, end) = req.stdin_parts();
-    rest.extend(body);
-    rest.extend(end);
-    if let Err(o) = send_or_fail(&mut c, &rest).await {
-        return o;
-    }
-    let resp = match c.response(req.id).await {
-        Ok(r) => r,
-        Err((e, partial)) => return crate::app::ctx::no_end(req.id, &e, &partial),
-    };
-    let o = match well_formed(&c, &resp) {
-        Ok(out) => same_as_sent(&ctx, &req, &out),
-        Err(o) => o,
-    };
+    let o = end_params_and_judge(&ctx, &mut c, &req).await;
     if o.verdict != Verdict::Pass {
         return o;
     }

@@ -22,10 +22,7 @@ super::cases! {
 
 async fn output_after_params(ctx: Ctx) -> Outcome {
     let req = echo_req(&ctx, b"after a pause in PARAMS");
-    let mut head = req.begin_bytes();
-    let mut params = Vec::new();
-    let _ = Encoder::default().stream(StreamType::Params, req.id, &req.params_block(), &mut params);
-    head.extend(params);
+    let head = begin_and_open_params(&req);
     let mut c = match ctx.conn("params held open").await {
         Ok(c) => c,
         Err(o) => return o,
@@ -53,22 +50,7 @@ async fn output_after_params(ctx: Ctx) -> Outcome {
             )
         }
     }
-    let mut rest = Vec::new();
-    let _ = Encoder::default().end_stream(StreamType::Params, req.id, &mut rest);
-    let (body, end) = req.stdin_parts();
-    rest.extend(body);
-    rest.extend(end);
-    if let Err(o) = send_or_fail(&mut c, &rest).await {
-        return o;
-    }
-    let resp = match c.response(req.id).await {
-        Ok(r) => r,
-        Err((e, partial)) => return crate::app::ctx::no_end(req.id, &e, &partial),
-    };
-    let o = match well_formed(&c, &resp) {
-        Ok(out) => same_as_sent(&ctx, &req, &out),
-        Err(o) => o,
-    };
+    let o = end_params_and_judge(&ctx, &mut c, &req).await;
     if o.verdict == Verdict::Pass {
         return Outcome::pass(format!(
             "nothing sent during a {:.2}s pause in PARAMS; then served as sent",
@@ -80,12 +62,10 @@ async fn output_after_params(ctx: Ctx) -> Outcome {
 
 async fn stdin_before_params_end(ctx: Ctx) -> Outcome {
     let req = echo_req(&ctx, b"stdin first");
-    let mut wire = req.begin_bytes();
-    let enc = Encoder::default();
-    let _ = enc.stream(StreamType::Params, req.id, &req.params_block(), &mut wire);
+    let mut wire = begin_and_open_params(&req);
     let (body, end) = req.stdin_parts();
     wire.extend(body);
-    let _ = enc.end_stream(StreamType::Params, req.id, &mut wire);
+    let _ = Encoder::default().end_stream(StreamType::Params, req.id, &mut wire);
     wire.extend(end);
     match exchange(&ctx, &wire, req.id, "stdin before params end").await {
         Ok((c, resp)) => {
