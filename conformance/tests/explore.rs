@@ -482,3 +482,68 @@ async fn server_side_finds_padding_read_as_content() {
     )
     .await;
 }
+
+/// `explore --side server --junit PATH` writes its JUnit report, as the
+/// application side does (it once wrote nothing), and a path that cannot
+/// be written is exit 2 before the first conversation (preflight).
+#[test]
+fn server_side_writes_the_junit_report_and_checks_its_path_first() {
+    let marker = MarkerGuard::new("explore-server-junit");
+    let dir = support::temp_dir();
+    let out = dir.path().join("findings");
+    let out = out.to_str().unwrap_or_default().to_string();
+    let junit = dir.path().join("junit.xml");
+    let junit = junit.to_str().unwrap_or_default().to_string();
+    let r = cli(
+        &[
+            "explore",
+            "--side",
+            "server",
+            "--seed",
+            "21",
+            "--conversations",
+            "10",
+            "--timeout",
+            "3",
+            "--format",
+            "json",
+            "--out",
+            &out,
+            "--junit",
+            &junit,
+        ],
+        &marker,
+    );
+    assert_eq!(r.code, Some(0), "{}", r.summary());
+    let xml = std::fs::read_to_string(&junit).unwrap_or_default();
+    assert!(
+        xml.starts_with("<?xml")
+            && xml.contains("failures=\"0\"")
+            && xml.contains("name=\"seed 21\"")
+            && xml.contains("10 conversations, no finding")
+            && xml.contains("reference-server"),
+        "--junit {junit}: {xml:?}"
+    );
+    let missing = dir.path().join("no-such-dir").join("junit.xml");
+    let missing = missing.to_str().unwrap_or_default().to_string();
+    let r = cli(
+        &[
+            "explore",
+            "--side",
+            "server",
+            "--conversations",
+            "10",
+            "--out",
+            &out,
+            "--junit",
+            &missing,
+        ],
+        &marker,
+    );
+    assert_eq!(r.code, Some(2), "{}", r.summary());
+    assert!(
+        r.stderr.contains("--junit") && r.stdout.is_empty(),
+        "{}",
+        r.summary()
+    );
+}

@@ -209,6 +209,30 @@ fn time_budget(args: &ExploreArgs) -> Result<Option<Duration>, String> {
 }
 
 #[cfg(feature = "cli")]
+/// `--junit`, checked before the first conversation (either side): a path
+/// that cannot be written is exit 2 then, not a lost report at the end.
+fn check_junit(args: &ExploreArgs) -> Result<(), String> {
+    match &args.junit {
+        Some(p) => crate::preflight::check_file(p, "--junit"),
+        None => Ok(()),
+    }
+}
+
+#[cfg(feature = "cli")]
+/// Writes the `--junit` report, if asked for; a failure is said on stderr
+/// (the run's verdict stands).
+fn write_junit(args: &ExploreArgs, xml: &str) {
+    if let Some(p) = &args.junit {
+        if let Err(e) = std::fs::write(p, xml) {
+            crate::stdio::err_line(&format!(
+                "fcgi-conformance: cannot write --junit {}: {e}",
+                p.display()
+            ));
+        }
+    }
+}
+
+#[cfg(feature = "cli")]
 /// Runs `explore`; see the module documentation for exit codes.
 pub async fn main(args: ExploreArgs) -> ExitCode {
     if args.side == ExploreSide::Server {
@@ -228,10 +252,8 @@ pub async fn main(args: ExploreArgs) -> ExitCode {
     if let Err(e) = crate::preflight::check_dir(&args.out, "--out") {
         return usage_error(&e);
     }
-    if let Some(p) = &args.junit {
-        if let Err(e) = crate::preflight::check_file(p, "--junit") {
-            return usage_error(&e);
-        }
+    if let Err(e) = check_junit(&args) {
+        return usage_error(&e);
     }
     let seed = args.seed.unwrap_or_else(fresh_seed);
     if args.target.format == Format::Text {
@@ -251,14 +273,7 @@ pub async fn main(args: ExploreArgs) -> ExitCode {
     };
     let report = explore(&mut session, seed, budget, &args.out).await;
     session.close().await;
-    if let Some(p) = &args.junit {
-        if let Err(e) = std::fs::write(p, report.junit()) {
-            crate::stdio::err_line(&format!(
-                "fcgi-conformance: cannot write --junit {}: {e}",
-                p.display()
-            ));
-        }
-    }
+    write_junit(&args, &report.junit());
     let text = match args.target.format {
         Format::Text => report.text(),
         Format::Json => report.json(),
@@ -493,6 +508,9 @@ async fn server_main(args: ExploreArgs) -> ExitCode {
     if let Err(e) = crate::preflight::check_dir(&args.out, "--out") {
         return usage_error(&e);
     }
+    if let Err(e) = check_junit(&args) {
+        return usage_error(&e);
+    }
     let (mut session, reference) = match open_server_session(
         args.http.as_deref(),
         args.listen.as_deref(),
@@ -522,6 +540,7 @@ async fn server_main(args: ExploreArgs) -> ExitCode {
     if let Some(r) = reference {
         r.stop(Duration::from_secs(1)).await;
     }
+    write_junit(&args, &report.junit());
     let text = match t.format {
         Format::Text => report.text(),
         Format::Json => report.json(),

@@ -132,50 +132,18 @@ impl Report {
     /// The JUnit XML report: one failed testcase per finding, or one
     /// passing testcase for the run when nothing was found.
     pub fn junit(&self) -> String {
-        use crate::report::xml_escape;
-        let name = format!("fcgi-conformance explore ({})", self.target);
-        let tests = self.findings.len().max(1);
-        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let _ = writeln!(
-            x,
-            "<testsuites name=\"fcgi-conformance explore\" tests=\"{tests}\" failures=\"{}\" time=\"{:.3}\">",
-            self.findings.len(),
-            self.elapsed.as_secs_f64()
-        );
-        let _ = writeln!(
-            x,
-            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"{:.3}\">",
-            xml_escape(&name),
-            self.findings.len(),
-            self.elapsed.as_secs_f64()
-        );
-        if self.findings.is_empty() {
-            let _ = writeln!(
-                x,
-                "    <testcase classname=\"explore\" name=\"seed {}\" time=\"{:.3}\"><system-out>{}</system-out></testcase>",
-                self.seed,
-                self.elapsed.as_secs_f64(),
-                xml_escape(&format!("{} conversations, no finding", self.conversations))
-            );
-        }
-        for f in &self.findings {
-            let g = &f.finding;
-            let file = match &f.file {
-                Ok(p) => format!("reproducer: {}", p.display()),
-                Err(e) => format!("reproducer not saved: {e}"),
-            };
-            let _ = writeln!(
-                x,
-                "    <testcase classname=\"explore.§{}\" name=\"{} {}\" time=\"0.000\">\n      <failure message=\"{}\" type=\"finding\"/>\n      <system-out>{}</system-out>\n    </testcase>",
-                xml_escape(&g.section),
-                xml_escape(&g.property),
-                xml_escape(&g.requirement),
-                xml_escape(&format!("expected: {}; observed: {}", g.expected, g.observed)),
-                xml_escape(&format!("seed {}, conversation {}; {file}", self.seed, f.conversation))
-            );
-        }
-        x.push_str("  </testsuite>\n</testsuites>\n");
-        x
+        let found: Vec<_> = self
+            .findings
+            .iter()
+            .map(|f| (&f.finding, f.conversation, &f.file))
+            .collect();
+        junit(
+            &self.target,
+            self.seed,
+            self.conversations,
+            self.elapsed,
+            &found,
+        )
     }
 
     /// The JSON report.
@@ -218,4 +186,62 @@ impl Report {
         s.push('\n');
         s
     }
+}
+
+/// One finding in a JUnit report: what failed, in which conversation, and
+/// where its reproducer went (or why it did not).
+pub(crate) type JunitFinding<'a> = (&'a Finding, u64, &'a Result<PathBuf, String>);
+
+/// The JUnit XML of an `explore` run (application or web-server side):
+/// one failed testcase per finding, or one passing testcase for the run
+/// when nothing was found.
+pub(crate) fn junit(
+    target: &str,
+    seed: u64,
+    conversations: u64,
+    elapsed: Duration,
+    found: &[JunitFinding<'_>],
+) -> String {
+    use crate::report::xml_escape;
+    let name = format!("fcgi-conformance explore ({target})");
+    let tests = found.len().max(1);
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"fcgi-conformance explore\" tests=\"{tests}\" failures=\"{}\" time=\"{:.3}\">",
+        found.len(),
+        elapsed.as_secs_f64()
+    );
+    let _ = writeln!(
+        x,
+        "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"{:.3}\">",
+        xml_escape(&name),
+        found.len(),
+        elapsed.as_secs_f64()
+    );
+    if found.is_empty() {
+        let _ = writeln!(
+            x,
+            "    <testcase classname=\"explore\" name=\"seed {seed}\" time=\"{:.3}\"><system-out>{}</system-out></testcase>",
+            elapsed.as_secs_f64(),
+            xml_escape(&format!("{conversations} conversations, no finding"))
+        );
+    }
+    for (g, conversation, file) in found {
+        let file = match file {
+            Ok(p) => format!("reproducer: {}", p.display()),
+            Err(e) => format!("reproducer not saved: {e}"),
+        };
+        let _ = writeln!(
+            x,
+            "    <testcase classname=\"explore.§{}\" name=\"{} {}\" time=\"0.000\">\n      <failure message=\"{}\" type=\"finding\"/>\n      <system-out>{}</system-out>\n    </testcase>",
+            xml_escape(&g.section),
+            xml_escape(&g.property),
+            xml_escape(&g.requirement),
+            xml_escape(&format!("expected: {}; observed: {}", g.expected, g.observed)),
+            xml_escape(&format!("seed {seed}, conversation {conversation}; {file}"))
+        );
+    }
+    x.push_str("  </testsuite>\n</testsuites>\n");
+    x
 }

@@ -229,6 +229,23 @@ impl ServerReport {
         s
     }
 
+    /// The JUnit XML report, as the application side writes it: one failed
+    /// testcase per finding, or one passing testcase when nothing was found.
+    pub fn junit(&self) -> String {
+        let found: Vec<_> = self
+            .findings
+            .iter()
+            .map(|f| (&f.finding, f.conversation, &f.file))
+            .collect();
+        super::report::junit(
+            &self.target,
+            self.seed,
+            self.conversations,
+            self.elapsed,
+            &found,
+        )
+    }
+
     /// A few lines of text.
     pub fn text(&self) -> String {
         let mut t = String::new();
