@@ -665,6 +665,7 @@ impl Explore {
             },
             conversations: self.conversations,
             findings: self.findings,
+            shrink: true,
         };
         let seed = self.seed.unwrap_or_else(crate::explore::fresh_seed);
         let report = crate::explore::explore(&mut session, seed, budget, &self.out).await;

@@ -547,3 +547,57 @@ fn server_side_writes_the_junit_report_and_checks_its_path_first() {
         r.summary()
     );
 }
+
+/// `--no-shrink` saves a finding's conversation as first seen, with no
+/// shrinking attempt, and that file replays like a shrunk one.
+#[test]
+fn no_shrink_saves_the_conversation_as_first_seen() {
+    let marker = MarkerGuard::new("explore-no-shrink");
+    let dir = support::temp_dir();
+    let out = dir.path().join("findings");
+    let out = out.to_str().unwrap_or_default().to_string();
+    let cmd = spawn_cmd(Some("cut-long-values"));
+    let r = cli(
+        &[
+            "explore",
+            "--spawn",
+            &cmd,
+            "--seed",
+            "21",
+            "--conversations",
+            "100",
+            "--findings",
+            "1",
+            "--timeout",
+            "2",
+            "--no-shrink",
+            "--format",
+            "json",
+            "--out",
+            &out,
+        ],
+        &marker,
+    );
+    assert_eq!(r.code, Some(1), "{}", r.summary());
+    let report = json(&r);
+    let f = &report["findings"][0];
+    assert_eq!(f["attempts"], 0, "{f}");
+    assert_eq!(f["before"], f["after"], "{f}");
+    assert_eq!(f["first"], f["finding"], "{f}");
+    let file = f["file"].as_str().unwrap_or_default().to_string();
+    let r = cli(
+        &[
+            "replay",
+            &file,
+            "--spawn",
+            &cmd,
+            "--timeout",
+            "2",
+            "--format",
+            "json",
+        ],
+        &marker,
+    );
+    assert_eq!(r.code, Some(1), "{}", r.summary());
+    assert_eq!(json(&r)["reproduces"], true, "{}", r.stdout);
+}

@@ -100,6 +100,11 @@ pub struct ExploreArgs {
     /// Also send what a broken web server sends: unknown roles, malformed records.
     #[arg(long)]
     pub hostile: bool,
+    /// Save each finding's conversation as first seen, unshrunk: a pinned
+    /// run that only compares what it finds (each shrink is many live runs,
+    /// some a --timeout long each) ends sooner.
+    #[arg(long)]
+    pub no_shrink: bool,
     /// Stop after this many distinct findings (1 to 16).
     #[arg(long, value_name = "N", default_value_t = MAX_FINDINGS as u8,
           value_parser = clap::value_parser!(u8).range(1..=MAX_FINDINGS as i64))]
@@ -270,6 +275,7 @@ pub async fn main(args: ExploreArgs) -> ExitCode {
         time,
         conversations: args.conversations,
         findings: usize::from(args.findings),
+        shrink: !args.no_shrink,
     };
     let report = explore(&mut session, seed, budget, &args.out).await;
     session.close().await;
@@ -293,6 +299,8 @@ pub(crate) struct Budget {
     pub(crate) time: Option<Duration>,
     pub(crate) conversations: Option<u64>,
     pub(crate) findings: usize,
+    /// Shrink each finding before saving it (else it is saved as first seen).
+    pub(crate) shrink: bool,
 }
 
 pub(crate) async fn explore(
@@ -339,7 +347,16 @@ pub(crate) async fn explore(
             if !known {
                 let before = Size::of(&plan);
                 let first = f.clone();
-                let shrunk = shrink::shrink(session, plan, f, conns).await;
+                let shrunk = if budget.shrink {
+                    shrink::shrink(session, plan, f, conns).await
+                } else {
+                    shrink::Shrunk {
+                        plan,
+                        finding: f,
+                        connections: conns,
+                        attempts: 0,
+                    }
+                };
                 let mut file = Conversation::new(Some(seed), Side::Application, &session.label);
                 file.finding = Some(shrunk.finding.clone());
                 file.connections = shrunk.connections;
@@ -534,6 +551,7 @@ async fn server_main(args: ExploreArgs) -> ExitCode {
         args.conversations,
         time,
         usize::from(args.findings),
+        !args.no_shrink,
         &args.out,
     )
     .await;

@@ -131,13 +131,15 @@ async fn shrink(
 }
 
 /// Explores `s` with `seed` for at most `conversations` (or `time`), up to
-/// `findings` distinct findings, each shrunk and saved under `out`.
+/// `findings` distinct findings, each shrunk (unless not `shrink`) and
+/// saved under `out`.
 pub async fn explore(
     s: &mut ServerSession,
     seed: u64,
     conversations: Option<u64>,
     time: Option<Duration>,
     findings: usize,
+    shrink_them: bool,
     out: &Path,
 ) -> ServerReport {
     let t0 = Instant::now();
@@ -159,13 +161,17 @@ pub async fn explore(
         }
         let reply = generate(&mut rng);
         report.conversations += 1;
-        let (_, found) = s.attempt(&reply).await;
+        let (seen, found) = s.attempt(&reply).await;
         let Some(f) = found else { continue };
         if report.findings.iter().any(|k| same(&k.first, &f)) {
             continue;
         }
         let before = reply.stdout().len();
-        let (small, g, conns, attempts) = shrink(s, reply, f.clone()).await;
+        let (small, g, conns, attempts) = if shrink_them {
+            shrink(s, reply, f.clone()).await
+        } else {
+            (reply, f.clone(), seen, 0)
+        };
         let mut file = Conversation::new(Some(seed), Side::WebServer, &s.label);
         file.finding = Some(g.clone());
         file.connections = conns;
@@ -303,7 +309,7 @@ pub async fn explore_reference(
         path: "/".into(),
     };
     let mut s = ServerSession::new(listener, url, timeout, "reference-server".into());
-    let report = explore(&mut s, seed, Some(conversations), None, 1, out).await;
+    let report = explore(&mut s, seed, Some(conversations), None, 1, true, out).await;
     server.stop(Duration::from_secs(1)).await;
     Ok(report)
 }
