@@ -35,6 +35,8 @@ done
 [ $# -gt 0 ] || set -- php-fpm php-fpm-unix fcgiwrap libfcgi flup go php-cgi uwsgi spawn-fcgi
 [ -x "$BIN" ] || { echo "run-app-suite.sh: no runner at $BIN (cargo build -p fcgi-conformance first, or --bin)" >&2; exit 2; }
 . "$HERE/jobs.sh"
+. "$HERE/app-params.sh"
+DEFAULT_IFS=$IFS
 mkdir -p "$OUT"
 SCRATCH=$(mktemp -d)
 
@@ -60,13 +62,8 @@ app_one() {
     fi
     ADDR=$(sed -n 's/^ADDR=//p' "$S/$NAME.start")
     # The runner picks REQUEST_METHOD itself (GET, or POST with a body).
-    set --
-    while IFS= read -r line; do
-        case "$line" in
-            PARAM=REQUEST_METHOD=*) ;;
-            PARAM=*) set -- "$@" --param "${line#PARAM=}" ;;
-        esac
-    done <"$S/$NAME.start"
+    IFS='
+'; set -f; set -- $(app_param_flags "$S/$NAME.start" REQUEST_METHOD); set +f; IFS=$DEFAULT_IFS
     mkdir -p "$(dirname "$EXPECT")"
     if [ "$UPDATE" = 1 ] || [ ! -f "$EXPECT" ]; then
         timeout -k 5 "$PEER_TIMEOUT" "$BIN" app --connect "$ADDR" "$@" --timeout 2 --format json \

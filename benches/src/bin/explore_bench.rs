@@ -72,9 +72,11 @@ fn flags() -> Result<Flags, String> {
                     .filter(|n| (1..=MAX_CONVERSATIONS).contains(n))
                     .ok_or(format!("--conversations takes 1 to {MAX_CONVERSATIONS}"))?
             }
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "unknown argument {a}: explore-bench [--bin PATH] [--runs N] [--conversations N]"
-            )),
+            ))
+            }
         }
     }
     if !f.bin.is_file() {
