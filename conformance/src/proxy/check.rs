@@ -491,10 +491,12 @@ mod tests {
         let mut q = request(1, true);
         q.extend(request(1, true)); // R-5.1-6: an active id begun again
         c.web_server_bytes(&q, &mut v);
-        assert_eq!(v.len(), 1, "{v:?}");
-        assert_eq!(v[0].party, Party::WebServer);
+        // The refused BEGIN_REQUEST's PARAMS and STDIN land on the ended streams.
+        assert_eq!(v.len(), 3, "{v:?}");
+        assert!(v.iter().all(|x| x.party == Party::WebServer), "{v:?}");
+        assert_eq!(v[0].requirement_id(), "R-5.1-6");
         c.application_bytes(&answer(7, false), &mut v);
-        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v.len(), 3, "{v:?}");
         assert!(c.app_unjudged().is_some());
     }
 
