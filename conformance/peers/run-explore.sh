@@ -121,6 +121,9 @@ explore_into() {
     [ "$_shrink" = 1 ] || set -- "$@" --no-shrink
     [ "$KIND" = server ] && set -- "$@" --side server
     [ "$HOSTILE" = 1 ] && set -- "$@" --hostile
+    # One conversation at a time, as the pins were measured: what a peer
+    # does beside other conversations is not what this run pins.
+    [ "$KIND" = app ] && set -- "$@" --jobs 1
     D=$1
     shift
     runner explore "$@" >"$D/explore.json" 2>"$D/explore.err"

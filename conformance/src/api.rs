@@ -39,6 +39,8 @@ pub enum Error {
     Findings(usize),
     /// [`Explore::conversations`] is 0 or above ten million.
     Conversations(u64),
+    /// [`Explore::jobs`] is 0 or above 16.
+    ExploreJobs(usize),
     /// The `only`/`skip` patterns leave no case to run; the message names
     /// the nearest case ids.
     NoCaseSelected(String),
@@ -74,6 +76,11 @@ impl fmt::Display for Error {
                 write!(f, "repeat {n} is out of range: give 1 to {MAX_REPEAT} runs")
             }
             Error::Findings(n) => write!(f, "findings {n} is out of range: give 1 to 16"),
+            Error::ExploreJobs(n) => write!(
+                f,
+                "jobs {n} is out of range: give 1 to {} conversations at once",
+                crate::explore::MAX_JOBS
+            ),
             Error::Conversations(n) => write!(
                 f,
                 "conversations {n} is out of range: give 1 to {}",
@@ -531,6 +538,7 @@ pub struct Explore {
     time: Option<Duration>,
     conversations: Option<u64>,
     findings: usize,
+    jobs: usize,
     hostile: bool,
     out: std::path::PathBuf,
 }
@@ -552,6 +560,7 @@ impl Explore {
             time: None,
             conversations: None,
             findings: crate::explore::MAX_FINDINGS,
+            jobs: crate::explore::DEFAULT_JOBS,
             hostile: false,
             out: "fcgi-findings".into(),
         }
@@ -609,6 +618,13 @@ impl Explore {
         self
     }
 
+    /// Run up to `n` conversations at once, 1 to 16 (default 4), bounded by
+    /// what the target shows it serves at once; hostile runs take one at a time.
+    pub fn jobs(mut self, n: usize) -> Self {
+        self.jobs = n;
+        self
+    }
+
     /// Also send what a broken web server sends: unknown roles, malformed records.
     pub fn hostile(mut self, yes: bool) -> Self {
         self.hostile = yes;
@@ -633,6 +649,9 @@ impl Explore {
         }
         if self.findings == 0 || self.findings > crate::explore::MAX_FINDINGS {
             return Err(Error::Findings(self.findings));
+        }
+        if self.jobs == 0 || self.jobs > crate::explore::MAX_JOBS {
+            return Err(Error::ExploreJobs(self.jobs));
         }
         if let Some(n) = self.conversations {
             if n == 0 || n > crate::explore::MAX_CONVERSATIONS {
@@ -666,6 +685,7 @@ impl Explore {
             conversations: self.conversations,
             findings: self.findings,
             shrink: true,
+            jobs: self.jobs,
         };
         let seed = self.seed.unwrap_or_else(crate::explore::fresh_seed);
         let report = crate::explore::explore(&mut session, seed, budget, &self.out).await;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use crate::case::CaseInfo;
 use crate::output::{usage_error, write_or_fail};
-use crate::{app, dump_cmd, explore, load, server};
+use crate::{app, dump_cmd, explore, load, proxy, server};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// Conformance suite for FastCGI 1.0 applications and web servers.
@@ -57,6 +57,8 @@ enum Command {
     Explore(explore::ExploreArgs),
     /// Run a conversation file (as explore saves) again against an application.
     Replay(explore::replay::ReplayArgs),
+    /// Relay a web server's connections to an application, checking both directions live.
+    Proxy(proxy::ProxyArgs),
     /// List the cases with their spec sections and requirement IDs.
     List {
         /// Which suite (both when omitted).
@@ -440,6 +442,10 @@ pub fn main() -> ExitCode {
         },
         Command::Server(args) => match runtime() {
             Ok(rt) => rt.block_on(server::main(args)),
+            Err(code) => code,
+        },
+        Command::Proxy(args) => match runtime() {
+            Ok(rt) => rt.block_on(proxy::main(args)),
             Err(code) => code,
         },
     }

@@ -114,6 +114,11 @@ pub struct Conversation {
     pub finding: Option<Finding>,
     /// The connections in the order they were opened.
     pub connections: Vec<Connection>,
+    /// What the writer wants a reader to know about the recording (e.g.
+    /// that `proxy` stopped recording a connection at its cap). Optional:
+    /// files without it read as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 fn to_hex<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -145,6 +150,7 @@ impl Conversation {
             target: target.to_string(),
             finding: None,
             connections: Vec::new(),
+            notes: Vec::new(),
         }
     }
 

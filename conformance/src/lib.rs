@@ -70,6 +70,8 @@ pub(crate) mod load;
 pub(crate) mod output;
 pub(crate) mod preflight;
 pub(crate) mod progress;
+#[cfg(feature = "cli")]
+pub(crate) mod proxy;
 pub mod report;
 pub(crate) mod requirements;
 pub(crate) mod schedule;

@@ -24,6 +24,7 @@ const SUBCOMMANDS: &[&str] = &[
     "server",
     "explore",
     "replay",
+    "proxy",
     "list",
     "completions",
     "man",

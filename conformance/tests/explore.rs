@@ -300,6 +300,10 @@ fn memory_that_grows_with_connections_is_a_finding() {
                 "21",
                 "--conversations",
                 "300",
+                // One RSS sample per batch of conversations run at once:
+                // one at a time gives one per conversation.
+                "--jobs",
+                "1",
                 "--format",
                 "json",
                 "--out",
@@ -348,6 +352,9 @@ fn bad_flags_and_unusable_targets_exit_2_before_exploring() {
         vec!["replay", "/nonexistent/conversation.json"],
         vec!["explore", "--http", "http://127.0.0.1:1/"],
         vec!["explore", "--side", "server", "--spawn", "./app"],
+        vec!["explore", "--side", "server", "--jobs", "2"],
+        vec!["explore", "--jobs", "0"],
+        vec!["explore", "--jobs", "17"],
         vec!["explore", "--side", "server", "--http", "nonsense"],
         vec!["explore", "--side", "server", "--listen", "nonsense"],
         vec![
@@ -481,6 +488,138 @@ async fn server_side_finds_padding_read_as_content() {
         ],
     )
     .await;
+}
+
+/// The first finding's conversation number, property and requirement, and
+/// the conversations run at once, for `fault` at `--jobs jobs`.
+fn first_finding_at(fault: &str, jobs: &str) -> (u64, String, String, u64) {
+    let marker = MarkerGuard::new(&format!("explore-jobs-{fault}-{jobs}"));
+    let dir = support::temp_dir();
+    let out = dir.path().join("findings");
+    let out = out.to_str().unwrap_or_default().to_string();
+    let cmd = spawn_cmd(Some(fault));
+    let r = cli(
+        &[
+            "explore",
+            "--spawn",
+            &cmd,
+            "--seed",
+            "21",
+            "--conversations",
+            "100",
+            "--findings",
+            "1",
+            "--timeout",
+            "2",
+            "--jobs",
+            jobs,
+            "--format",
+            "json",
+            "--out",
+            &out,
+        ],
+        &marker,
+    );
+    assert_eq!(
+        r.code,
+        Some(1),
+        "{fault} --jobs {jobs}: {}\n{}",
+        r.summary(),
+        r.stdout
+    );
+    let report = json(&r);
+    let f = &report["findings"][0];
+    (
+        f["conversation"].as_u64().unwrap_or(0),
+        f["first"]["property"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        f["first"]["requirement"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        report["jobs"].as_u64().unwrap_or(0),
+    )
+}
+
+/// `--jobs` changes how many conversations run at once, not which ones or
+/// what is found: the plans are drawn in order from the one generator, and
+/// a finding seen beside other conversations stands only once it shows
+/// alone, so the first finding is the same conversation's at any `--jobs`.
+#[test]
+fn jobs_change_how_many_at_once_not_what_is_found() {
+    for fault in ["cut-long-values", "no-stdout-end"] {
+        let (n1, p1, r1, jobs1) = first_finding_at(fault, "1");
+        let (n4, p4, r4, jobs4) = first_finding_at(fault, "4");
+        assert_eq!(jobs1, 1, "{fault}: --jobs 1 ran {jobs1} at once");
+        assert!(
+            (1..=4).contains(&jobs4),
+            "{fault}: --jobs 4 ran {jobs4} at once"
+        );
+        assert_eq!(
+            (n1, &p1, &r1),
+            (n4, &p4, &r4),
+            "{fault}: --jobs 1 first found {p1} {r1} at conversation {n1}, --jobs 4 {p4} {r4} at {n4}"
+        );
+    }
+}
+
+/// An application that serves one connection at a time and does not answer
+/// GET_VALUES (the fixture `serial-silent`) is learned to serve one by the
+/// probe: it gets one conversation at a time at the default `--jobs`, and
+/// no conversation fails for want of an answer that another one's
+/// connection held up.
+#[test]
+fn one_connection_at_a_time_gets_one_conversation_at_a_time() {
+    let marker = MarkerGuard::new("explore-serial");
+    let app = support::Fixture::start(&["serial-silent", "--listen", "127.0.0.1:0"], &marker);
+    let dir = support::temp_dir();
+    let out = dir.path().join("findings");
+    let out = out.to_str().unwrap_or_default().to_string();
+    let r = cli(
+        &[
+            "explore",
+            "--connect",
+            &app.addr,
+            "--seed",
+            "3",
+            "--conversations",
+            "20",
+            "--timeout",
+            "1",
+            "--format",
+            "json",
+            "--out",
+            &out,
+        ],
+        &marker,
+    );
+    let report = json(&r);
+    assert_eq!(report["jobs"], 1, "{report}");
+    assert!(
+        report["jobs_reason"]
+            .as_str()
+            .is_some_and(|w| w.contains("1 of ")),
+        "the reason names the probe: {report}"
+    );
+    // It ignores GET_VALUES (R-4.1-1), which is a finding; that one alone:
+    // none for an answer that never came while another conversation held
+    // the only connection it serves.
+    assert_eq!(r.code, Some(1), "{}\n{}", r.summary(), r.stdout);
+    let found: Vec<_> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            f["first"]["property"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(found, ["get-values-answered"], "{report}");
+    assert_eq!(report["conversations"], 20, "{report}");
 }
 
 /// `explore --side server --junit PATH` writes its JUnit report, as the

@@ -48,6 +48,10 @@ pub const MAX_FINDINGS: usize = 16;
 pub const DEFAULT_TIME: Duration = Duration::from_secs(60);
 /// Longest `--timeout`.
 pub const MAX_TIMEOUT: f64 = 300.0;
+/// Most conversations run at once (`--jobs`).
+pub const MAX_JOBS: usize = 16;
+/// Conversations run at once when `--jobs` is not given (the target's capacity bounds it further).
+pub const DEFAULT_JOBS: usize = 4;
 
 /// Report format on standard output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +109,11 @@ pub struct ExploreArgs {
     /// some a --timeout long each) ends sooner.
     #[arg(long)]
     pub no_shrink: bool,
+    /// Run up to N conversations at once (1 to 16, default 4), bounded by
+    /// what the target shows it serves at once; --hostile runs one at a time.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u8).range(1..=MAX_JOBS as i64))]
+    pub jobs: Option<u8>,
     /// Stop after this many distinct findings (1 to 16).
     #[arg(long, value_name = "N", default_value_t = MAX_FINDINGS as u8,
           value_parser = clap::value_parser!(u8).range(1..=MAX_FINDINGS as i64))]
@@ -276,6 +285,7 @@ pub async fn main(args: ExploreArgs) -> ExitCode {
         conversations: args.conversations,
         findings: usize::from(args.findings),
         shrink: !args.no_shrink,
+        jobs: args.jobs.map_or(DEFAULT_JOBS, usize::from),
     };
     let report = explore(&mut session, seed, budget, &args.out).await;
     session.close().await;
@@ -301,6 +311,8 @@ pub(crate) struct Budget {
     pub(crate) findings: usize,
     /// Shrink each finding before saving it (else it is saved as first seen).
     pub(crate) shrink: bool,
+    /// Conversations run at once at most; the target's capacity bounds it further.
+    pub(crate) jobs: usize,
 }
 
 pub(crate) async fn explore(
@@ -322,65 +334,99 @@ pub(crate) async fn explore(
         findings: Vec::new(),
         unusable: None,
         rss: None,
+        jobs: 1,
+        jobs_reason: String::new(),
+        beside_only: Vec::new(),
     };
     let mut rss = rss::Track::default();
+    let (jobs, why) = session.concurrency(budget.jobs).await;
+    report.jobs = jobs;
+    report.jobs_reason = why;
+    let total = budget.conversations.unwrap_or(MAX_CONVERSATIONS);
     // Bounded: by the conversation budget or the time, and by MAX_CONVERSATIONS.
-    while report.conversations < budget.conversations.unwrap_or(MAX_CONVERSATIONS)
+    while report.conversations < total
         && time.is_none_or(|t| t0.elapsed() < t)
         && report.findings.len() < budget.findings
     {
         if crate::spawn::stopping() {
             break;
         }
-        let plan = generate::conversation(&mut rng, &session.profile);
-        report.conversations += 1;
-        let script = plan.script(&session.fixed);
-        let (conns, found) = session.attempt(&script).await;
+        // The plans are drawn in order from the one generator, whatever
+        // the batch size: conversation n is the same at any --jobs.
+        let n = usize::try_from(total - report.conversations)
+            .unwrap_or(usize::MAX)
+            .min(jobs)
+            .max(1);
+        let plans: Vec<plan::Plan> = (0..n)
+            .map(|_| generate::conversation(&mut rng, &session.profile))
+            .collect();
+        let scripts: Vec<plan::Script> = plans.iter().map(|p| p.script(&session.fixed)).collect();
+        let outcomes: Vec<session::Together> = if n == 1 {
+            let mut one = Vec::with_capacity(1);
+            for s in &scripts {
+                let (conns, found) = session.attempt(s).await;
+                one.push((conns, found, None));
+            }
+            one
+        } else {
+            session.attempt_together(&scripts).await
+        };
         if let Some(kib) = session.rss_kib() {
             rss.push(kib);
         }
-        if let Some(f) = found {
+        for (plan, (conns, found, beside)) in plans.into_iter().zip(outcomes) {
+            report.conversations += 1;
+            if let Some(b) = beside {
+                if report.beside_only.len() < MAX_FINDINGS {
+                    report.beside_only.push((report.conversations, b));
+                }
+            }
+            let Some(f) = found else { continue };
+            if report.findings.len() >= budget.findings || !session.usable {
+                continue;
+            }
             let known = report
                 .findings
                 .iter()
                 .any(|k| k.first.property == f.property && k.first.requirement == f.requirement);
-            if !known {
-                let before = Size::of(&plan);
-                let first = f.clone();
-                let shrunk = if budget.shrink {
-                    shrink::shrink(session, plan, f, conns).await
-                } else {
-                    shrink::Shrunk {
-                        plan,
-                        finding: f,
-                        connections: conns,
-                        attempts: 0,
-                    }
-                };
-                let mut file = Conversation::new(Some(seed), Side::Application, &session.label);
-                file.finding = Some(shrunk.finding.clone());
-                file.connections = shrunk.connections;
-                let records = file_records(&file);
-                let name = format!(
-                    "{}-{}-seed{seed}-n{}.json",
-                    shrunk.finding.property, shrunk.finding.requirement, report.conversations
-                );
-                let path = out.join(name);
-                let saved = std::fs::create_dir_all(out)
-                    .and_then(|()| std::fs::write(&path, file.to_json()))
-                    .map(|()| path.clone())
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()));
-                report.findings.push(Found {
-                    first,
-                    finding: shrunk.finding,
-                    conversation: report.conversations,
-                    before,
-                    after: Size::of(&shrunk.plan),
-                    records,
-                    attempts: shrunk.attempts,
-                    file: saved,
-                });
+            if known {
+                continue;
             }
+            let before = Size::of(&plan);
+            let first = f.clone();
+            let shrunk = if budget.shrink {
+                shrink::shrink(session, plan, f, conns).await
+            } else {
+                shrink::Shrunk {
+                    plan,
+                    finding: f,
+                    connections: conns,
+                    attempts: 0,
+                }
+            };
+            let mut file = Conversation::new(Some(seed), Side::Application, &session.label);
+            file.finding = Some(shrunk.finding.clone());
+            file.connections = shrunk.connections;
+            let records = file_records(&file);
+            let name = format!(
+                "{}-{}-seed{seed}-n{}.json",
+                shrunk.finding.property, shrunk.finding.requirement, report.conversations
+            );
+            let path = out.join(name);
+            let saved = std::fs::create_dir_all(out)
+                .and_then(|()| std::fs::write(&path, file.to_json()))
+                .map(|()| path.clone())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()));
+            report.findings.push(Found {
+                first,
+                finding: shrunk.finding,
+                conversation: report.conversations,
+                before,
+                after: Size::of(&shrunk.plan),
+                records,
+                attempts: shrunk.attempts,
+                file: saved,
+            });
         }
         if !session.usable {
             report.unusable = Some(format!(
@@ -513,9 +559,14 @@ pub(crate) async fn open_server_session(
 /// `explore --side server`.
 async fn server_main(args: ExploreArgs) -> ExitCode {
     let t = &args.target;
-    if t.connect.is_some() || t.spawn.is_some() || !t.params.is_empty() || args.hostile {
+    if t.connect.is_some()
+        || t.spawn.is_some()
+        || !t.params.is_empty()
+        || args.hostile
+        || args.jobs.is_some()
+    {
         return usage_error(
-            "--side server takes --http URL and --listen ADDR, not --connect, --spawn, --param or --hostile",
+            "--side server takes --http URL and --listen ADDR, not --connect, --spawn, --param, --hostile or --jobs (a web server's conversations run one at a time)",
         );
     }
     let time = match time_budget(&args) {

@@ -53,6 +53,14 @@ pub struct Report {
     pub unusable: Option<String>,
     /// The spawned target's resident memory over the run (`--spawn` only).
     pub rss: Option<super::rss::Summary>,
+    /// Conversations run at once.
+    pub jobs: usize,
+    /// Why that many, in words.
+    pub jobs_reason: String,
+    /// Findings a conversation showed while others ran beside it and not
+    /// when run again alone (conversation number, finding): not findings,
+    /// but told, since a target that fails only under company is worth a look.
+    pub beside_only: Vec<(u64, Finding)>,
 }
 
 impl Report {
@@ -75,6 +83,11 @@ impl Report {
             u8::from(self.profile.mpxs),
             if self.contract.echo { "yes" } else { "no" },
             if self.profile.hostile { ", hostile" } else { "" },
+        );
+        let _ = writeln!(
+            t,
+            "  {} conversation(s) at a time: {}",
+            self.jobs, self.jobs_reason
         );
         for (i, f) in self.findings.iter().enumerate() {
             let g = &f.finding;
@@ -108,6 +121,13 @@ impl Report {
                     let _ = writeln!(t, "  reproducer not saved: {e}");
                 }
             }
+        }
+        for (n, b) in &self.beside_only {
+            let _ = writeln!(
+                t,
+                "note: conversation {n} showed {} {} §{} while others ran beside it, and nothing when run again alone (not a finding): {}",
+                b.property, b.requirement, b.section, b.observed
+            );
         }
         if let Some(u) = &self.unusable {
             let _ = writeln!(t, "stopped: {u}");
@@ -181,6 +201,13 @@ impl Report {
             "findings": findings,
             "unusable": self.unusable,
             "rss": self.rss,
+            "jobs": self.jobs,
+            "jobs_reason": self.jobs_reason,
+            "beside_only": self
+                .beside_only
+                .iter()
+                .map(|(n, f)| serde_json::json!({ "conversation": n, "finding": f }))
+                .collect::<Vec<_>>(),
         });
         let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
         s.push('\n');

@@ -12,7 +12,7 @@ use fcgi_proto::requirement as req;
 
 use super::generate::Profile;
 use super::oracle::{self, finding, Contract};
-use super::plan::{Conn, Plan, Request, Step};
+use super::plan::{Conn, Plan, Request, Script, Step};
 use super::run;
 use crate::app::reference::Reference;
 use crate::conversation::{Connection, Dir, Event, Finding};
@@ -42,6 +42,10 @@ pub struct Session {
     /// The in-process reference application, when no target was given.
     _reference: Option<Reference>,
 }
+
+/// One conversation of [`Session::attempt_together`]: its recording, its
+/// finding, and a finding it showed only beside the others.
+pub type Together = (Vec<Connection>, Option<Finding>, Option<Finding>);
 
 /// Which target the flags name.
 pub enum Target {
@@ -246,6 +250,97 @@ impl Session {
             self.usable = self.revive().await;
         }
         (conns, found)
+    }
+
+    /// How many conversations may run at once: at most `jobs`, bounded by
+    /// the capacity the target shows (the application suite's probe,
+    /// [`crate::app::capacity`]); one under `--hostile`, where a
+    /// conversation may break the target and its death must be pinned on
+    /// it. The reason is for the report.
+    pub async fn concurrency(&self, jobs: usize) -> (usize, String) {
+        if self.profile.hostile {
+            return (1, "hostile conversations run one at a time".into());
+        }
+        if jobs <= 1 {
+            return (1, "--jobs 1".into());
+        }
+        let ctx = crate::app::ctx::Ctx::new(
+            self.addr.clone(),
+            self.timeout,
+            self.fixed.clone(),
+            self.child.is_some(),
+        );
+        let cap = crate::app::capacity::learn_capacity(&ctx, jobs).await;
+        (cap.jobs, cap.reason.replace("case(s)", "conversation(s)"))
+    }
+
+    /// Runs `scripts` side by side, judges each, then checks once that the
+    /// target still serves. What could depend on the company a
+    /// conversation kept is run again alone, in order, with
+    /// [`Session::attempt`]: every conversation of the batch when the target
+    /// stopped serving (so that the death is pinned on the one that caused
+    /// it), and every conversation that showed a finding (so that a finding
+    /// stands only if it shows alone). The third element of each outcome is
+    /// the finding a conversation showed beside the others and not alone.
+    pub async fn attempt_together(&mut self, scripts: &[Script]) -> Vec<Together> {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, script) in scripts.iter().enumerate() {
+            let (addr, script, timeout) = (self.addr.clone(), script.clone(), self.timeout);
+            set.spawn(async move { (i, run::run(&addr, &script, timeout).await) });
+        }
+        let mut runs: Vec<Option<(Vec<Connection>, Option<String>)>> = vec![None; scripts.len()];
+        while let Some(j) = set.join_next().await {
+            if let Ok((i, r)) = j {
+                if let Some(slot) = runs.get_mut(i) {
+                    *slot = Some(r);
+                }
+            }
+        }
+        let mut out: Vec<Together> = runs
+            .into_iter()
+            .map(|r| {
+                let (conns, err) = r
+                    .unwrap_or_else(|| (Vec::new(), Some("the conversation's task failed".into())));
+                let found = oracle::judge(&conns, self.contract).or_else(|| {
+                    err.map(|e| {
+                        finding(
+                            "alive",
+                            req::R_3_5_3,
+                            "the application still serves after the conversation".into(),
+                            format!("a connection of the conversation failed: {e}"),
+                        )
+                    })
+                });
+                (conns, found, None)
+            })
+            .collect();
+        let alive = self.alive().await;
+        if alive.is_err() {
+            self.usable = self.revive().await;
+            if !self.usable {
+                // Nothing can be run again: the death is the batch's.
+                if let (Some(first), Err(why)) = (out.first_mut(), alive) {
+                    first.1 = Some(self.dead(format!(
+                        "{why}, after {} conversations ran together; the target could not be restarted to tell which one",
+                        scripts.len()
+                    )));
+                }
+                return out;
+            }
+        }
+        for (script, o) in scripts.iter().zip(out.iter_mut()) {
+            if !self.usable {
+                break;
+            }
+            if alive.is_ok() && o.1.is_none() {
+                continue;
+            }
+            let beside = o.1.take();
+            let (conns, found) = self.attempt(script).await;
+            let only_beside = if found.is_none() { beside } else { None };
+            *o = (conns, found, only_beside);
+        }
+        out
     }
 
     fn dead(&mut self, why: String) -> Finding {

@@ -4,10 +4,8 @@
 //! application suite; with [`Fault`]s it breaks one rule at a time, which
 //! is how the suite tests itself.
 
-use fcgi_proto::stream::StreamType;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::io::Write as _;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,117 +15,25 @@ use fcgi_proto::application::ProtocolStatus;
 use fcgi_proto::connection::{
     Application, ApplicationConfig, ApplicationEvent as Event, RequestId,
 };
-use fcgi_proto::encoder::{Encoder, Padding};
+use fcgi_proto::encoder::Encoder;
 use fcgi_proto::management::Values;
 use fcgi_proto::name_value;
 use fcgi_proto::record::{RecordType, NULL_REQUEST_ID};
 use fcgi_proto::role::Role;
 use tokio::sync::mpsc;
 
-use crate::driver::{Driver, WriteHook, WriteOutcome};
+use crate::driver::Driver;
 use crate::target::{Addr, Listener, Stream};
 
-/// One deliberate defect of the reference application, for the suite's
-/// self-check: each breaks one rule the suite must catch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
-pub enum Fault {
-    /// §5.3: END_REQUEST without the empty STDOUT record.
-    NoStdoutEnd,
-    /// §5.5: END_REQUEST with a 5-byte body.
-    ShortEndRequest,
-    /// §3.3: every record sent with version 2.
-    BadVersion,
-    /// §3.3: records not padded to a multiple of 8 (a SHOULD: warn).
-    Unaligned,
-    /// §4.1: GET_VALUES never answered.
-    IgnoreGetValues,
-    /// §4.1: unknown names answered with empty values.
-    AnswerUnknownNames,
-    /// §4: GET_VALUES_RESULT sent with request id 1.
-    ManagementNonZeroId,
-    /// §4.2: unknown record types not answered.
-    IgnoreUnknownType,
-    /// §5.1: an unknown role served as a Responder.
-    ServeUnknownRole,
-    /// §5.5: the connection dropped when a second request arrives while one is active.
-    DropOnInterleave,
-    /// §3.3: with two requests active, a response written under the other's id.
-    WrongIdWhenInterleaved,
-    /// §5.4: ABORT_REQUEST ignored.
-    IgnoreAbort,
-    /// §3.5: the connection kept open after a request without FCGI_KEEP_CONN.
-    NoCloseWithoutKeepConn,
-    /// §5.1: the connection closed after a request with FCGI_KEEP_CONN.
-    CloseDespiteKeepConn,
-    /// §5.5: an empty STDOUT record sent after END_REQUEST.
-    RecordAfterEnd,
-    /// §6.2: a CGI head line without a colon.
-    BadCgiHead,
-    /// §3.4: values longer than 127 bytes cut to 127 (a length-form bug).
-    CutLongValues,
-    /// §5.3: only the first 64 KiB of STDIN kept.
-    CutLongStdin,
-    /// §3.3: after a malformed record, the application stops accepting connections.
-    DieOnMalformed,
-    /// §5.5: every ABORT_REQUEST acknowledged with an END_REQUEST of its own, on top of the request's.
-    DoubleEndOnAbort,
-    /// §4: UNKNOWN_TYPE sent under the request id of the record it answers.
-    UnknownTypeUnderRecordId,
-    /// §3.5: the connection kept open after refusing an unknown role without FCGI_KEEP_CONN.
-    NoCloseAfterUnknownRole,
-    /// §6.3: an Authorizer's Variable- header sent whatever the status, not only with 200.
-    VariablesOnDeny,
-    /// §6.4: a Filter answered as a Responder once STDIN ends, without waiting for FCGI_DATA.
-    FilterIgnoresData,
-    /// §6.2: a STDERR record written as soon as BEGIN_REQUEST arrives, before PARAMS has ended.
-    OutputBeforeParams,
-    /// Appendix A: an empty STDIN record, a web server's type, sent back on BEGIN_REQUEST.
-    WrongDirection,
-    /// §4.1, §6.2: a GET_VALUES that comes while a request's PARAMS is
-    /// open taken as the end of PARAMS: that request answered and ended at
-    /// once (what php-fpm and php-cgi do), GET_VALUES left unanswered.
-    GetValuesEndsParams,
-    /// §3.5: 256 KiB kept for good on every connection accepted, so that
-    /// memory grows with connections that closed (explore's memory check,
-    /// R-3.5-3; no suite case looks for it).
-    LeakPerConnection,
-}
+mod addrs;
+mod fault;
+mod response;
 
-/// What [`Fault::LeakPerConnection`] keeps for each connection.
-const LEAK: usize = 256 << 10;
-
-/// The addresses an FCGI_WEB_SERVER_ADDRS value lists (§3.2, R-3.2-4), as
-/// OQ-5 resolves it: comma-separated, spaces around entries ignored, IPv6
-/// allowed; an entry that is no address lets nobody in.
-pub fn web_server_addrs(value: &str) -> Vec<IpAddr> {
-    value
-        .split(',')
-        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-        .collect()
-}
-
-/// Whether the peer of `stream` may be served under `list`: the list
-/// applies to IP peers only (OQ-5), so a unix-socket peer always may.
-fn peer_listed(stream: &Stream, list: &[IpAddr]) -> bool {
-    let Stream::Tcp(s) = stream else {
-        return true;
-    };
-    match s.peer_addr().map(|a| a.ip()) {
-        Ok(ip) => list
-            .iter()
-            .any(|l| *l == ip || ip.to_canonical() == *l || Some(*l) == ip_v4_mapped(ip)),
-        Err(_) => false,
-    }
-}
-
-/// The IPv4 address an IPv4-mapped IPv6 address stands for.
-fn ip_v4_mapped(ip: IpAddr) -> Option<IpAddr> {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
-        IpAddr::V4(_) => None,
-    }
-}
+use addrs::peer_listed;
+pub use addrs::web_server_addrs;
+pub use fault::Fault;
+use fault::{encoder_for, BadVersion, LEAK};
+use response::{build_response, respond};
 
 /// What the reference application says in GET_VALUES_RESULT (§4.1).
 pub const VALUES: Values = Values {
@@ -260,40 +166,6 @@ impl Shared {
 
     async fn close(&self) {
         let _ = self.tx.send(Out::Close).await;
-    }
-}
-
-/// How the reference application pads: to 8 bytes, or not at all under [`Fault::Unaligned`].
-fn encoder_for(faults: &BTreeSet<Fault>) -> Encoder {
-    if faults.contains(&Fault::Unaligned) {
-        Encoder::default().with_padding(Padding::None)
-    } else {
-        Encoder::default()
-    }
-}
-
-/// [`Fault::BadVersion`], on the driver's write path: every record sent
-/// with version 2.
-struct BadVersion;
-
-impl WriteHook for BadVersion {
-    fn on_write(&mut self, bytes: &mut Vec<u8>) -> WriteOutcome {
-        set_version(bytes, 2);
-        WriteOutcome::Go
-    }
-}
-
-/// Rewrites the version byte of every record in our own, well-formed output.
-fn set_version(bytes: &mut [u8], v: u8) {
-    let mut at = 0usize;
-    while let Some(h) = bytes
-        .get(at..)
-        .and_then(fcgi_proto::record::Header::from_slice)
-    {
-        if let Some(b) = bytes.get_mut(at) {
-            *b = v;
-        }
-        at += h.record_len();
     }
 }
 
@@ -631,238 +503,4 @@ async fn maybe_respond(
     tasks.retain(|(_, t)| !t.is_finished());
     tasks.push((id, task));
     true
-}
-
-fn build_response(sh: &Shared, role: Role, r: ReqState) -> (Vec<u8>, Body, Vec<u8>) {
-    let role = if role == Role::Filter && sh.has(Fault::FilterIgnoresData) {
-        Role::Responder
-    } else {
-        role
-    };
-    let block = r.params.unwrap_or_default();
-    // Names and values are borrowed from the block: nothing is copied
-    // for a param the echo does not use.
-    let mut echo_params: Vec<(&[u8], &[u8])> = Vec::new();
-    let mut status: Option<String> = None;
-    let mut big = 0usize;
-    let mut stderr = Vec::new();
-    let mut data_length: Option<String> = None;
-    let cut = sh.has(Fault::CutLongValues);
-    for (n, v) in name_value::pairs(&block).map_while(Result::ok) {
-        let v = match v.get(..127) {
-            Some(short) if cut => short,
-            _ => v,
-        };
-        match n {
-            b"ECHO_STATUS" => status = Some(String::from_utf8_lossy(v).into_owned()),
-            b"ECHO_BIG" => {
-                big = String::from_utf8_lossy(v)
-                    .trim()
-                    .parse()
-                    .unwrap_or(0usize)
-                    .min(16 << 20)
-            }
-            b"ECHO_STDERR" => stderr = v.to_vec(),
-            b"FCGI_DATA_LENGTH" => data_length = Some(String::from_utf8_lossy(v).into_owned()),
-            _ => {}
-        }
-        if n.starts_with(b"ECHO_") {
-            echo_params.push((n, v));
-        }
-    }
-    let code = status.as_deref().unwrap_or("200");
-    let mut head = String::with_capacity(128);
-    if sh.has(Fault::BadCgiHead) {
-        head.push_str("Status ");
-        head.push_str(code);
-        head.push_str("\r\n");
-    } else {
-        head.push_str("Status: ");
-        head.push_str(code);
-        head.push_str(if status.is_some() {
-            " Echo\r\n"
-        } else {
-            " OK\r\n"
-        });
-    }
-    head.push_str("Content-Type: text/plain\r\nX-Fcgi-Echo: 1\r\n");
-    // Variable- headers mean something only in a 200 (R-6.3-1): in any
-    // other answer they would reach the HTTP client.
-    if role == Role::Authorizer && (code.trim() == "200" || sh.has(Fault::VariablesOnDeny)) {
-        head.push_str("Variable-FCGI_CONFORMANCE_AUTH: yes\r\n");
-    }
-    if role == Role::Filter {
-        let ok = data_length.as_deref() == Some(r.data.len().to_string().as_str());
-        head.push_str(&format!(
-            "X-Data-Length-Matches: {}\r\n",
-            if ok { 1 } else { 0 }
-        ));
-    }
-    head.push_str("\r\n");
-    let mut body = Vec::with_capacity(64);
-    body.extend_from_slice(b"FCGI-ECHO/1\n");
-    for (n, v) in &echo_params {
-        body.extend_from_slice(b"param ");
-        body.extend_from_slice(n);
-        body.push(b'=');
-        body.extend_from_slice(v);
-        body.push(b'\n');
-    }
-    let mut stdin = r.stdin;
-    if sh.has(Fault::CutLongStdin) {
-        stdin.truncate(65536);
-    }
-    let _ = writeln!(body, "stdin {}", stdin.len());
-    let mut parts = std::collections::VecDeque::with_capacity(4);
-    parts.push_back(body);
-    parts.push_back(stdin);
-    if role == Role::Filter {
-        parts.push_back(format!("data {}\n", r.data.len()).into_bytes());
-        parts.push_back(r.data);
-    }
-    let body = Body {
-        parts,
-        at: 0,
-        filler: big,
-    };
-    (head.into_bytes(), body, stderr)
-}
-
-/// A response body as its parts (the echo's lines, the request's own STDIN
-/// and DATA buffers) and a count of `x` filler bytes after them, taken in
-/// pieces: the body is never gathered into one buffer.
-struct Body {
-    parts: std::collections::VecDeque<Vec<u8>>,
-    /// Bytes of the first part already taken.
-    at: usize,
-    filler: usize,
-}
-
-impl Body {
-    /// Appends up to `max` more bytes of the body to `out`; how many.
-    fn take(&mut self, max: usize, out: &mut Vec<u8>) -> usize {
-        let mut n = 0;
-        // Bounded: each turn takes bytes or drops a part.
-        while n < max {
-            let Some(part) = self.parts.front() else {
-                let k = (max - n).min(self.filler);
-                out.resize(out.len() + k, b'x');
-                self.filler -= k;
-                return n + k;
-            };
-            let rest = part.get(self.at..).unwrap_or_default();
-            let k = (max - n).min(rest.len());
-            out.extend_from_slice(rest.get(..k).unwrap_or_default());
-            n += k;
-            self.at += k;
-            if self.at >= part.len() {
-                self.parts.pop_front();
-                self.at = 0;
-            }
-        }
-        n
-    }
-}
-
-/// A response's STDOUT goes out in pieces of at most this many bytes.
-const PIECE: usize = 32 * 1024;
-
-/// Streams one response in 32 KiB pieces, stopping early if the request is aborted.
-async fn respond(
-    sh: Arc<Shared>,
-    id: RequestId,
-    wrong_id: Option<u16>,
-    head: Vec<u8>,
-    mut body: Body,
-    stderr: Vec<u8>,
-) {
-    let enc = sh.encoder();
-    let write_id = wrong_id.unwrap_or(id.get());
-    let mut piece = head;
-    body.take(PIECE, &mut piece);
-    let mut aborted = false;
-    // The last piece's records go out in one write with the end records:
-    // a small response is one write (one hand-off to the writer task, one
-    // send) instead of two.
-    let mut last = Vec::new();
-    // Bounded by the body: every piece after the first takes bytes of it.
-    loop {
-        // The piece's record, and room for the end records after it (one
-        // allocation for a small response).
-        let mut out = Vec::with_capacity(piece.len() + stderr.len() + 96);
-        {
-            let mut c = sh.lock();
-            if c.is_aborted(id) && !sh.has(Fault::IgnoreAbort) {
-                aborted = true;
-                break;
-            }
-            if wrong_id.is_some() {
-                let _ = enc.stream(StreamType::Stdout, write_id, &piece, &mut out);
-            } else if c.stream(StreamType::Stdout, id, &piece, &mut out).is_err() {
-                break;
-            }
-        }
-        piece.clear();
-        if body.take(PIECE, &mut piece) == 0 {
-            last = out;
-            break;
-        }
-        sh.send(out).await;
-        tokio::task::yield_now().await;
-    }
-    let mut out = last;
-    let close;
-    {
-        let mut c = sh.lock();
-        if !stderr.is_empty() {
-            let _ = c.stream(StreamType::Stderr, id, &stderr, &mut out);
-            let _ = c.end_stream(StreamType::Stderr, id, &mut out);
-        }
-        if !sh.has(Fault::NoStdoutEnd) {
-            if wrong_id.is_some() {
-                let _ = enc.end_stream(StreamType::Stdout, write_id, &mut out);
-            } else {
-                let _ = c.end_stream(StreamType::Stdout, id, &mut out);
-            }
-        }
-        let mut end = Vec::with_capacity(16);
-        let app_status = u32::from(aborted);
-        let closing = c
-            .end_request(id, app_status, ProtocolStatus::RequestComplete, &mut end)
-            .unwrap_or(true);
-        if sh.has(Fault::ShortEndRequest) {
-            let mut short = Vec::new();
-            let _ = enc.record(
-                RecordType::EndRequest,
-                id.get(),
-                &[0, 0, 0, 0, 0],
-                &mut short,
-            );
-            end = short;
-        }
-        if wrong_id.is_some() {
-            end.clear();
-            let _ = enc.end_request(
-                write_id,
-                app_status,
-                ProtocolStatus::RequestComplete,
-                &mut end,
-            );
-        }
-        out.extend_from_slice(&end);
-        if sh.has(Fault::RecordAfterEnd) {
-            let _ = enc.end_stream(StreamType::Stdout, id.get(), &mut out);
-        }
-        close = if sh.has(Fault::NoCloseWithoutKeepConn) {
-            false
-        } else if sh.has(Fault::CloseDespiteKeepConn) {
-            c.active().next().is_none()
-        } else {
-            closing && c.should_close()
-        };
-    }
-    sh.send(out).await;
-    if close {
-        sh.close().await;
-    }
 }
