@@ -232,10 +232,14 @@ pub async fn main(args: ProxyArgs) -> ExitCode {
                 };
                 if tasks.len() >= c.max_connections {
                     summary.refused += 1;
-                    line(&format!(
-                        "a connection past --max-connections {} accepted and closed",
-                        c.max_connections
-                    ));
+                    // The first ten, then one line a thousand: a client that
+                    // reconnects at once must not flood the log.
+                    if summary.refused <= 10 || summary.refused % 1000 == 0 {
+                        line(&format!(
+                            "a connection past --max-connections {} accepted and closed ({} so far)",
+                            c.max_connections, summary.refused
+                        ));
+                    }
                     drop(stream);
                     continue;
                 }
