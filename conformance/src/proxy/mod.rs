@@ -457,7 +457,11 @@ async fn checker(
     }
     out.counts = check.counts();
     if let Some(r) = rec {
-        out.recorded = r.finish(&label, &shared.upstream_label);
+        // Up to 16 MiB as hex JSON: off the runtime's threads, which relay.
+        let upstream = shared.upstream_label.clone();
+        out.recorded = tokio::task::spawn_blocking(move || r.finish(&label, &upstream))
+            .await
+            .unwrap_or(false);
     }
     out
 }
