@@ -232,10 +232,14 @@ pub async fn main(args: ProxyArgs) -> ExitCode {
                 };
                 if tasks.len() >= c.max_connections {
                     summary.refused += 1;
-                    line(&format!(
-                        "a connection past --max-connections {} accepted and closed",
-                        c.max_connections
-                    ));
+                    // The first ten, then one line a thousand: a client that
+                    // reconnects at once must not flood the log.
+                    if summary.refused <= 10 || summary.refused % 1000 == 0 {
+                        line(&format!(
+                            "a connection past --max-connections {} accepted and closed ({} so far)",
+                            c.max_connections, summary.refused
+                        ));
+                    }
                     drop(stream);
                     continue;
                 }
@@ -453,7 +457,11 @@ async fn checker(
     }
     out.counts = check.counts();
     if let Some(r) = rec {
-        out.recorded = r.finish(&label, &shared.upstream_label);
+        // Up to 16 MiB as hex JSON: off the runtime's threads, which relay.
+        let upstream = shared.upstream_label.clone();
+        out.recorded = tokio::task::spawn_blocking(move || r.finish(&label, &upstream))
+            .await
+            .unwrap_or(false);
     }
     out
 }

@@ -173,3 +173,44 @@ pub async fn relay(
         _ = stop.wait_for(|s| *s) => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_stops_the_copies_and_says_after_how_many_bytes() {
+        let (tap, taken) = tap();
+        let chunk = vec![0u8; READ_BUF];
+        for _ in 0..QUEUE_BYTES / READ_BUF {
+            tap.bytes(Dir::ToTarget, &chunk);
+        }
+        assert_eq!(taken.stopped_after(), None);
+        // One more byte than the queue holds: copies stop, nothing blocks.
+        tap.bytes(Dir::FromTarget, b"x");
+        assert_eq!(taken.stopped_after(), Some(QUEUE_BYTES as u64));
+        tap.bytes(Dir::FromTarget, &chunk);
+        tap.closed(Dir::ToTarget);
+        assert_eq!(taken.stopped_after(), Some(QUEUE_BYTES as u64));
+    }
+
+    #[test]
+    fn copies_taken_free_their_room() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(async {
+            let (tap, mut taken) = tap();
+            let chunk = vec![0u8; READ_BUF];
+            for _ in 0..3 * QUEUE_BYTES / READ_BUF {
+                tap.bytes(Dir::ToTarget, &chunk);
+                assert!(matches!(taken.next().await, Some(Copy::Bytes(Dir::ToTarget, b)) if b.len() == READ_BUF));
+            }
+            tap.closed(Dir::FromTarget);
+            assert!(matches!(taken.next().await, Some(Copy::Closed(Dir::FromTarget))));
+            drop(tap);
+            assert!(taken.next().await.is_none());
+            assert_eq!(taken.stopped_after(), None);
+        });
+    }
+}
