@@ -192,18 +192,33 @@ impl Check {
         }
     }
 
+    /// The web server's bytes no longer frame (at `e`): nothing more of
+    /// them is judged, nor what the application answers after.
+    fn ws_framing_lost_at(&mut self, e: &fcgi_proto::Error, out: &mut Vec<Violation>) {
+        self.ws_framing_lost = true;
+        self.unjudge(format!(
+            "the web server's bytes stopped framing at byte {}",
+            e.offset()
+        ));
+        out.push(Violation::of(Party::WebServer, None, e));
+    }
+
+    /// The application's bytes no longer frame (at `e`): a violation unless
+    /// its answers were no longer judged anyway.
+    fn app_framing_lost_at(&mut self, e: &fcgi_proto::Error, out: &mut Vec<Violation>) {
+        self.app_framing_lost = true;
+        if self.app_unjudged.is_none() {
+            out.push(Violation::of(Party::Application, None, e));
+        }
+    }
+
     /// Bytes the web server sent; violations are pushed onto `out`.
     pub fn web_server_bytes(&mut self, bytes: &[u8], out: &mut Vec<Violation>) {
         if self.ws_framing_lost {
             return;
         }
         if let Err(e) = self.from_ws.push(bytes) {
-            self.ws_framing_lost = true;
-            self.unjudge(format!(
-                "the web server's bytes stopped framing at byte {}",
-                e.offset()
-            ));
-            out.push(Violation::of(Party::WebServer, None, &e));
+            self.ws_framing_lost_at(&e, out);
             return;
         }
         // Bounded: each turn takes one record out of what was pushed.
@@ -212,12 +227,7 @@ impl Check {
                 Ok(Some(r)) => r,
                 Ok(None) => return,
                 Err(e) => {
-                    self.ws_framing_lost = true;
-                    self.unjudge(format!(
-                        "the web server's bytes stopped framing at byte {}",
-                        e.offset()
-                    ));
-                    out.push(Violation::of(Party::WebServer, None, &e));
+                    self.ws_framing_lost_at(&e, out);
                     return;
                 }
             };
@@ -280,10 +290,7 @@ impl Check {
             return;
         }
         if let Err(e) = self.from_app.push(bytes) {
-            self.app_framing_lost = true;
-            if self.app_unjudged.is_none() {
-                out.push(Violation::of(Party::Application, None, &e));
-            }
+            self.app_framing_lost_at(&e, out);
             return;
         }
         // Bounded: each turn takes one record out of what was pushed.
@@ -292,10 +299,7 @@ impl Check {
                 Ok(Some(r)) => r,
                 Ok(None) => return,
                 Err(e) => {
-                    self.app_framing_lost = true;
-                    if self.app_unjudged.is_none() {
-                        out.push(Violation::of(Party::Application, None, &e));
-                    }
+                    self.app_framing_lost_at(&e, out);
                     return;
                 }
             };
