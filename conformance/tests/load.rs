@@ -7,11 +7,9 @@
 
 mod support;
 
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{bin, fixture_cmd, MarkerGuard, RunResult, Runner, MARKER_VAR};
+use support::{bin, fixture_cmd, MarkerGuard, ReferenceApp, RunResult, Runner};
 
 /// No run outlives this: it is killed and the test fails.
 const HARD_LIMIT: Duration = Duration::from_secs(120);
@@ -31,47 +29,6 @@ fn json(r: &RunResult) -> serde_json::Value {
 
 fn reference_cmd() -> String {
     format!("{} reference-app", bin())
-}
-
-/// The reference application on a unix socket, its group killed on drop.
-struct Reference {
-    child: Child,
-    _dir: tempfile::TempDir,
-    addr: String,
-}
-
-impl Reference {
-    fn start(marker: &MarkerGuard) -> Reference {
-        let dir = support::temp_dir();
-        let sock = dir.path().join("ref.sock");
-        let child = Command::new(bin())
-            .args(["reference-app", "--listen"])
-            .arg(format!("unix:{}", sock.display()))
-            .env(MARKER_VAR, &marker.marker)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("the reference application starts");
-        let until = Instant::now() + Duration::from_secs(10);
-        while !sock.exists() {
-            assert!(Instant::now() < until, "the reference app never listened");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Reference {
-            child,
-            addr: format!("unix:{}", sock.display()),
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Reference {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
@@ -107,7 +64,8 @@ fn reference_app_spawned_completes_every_request_without_violation() {
 #[test]
 fn reference_app_connected_multiplexes_with_a_body() {
     let marker = MarkerGuard::new("load-ref-connect");
-    let app = Reference::start(&marker);
+    let dir = support::temp_dir();
+    let app = ReferenceApp::start(dir.path(), "ref", &[], &marker);
     let r = load(
         &[
             "--connect",

@@ -17,55 +17,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::{bin, MarkerGuard, RunResult, Runner, MARKER_VAR};
+use support::{bin, MarkerGuard, ReferenceApp, RunResult, Runner, MARKER_VAR};
 
 /// No run outlives this: it is killed and the test fails.
 const HARD_LIMIT: Duration = Duration::from_secs(120);
 
 fn run(args: &[&str], marker: &MarkerGuard) -> RunResult {
     Runner::new(args, marker, HARD_LIMIT).run()
-}
-
-/// The reference application on a unix socket, its group killed on drop.
-struct App {
-    child: Child,
-    addr: String,
-}
-
-impl App {
-    fn start(dir: &Path, name: &str, faults: &[&str], marker: &MarkerGuard) -> App {
-        let sock = dir.join(format!("{name}.sock"));
-        let mut cmd = Command::new(bin());
-        cmd.args(["reference-app", "--listen"])
-            .arg(format!("unix:{}", sock.display()));
-        for f in faults {
-            cmd.args(["--fault", f]);
-        }
-        let child = cmd
-            .env(MARKER_VAR, &marker.marker)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("the reference application starts");
-        let until = Instant::now() + Duration::from_secs(10);
-        while !sock.exists() {
-            assert!(Instant::now() < until, "the reference app never listened");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        App {
-            child,
-            addr: format!("unix:{}", sock.display()),
-        }
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A running proxy: its address (from its first line), its lines so far.
@@ -161,7 +119,7 @@ fn recorded(dir: &Path) -> Vec<PathBuf> {
 fn the_app_suite_through_the_proxy_gets_its_direct_verdicts_and_the_faithful_app_no_violation() {
     let marker = MarkerGuard::new("proxy-suite");
     let dir = support::temp_dir();
-    let app = App::start(dir.path(), "ref", &[], &marker);
+    let app = ReferenceApp::start(dir.path(), "ref", &[], &marker);
     let direct = run(
         &["app", "--connect", &app.addr, "--format", "json"],
         &marker,
@@ -217,8 +175,8 @@ fn a_faulty_app_is_caught_live_and_its_recording_reproduces_with_replay() {
     let marker = MarkerGuard::new("proxy-fault");
     let dir = support::temp_dir();
     let rec = dir.path().join("rec");
-    let good = App::start(dir.path(), "good", &[], &marker);
-    let bad = App::start(dir.path(), "bad", &["no-stdout-end"], &marker);
+    let good = ReferenceApp::start(dir.path(), "good", &[], &marker);
+    let bad = ReferenceApp::start(dir.path(), "bad", &["no-stdout-end"], &marker);
     let proxy = Proxy::start(
         &bad.addr,
         &["--record", &rec.display().to_string()],
@@ -271,7 +229,7 @@ fn recordings_of_the_faithful_app_replay_clean() {
     let marker = MarkerGuard::new("proxy-record");
     let dir = support::temp_dir();
     let rec = dir.path().join("rec");
-    let app = App::start(dir.path(), "ref", &[], &marker);
+    let app = ReferenceApp::start(dir.path(), "ref", &[], &marker);
     let proxy = Proxy::start(
         &app.addr,
         &["--record", &rec.display().to_string()],
@@ -318,7 +276,7 @@ fn usage_errors_exit_2_before_listening() {
     let missing = format!("unix:{}", dir.path().join("nobody.sock").display());
     let file = dir.path().join("a-file");
     std::fs::write(&file, "x").unwrap_or_else(|e| panic!("{e}"));
-    let app = App::start(dir.path(), "ref", &[], &marker);
+    let app = ReferenceApp::start(dir.path(), "ref", &[], &marker);
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec!["--upstream".into(), "nonsense".into()], "--upstream"),
         (

@@ -185,6 +185,57 @@ impl Drop for Fixture {
     }
 }
 
+/// The bundled reference application as its own process on a unix socket
+/// in `dir` (`NAME.sock`), with `--fault`s, its own process group, killed
+/// on drop.
+pub struct ReferenceApp {
+    child: Child,
+    /// `unix:/…/NAME.sock`.
+    pub addr: String,
+}
+
+impl ReferenceApp {
+    /// Starts it and waits (at most 10 s) for its socket to appear.
+    pub fn start(
+        dir: &std::path::Path,
+        name: &str,
+        faults: &[&str],
+        marker: &MarkerGuard,
+    ) -> ReferenceApp {
+        let sock = dir.join(format!("{name}.sock"));
+        let mut cmd = Command::new(bin());
+        cmd.args(["reference-app", "--listen"])
+            .arg(format!("unix:{}", sock.display()));
+        for f in faults {
+            cmd.args(["--fault", f]);
+        }
+        let child = cmd
+            .env(MARKER_VAR, &marker.marker)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("the reference application starts");
+        let until = Instant::now() + Duration::from_secs(10);
+        while !sock.exists() {
+            assert!(Instant::now() < until, "the reference app never listened");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ReferenceApp {
+            child,
+            addr: format!("unix:{}", sock.display()),
+        }
+    }
+}
+
+impl Drop for ReferenceApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// What one run of the CLI did.
 #[derive(Debug)]
 pub struct RunResult {
