@@ -361,16 +361,7 @@ pub(crate) async fn explore(
             .map(|_| generate::conversation(&mut rng, &session.profile))
             .collect();
         let scripts: Vec<plan::Script> = plans.iter().map(|p| p.script(&session.fixed)).collect();
-        let outcomes: Vec<session::Together> = if n == 1 {
-            let mut one = Vec::with_capacity(1);
-            for s in &scripts {
-                let (conns, found) = session.attempt(s).await;
-                one.push((conns, found, None));
-            }
-            one
-        } else {
-            session.attempt_together(&scripts).await
-        };
+        let outcomes = session.attempt_together(&scripts).await;
         if let Some(kib) = session.rss_kib() {
             rss.push(kib);
         }

@@ -282,7 +282,12 @@ impl Session {
     /// it), and every conversation that showed a finding (so that a finding
     /// stands only if it shows alone). The third element of each outcome is
     /// the finding a conversation showed beside the others and not alone.
+    /// One script is simply [`Session::attempt`]ed.
     pub async fn attempt_together(&mut self, scripts: &[Script]) -> Vec<Together> {
+        if let [one] = scripts {
+            let (conns, found) = self.attempt(one).await;
+            return vec![(conns, found, None)];
+        }
         let mut set = tokio::task::JoinSet::new();
         for (i, script) in scripts.iter().enumerate() {
             let (addr, script, timeout) = (self.addr.clone(), script.clone(), self.timeout);
@@ -302,14 +307,7 @@ impl Session {
                 let (conns, err) = r
                     .unwrap_or_else(|| (Vec::new(), Some("the conversation's task failed".into())));
                 let found = oracle::judge(&conns, self.contract).or_else(|| {
-                    err.map(|e| {
-                        finding(
-                            "alive",
-                            req::R_3_5_3,
-                            "the application still serves after the conversation".into(),
-                            format!("a connection of the conversation failed: {e}"),
-                        )
-                    })
+                    err.map(|e| self.dead(format!("a connection of the conversation failed: {e}")))
                 });
                 (conns, found, None)
             })
@@ -343,7 +341,7 @@ impl Session {
         out
     }
 
-    fn dead(&mut self, why: String) -> Finding {
+    fn dead(&self, why: String) -> Finding {
         finding(
             "alive",
             req::R_3_5_3,
