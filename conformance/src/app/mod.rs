@@ -413,7 +413,10 @@ pub async fn run(opts: Options) -> Result<Report, RunError> {
             .map_or("no answer".to_string(), |v| (v as u8).to_string()),
         capacity.reason,
         if probed.barrier {
-            "after END_REQUEST: a GET_VALUES barrier on the same connection".to_string()
+            format!(
+                "after END_REQUEST: a GET_VALUES barrier on the same connection, then a quiet {:.2}s",
+                crate::suites::app::settle(opts.timeout, probed.round_trip).as_secs_f64()
+            )
         } else {
             format!(
                 "after END_REQUEST: quiet periods of {:.2}s (GET_VALUES is not answered on a kept connection)",
@@ -489,6 +492,10 @@ fn app_probes(
             },
             quiet_period_ms: (!probed.barrier)
                 .then(|| u64::try_from(quiet.as_millis()).unwrap_or(u64::MAX)),
+            settle_ms: probed.barrier.then(|| {
+                u64::try_from(crate::suites::app::settle(timeout, probed.round_trip).as_millis())
+                    .unwrap_or(u64::MAX)
+            }),
             params_held_open_ms: u64::try_from(
                 crate::suites::app::held_open(timeout, probed.round_trip).as_millis(),
             )

@@ -68,6 +68,12 @@ pub struct Decided {
     /// The quiet period used when there is no barrier, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quiet_period_ms: Option<u64>,
+    /// With the barrier: how long the reading goes on after it with nothing
+    /// received, for workers that write apart from the application's
+    /// reader: 20 of the baseline request's round trips, at least 25 ms
+    /// and at most a quarter of the timeout, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settle_ms: Option<u64>,
     /// How long `app/6.1/output-after-params` holds PARAMS open and waits
     /// for output that must not come: 20 of the baseline request's round
     /// trips, at least 100 ms and at most a quarter of the timeout.

@@ -28,6 +28,7 @@ mod s8_types_and_constants;
 
 use crate::app::ctx::Ctx;
 pub(crate) use helpers::held_open;
+pub(crate) use helpers::settle;
 pub(crate) use helpers::short as quiet;
 
 /// A case of the application suite.
