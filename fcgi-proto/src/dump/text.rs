@@ -12,10 +12,12 @@ use crate::record::RecordType;
 pub fn escape_into(bytes: &[u8], out: &mut String) {
     let mut rest = bytes;
     while !rest.is_empty() {
-        // Runs of bytes shown as they are go in at once (the common case).
+        // Runs of bytes shown as they are go in at once (the common case);
+        // the run ends where the table says, a lookup per byte rather than
+        // a chain of comparisons.
         let run = rest
             .iter()
-            .position(|&b| !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\')
+            .position(|&b| !SHOWN_AS_IS.get(usize::from(b)).copied().unwrap_or(false))
             .unwrap_or(rest.len());
         let (plain, tail) = rest.split_at(run);
         // A run of printable ASCII is UTF-8.
@@ -30,20 +32,49 @@ pub fn escape_into(bytes: &[u8], out: &mut String) {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
             _ => {
-                // By hand: formatting each escaped byte through `write!`
-                // was the largest single cost of rendering binary content.
-                out.push_str("\\x");
-                out.push(hex_digit(b >> 4));
-                out.push(hex_digit(b & 0xf));
+                // By hand and in one piece: formatting each escaped byte
+                // through `write!`, or pushing its four characters one by
+                // one, was the largest cost of rendering binary content.
+                let esc = [b'\\', b'x', hex_digit(b >> 4), hex_digit(b & 0xf)];
+                out.push_str(core::str::from_utf8(&esc).unwrap_or_default());
             }
         }
         rest = tail;
     }
 }
 
-/// The lowercase hex digit of `n` (0..=15).
-pub(super) fn hex_digit(n: u8) -> char {
-    char::from(if n < 10 { b'0' + n } else { b'a' + n - 10 })
+/// The bytes [`escape_into`] copies as they are: printable ASCII but `"`
+/// and `\`.
+// Indexing in a constant: an index out of range fails the build, not a run.
+#[allow(clippy::indexing_slicing)]
+static SHOWN_AS_IS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x20;
+    while b <= 0x7e {
+        t[b] = b != b'"' as usize && b != b'\\' as usize;
+        b += 1;
+    }
+    t
+};
+
+/// The lowercase hex digit of `n` (0..=15), as an ASCII byte.
+pub(super) fn hex_digit(n: u8) -> u8 {
+    if n < 10 {
+        b'0' + n
+    } else {
+        b'a' + n - 10
+    }
+}
+
+/// Appends `n` spaces, in pieces of a constant rather than one by one.
+pub(super) fn push_spaces(out: &mut String, n: usize) {
+    const SPACES: &str = "                                ";
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(SPACES.len());
+        out.push_str(SPACES.get(..take).unwrap_or_default());
+        left -= take;
+    }
 }
 
 /// Appends the preview of `bytes` (as [`preview`]).
@@ -52,7 +83,7 @@ pub(super) fn preview_into(bytes: &[u8], max: usize, out: &mut String) {
     escape_into(bytes.get(..max).unwrap_or(bytes), out);
     out.push('"');
     if bytes.len() > max {
-        let _ = write!(out, " +{} bytes", bytes.len() - max);
+        push_omitted(out, bytes.len() - max);
     }
 }
 
@@ -83,6 +114,13 @@ pub(super) fn type_label(t: RecordType) -> Cow<'static, str> {
 
 /// Appends `n` in decimal, right-aligned in `width` columns.
 pub(super) fn push_number(out: &mut String, n: u64, width: usize) {
+    if n < 10 {
+        // Most of a dump's numbers (ids, padding, status codes) are one
+        // digit: no digit loop for them.
+        push_spaces(out, width.saturating_sub(1));
+        out.push(char::from(b'0' + n as u8));
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     let mut v = n;
@@ -97,10 +135,9 @@ pub(super) fn push_number(out: &mut String, n: u64, width: usize) {
         }
     }
     let shown = digits.get(i..).unwrap_or_default();
-    for _ in shown.len()..width {
-        out.push(' ');
-    }
-    out.extend(shown.iter().map(|&d| char::from(d)));
+    push_spaces(out, width.saturating_sub(shown.len()));
+    // Decimal digits are ASCII.
+    out.push_str(core::str::from_utf8(shown).unwrap_or_default());
 }
 
 /// Writes `e` as the text form shows it, with or without its offset.
@@ -127,9 +164,7 @@ pub(super) fn write_entry(out: &mut String, e: &Entry<'_>, offsets: bool, margin
         out.push_str("  ");
     }
     out.push_str(&name);
-    for _ in name.len()..17 {
-        out.push(' ');
-    }
+    push_spaces(out, 17usize.saturating_sub(name.len()));
     out.push_str(" id=");
     push_number(out, u64::from(h.request_id), 0);
     out.push_str(" len=");
@@ -143,78 +178,94 @@ pub(super) fn write_entry(out: &mut String, e: &Entry<'_>, offsets: bool, margin
         let _ = write!(out, " reserved={}", h.reserved);
     }
     let content = e.record.content;
-    let _ = match &e.detail {
-        Detail::EndOfStream => writeln!(out, "  (end of stream)"),
-        Detail::Bytes => {
+    // Pieces pushed as they are, not through `write!`: the formatting
+    // machinery was a sixth of rendering a dump.
+    match &e.detail {
+        Detail::EndOfStream => out.push_str("  (end of stream)\n"),
+        Detail::Abort if content.is_empty() => out.push('\n'),
+        Detail::Bytes | Detail::Abort => {
             out.push_str("  ");
             preview_into(content, PREVIEW_BYTES, out);
-            writeln!(out)
+            out.push('\n');
         }
-        Detail::Abort if content.is_empty() => writeln!(out),
-        Detail::Abort => writeln!(out, "  {}", preview(content, PREVIEW_BYTES)),
-        Detail::BeginRequest(b) => writeln!(
-            out,
-            "  role={}({}) flags={}{}",
-            b.role.name(),
-            b.role.code(),
-            b.flags,
-            if b.keep_conn() { " KEEP_CONN" } else { "" }
-        ),
-        Detail::EndRequest(b) => writeln!(
-            out,
-            "  app_status={} protocol_status={}({})",
-            b.app_status,
-            b.protocol_status.name(),
-            b.protocol_status.code()
-        ),
+        Detail::BeginRequest(b) => {
+            out.push_str("  role=");
+            out.push_str(b.role.name());
+            out.push('(');
+            push_number(out, u64::from(b.role.code()), 0);
+            out.push_str(") flags=");
+            push_number(out, u64::from(b.flags), 0);
+            if b.keep_conn() {
+                out.push_str(" KEEP_CONN");
+            }
+            out.push('\n');
+        }
+        Detail::EndRequest(b) => {
+            out.push_str("  app_status=");
+            push_number(out, u64::from(b.app_status), 0);
+            out.push_str(" protocol_status=");
+            out.push_str(b.protocol_status.name());
+            out.push('(');
+            push_number(out, u64::from(b.protocol_status.code()), 0);
+            out.push_str(")\n");
+        }
         Detail::UnknownType(b) => {
             let t = RecordType::from_u8(b.record_type);
-            writeln!(out, "  type={}({})", t.name(), t.code())
+            out.push_str("  type=");
+            out.push_str(t.name());
+            out.push('(');
+            push_number(out, u64::from(t.code()), 0);
+            out.push_str(")\n");
         }
-        Detail::PartialBlock => writeln!(
-            out,
-            "  {} (pairs continue in the next record)",
-            preview(content, PREVIEW_BYTES)
-        ),
-        Detail::PartialBlockEnd => writeln!(
-            out,
-            "  {} (ends pairs begun in an earlier record)",
-            preview(content, PREVIEW_BYTES)
-        ),
+        Detail::PartialBlock => {
+            out.push_str("  ");
+            preview_into(content, PREVIEW_BYTES, out);
+            out.push_str(" (pairs continue in the next record)\n");
+        }
+        Detail::PartialBlockEnd => {
+            out.push_str("  ");
+            preview_into(content, PREVIEW_BYTES, out);
+            out.push_str(" (ends pairs begun in an earlier record)\n");
+        }
         Detail::Malformed(err) => {
             out.push_str("  MALFORMED: ");
             write_error(out, err, offsets);
-            writeln!(out)
+            out.push('\n');
         }
         Detail::Pairs { pairs, gathered } => {
-            let _ = writeln!(
-                out,
-                "  {} pair{}{}",
-                pairs.len(),
-                if pairs.len() == 1 { "" } else { "s" },
-                if *gathered { " (whole stream)" } else { "" }
-            );
+            out.push_str("  ");
+            push_number(out, pairs.len() as u64, 0);
+            out.push_str(if pairs.len() == 1 { " pair" } else { " pairs" });
+            if *gathered {
+                out.push_str(" (whole stream)");
+            }
+            out.push('\n');
             // The pair lines keep their column under the record's detail.
             let indent = if offsets { "          " } else { "  " };
+            let under_margin = margin.chars().count();
             for p in pairs {
-                for _ in 0..margin.chars().count() {
-                    out.push(' ');
-                }
+                push_spaces(out, under_margin);
                 out.push_str(indent);
                 escape_into(p.name.get(..PAIR_PREVIEW_BYTES).unwrap_or(&p.name), out);
                 if p.name.len() > PAIR_PREVIEW_BYTES {
-                    let _ = write!(out, " +{} bytes", p.name.len() - PAIR_PREVIEW_BYTES);
+                    push_omitted(out, p.name.len() - PAIR_PREVIEW_BYTES);
                 }
                 out.push_str(" = ");
-                out.push_str(&preview(&p.value, PAIR_PREVIEW_BYTES));
+                preview_into(&p.value, PAIR_PREVIEW_BYTES, out);
                 if p.long_form_for_short {
                     out.push_str("  [4-byte length for a short length]");
                 }
                 out.push('\n');
             }
-            Ok(())
         }
-    };
+    }
+}
+
+/// Appends ` +N bytes`, the count of bytes a preview leaves out.
+fn push_omitted(out: &mut String, n: usize) {
+    out.push_str(" +");
+    push_number(out, n as u64, 0);
+    out.push_str(" bytes");
 }
 
 /// Appends the text line of the framing error that ended the dump.
