@@ -15,9 +15,12 @@ super::cases! {
     section "5.4";
     "client-disconnect" [R_5_4_5, R_5_4_3, R_5_4_4, R_5_4_1] Alone
         "The HTTP client disconnects mid-response"
-        "The client reads the head and closes while the application still writes: reports FCGI_ABORT_REQUEST or a closed connection (info); neither within the timeout is a warning (the application works on for nobody)."
+        "The client reads the head and closes while the application still writes (16 KiB every 100 ms, so that a server relaying the response must write to the closed client): reports FCGI_ABORT_REQUEST or a closed connection (info); neither within the timeout is a warning (the application works on for nobody)."
         => client_disconnect;
 }
+
+/// What the application writes each 100 ms after the client is gone.
+const TRICKLE: usize = 16 * 1024;
 
 async fn client_disconnect(ctx: &mut Ctx) -> Outcome {
     let url = ctx.http.clone();
@@ -53,7 +56,13 @@ async fn client_disconnect(ctx: &mut Ctx) -> Outcome {
             _ => return Outcome::fail("the HTTP client to finish", "it did not"),
         };
     let _ = started.await;
-    // Keep writing a little, as a slow application would, and watch.
+    // Keep writing, as an application producing a long response would, and
+    // watch. Each piece is larger than a server holds back before writing
+    // to its client: with a few bytes at a time (as before) whether the
+    // server noticed depended on whether its last write of the head had
+    // raced the client's close (apache2 was seen both ways), not on what
+    // it does once it writes to a client that is gone.
+    let piece = vec![b'.'; TRICKLE];
     let deadline = ctx.deadline();
     let mut tick = Instant::now();
     loop {
@@ -84,7 +93,7 @@ async fn client_disconnect(ctx: &mut Ctx) -> Outcome {
                 }
                 tick = Instant::now();
                 ctx.app
-                    .write(s.conn, ctx.app.stdout_bytes(s.id, b"more\n", false));
+                    .write(s.conn, ctx.app.stdout_bytes(s.id, &piece, false));
             }
         }
     }
