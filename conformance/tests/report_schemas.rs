@@ -11,6 +11,7 @@
 
 #[path = "support/repo.rs"]
 mod repo;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -246,22 +247,22 @@ fn every_expectations_file_matches_its_schema() {
     assert!(!v.is_valid(&serde_json::json!({"not a case": "pass"})));
 }
 
-/// Runs the CLI and parses its standard output as JSON, expecting one of
-/// `codes` as the exit status.
-fn run_json(args: &[&str], codes: &[i32]) -> Value {
-    let out = run(args);
+/// No run of `explore` or `replay` here outlives this: it is killed and
+/// the test fails.
+const HARD_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs the CLI (bounded by [`HARD_LIMIT`], carrying `marker`) and parses
+/// its standard output as JSON, expecting one of `codes` as the exit status.
+fn run_json(args: &[&str], codes: &[i32], marker: &support::MarkerGuard) -> Value {
+    let r = support::Runner::new(args, marker, HARD_LIMIT).run();
     assert!(
-        out.status.code().is_some_and(|c| codes.contains(&c)),
+        r.code.is_some_and(|c| codes.contains(&c)),
         "{args:?} exited {:?}, not one of {codes:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
+        r.code,
+        r.summary()
     );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?} wrote no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("{args:?} wrote no JSON ({e}): {}", r.stdout))
 }
 
 fn path_str(p: &Path) -> &str {
@@ -308,7 +309,8 @@ impl ExploreSchemas {
 
 /// `explore` of the reference application with a fault (findings, shrunk,
 /// the spawned process's memory), without one (no finding, no memory: the
-/// in-process reference), and of the reference web server; `replay` of a
+/// in-process reference), of the reference web server, and of a target
+/// that stops serving (`unusable`, exit 2); `replay` of a
 /// reproducer where it shows and where it does not; each against its
 /// schema, the reproducers against the conversation schema and the JUnit
 /// report against the XSD.
@@ -316,6 +318,7 @@ impl ExploreSchemas {
 fn explore_and_replay_match_their_schemas() {
     let Some(dir) = schemas_dir() else { return };
     let s = ExploreSchemas::new(&dir);
+    let marker = support::MarkerGuard::new("schemas-explore");
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let bin = env!("CARGO_BIN_EXE_fcgi-conformance");
     let faulty = format!("{bin} reference-app --fault bad-cgi-head");
@@ -342,6 +345,7 @@ fn explore_and_replay_match_their_schemas() {
             path_str(&junit),
         ],
         &[1],
+        &marker,
     );
     let files = s.check_explore(&report, "explore with a fault");
     assert_eq!(report["side"], "application");
@@ -364,6 +368,7 @@ fn explore_and_replay_match_their_schemas() {
             "json",
         ],
         &[1],
+        &marker,
     );
     assert_valid(&s.replay, &replayed, "replay of a finding that shows");
     assert!(
@@ -380,6 +385,7 @@ fn explore_and_replay_match_their_schemas() {
             "json",
         ],
         &[0],
+        &marker,
     );
     assert_valid(&s.replay, &clean, "replay on the faithful application");
     assert!(
@@ -402,6 +408,7 @@ fn explore_and_replay_match_their_schemas() {
             path_str(&tmp.path().join("none")),
         ],
         &[0],
+        &marker,
     );
     s.check_explore(&nothing, "explore without a finding");
     assert!(
@@ -426,9 +433,36 @@ fn explore_and_replay_match_their_schemas() {
             path_str(&tmp.path().join("server")),
         ],
         &[0],
+        &marker,
     );
     s.check_explore(&server, "explore --side server of the reference web server");
     assert_eq!(server["side"], "web-server");
+
+    // A target that stops serving for good (after a malformed record) and
+    // cannot be restarted (--connect): exit 2, and `unusable` says why.
+    let dying = support::ReferenceApp::start(tmp.path(), "dying", &["die-on-malformed"], &marker);
+    let stopped = run_json(
+        &[
+            "explore",
+            "--connect",
+            &dying.addr,
+            "--hostile",
+            "--seed",
+            "21",
+            "--conversations",
+            "100",
+            "--timeout",
+            "2",
+            "--format",
+            "json",
+            "--out",
+            path_str(&tmp.path().join("dying")),
+        ],
+        &[2],
+        &marker,
+    );
+    s.check_explore(&stopped, "explore of a target that stopped serving");
+    assert!(stopped["unusable"].is_string(), "{stopped}");
 }
 
 /// The web-server side with findings: the reference web server with a
@@ -439,6 +473,7 @@ fn explore_and_replay_match_their_schemas() {
 fn a_web_server_exploration_with_findings_matches_the_schemas() {
     let Some(dir) = schemas_dir() else { return };
     let s = ExploreSchemas::new(&dir);
+    let marker = support::MarkerGuard::new("schemas-explore-server");
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let faults = fcgi_conformance::__private::client::Faults {
         ignore_status: true,
@@ -476,6 +511,7 @@ fn a_web_server_exploration_with_findings_matches_the_schemas() {
             "json",
         ],
         &[0],
+        &marker,
     );
     assert_valid(&s.replay, &replayed, "replay of a web-server conversation");
     assert_eq!(replayed["side"], "web-server", "{replayed}");
