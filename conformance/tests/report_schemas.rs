@@ -747,9 +747,10 @@ fn real_peer_reports_match_the_schemas() {
     let count = |name: &str| counts.get(name).copied().unwrap_or(0);
     let json = count("fcgi-conformance-report/1");
     // CI leaves a suite report for each real peer; a folder of a local
-    // run-explore.sh alone has none.
+    // run-explore.sh alone has none (allowed outside CI only).
+    let ci = std::env::var_os("CI").is_some();
     assert!(
-        json >= 11 || (json == 0 && counts.values().sum::<usize>() > 0),
+        json >= 11 || (!ci && json == 0 && counts.values().sum::<usize>() > 0),
         "only {json} suite reports (and {counts:?}) in {}",
         reports.display()
     );
