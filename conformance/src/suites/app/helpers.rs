@@ -107,11 +107,18 @@ const HELD_OPEN_ROUND_TRIPS: u32 = 20;
 /// start the script early), so the wait is a quiet period, sized by the
 /// target's pace rather than a fixed fraction of the timeout.
 pub(crate) fn held_open(timeout: Duration, round_trip: Option<Duration>) -> Duration {
+    paced(timeout, round_trip, Duration::from_millis(100))
+}
+
+/// Twenty baseline round trips, at least `floor` and at most [`short`] of
+/// the timeout, which is also the wait when no round trip was measured:
+/// the pace of [`held_open`] and [`settle`].
+fn paced(timeout: Duration, round_trip: Option<Duration>, floor: Duration) -> Duration {
     let cap = short(timeout);
     match round_trip {
         Some(rt) => rt
             .saturating_mul(HELD_OPEN_ROUND_TRIPS)
-            .clamp(Duration::from_millis(100).min(cap), cap),
+            .clamp(floor.min(cap), cap),
         None => cap,
     }
 }
@@ -125,13 +132,7 @@ pub(crate) fn held_open(timeout: Duration, round_trip: Option<Duration>) -> Dura
 /// Without it a second END_REQUEST from such a worker was seen in 27 of
 /// 30 runs of app/5.4/abort-during-stdin against Go's net/http/fcgi.
 pub(crate) fn settle(timeout: Duration, round_trip: Option<Duration>) -> Duration {
-    let cap = short(timeout);
-    match round_trip {
-        Some(rt) => rt
-            .saturating_mul(HELD_OPEN_ROUND_TRIPS)
-            .clamp(SETTLE_FLOOR.min(cap), cap),
-        None => cap,
-    }
+    paced(timeout, round_trip, SETTLE_FLOOR)
 }
 
 /// The shortest [`settle`]: it is waited once per case that counts
