@@ -319,8 +319,8 @@ fn explore_and_replay_match_their_schemas() {
     let Some(dir) = schemas_dir() else { return };
     let s = ExploreSchemas::new(&dir);
     let marker = support::MarkerGuard::new("schemas-explore");
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let bin = env!("CARGO_BIN_EXE_fcgi-conformance");
+    let tmp = support::temp_dir();
+    let bin = support::bin();
     let faulty = format!("{bin} reference-app --fault bad-cgi-head");
     let found = tmp.path().join("found");
     let junit = tmp.path().join("junit.xml");
@@ -474,7 +474,7 @@ fn a_web_server_exploration_with_findings_matches_the_schemas() {
     let Some(dir) = schemas_dir() else { return };
     let s = ExploreSchemas::new(&dir);
     let marker = support::MarkerGuard::new("schemas-explore-server");
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let tmp = support::temp_dir();
     let faults = fcgi_conformance::__private::client::Faults {
         ignore_status: true,
         ..Default::default()
